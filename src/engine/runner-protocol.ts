@@ -1,0 +1,29 @@
+// Messages between the HTTP process and a model's runner process (Bun IPC, "advanced"
+// serialization). Per step, never per byte: one "events" message carries every job's output.
+import type { GenerateEvent, GenerateRequest, ModelInfo } from "./types.ts";
+
+export interface RunnerConfig {
+  modelPath: string;
+  nCtx: number;
+  parallel: number;
+  nBatch: number;
+  threads: number;
+  gpuLayers: number;
+  queueSize: number;
+  verbose: boolean;
+}
+
+export type ToRunner =
+  | { type: "init"; config: RunnerConfig }
+  | { type: "generate"; id: string; request: GenerateRequest }
+  | { type: "cancel"; id: string }
+  | { type: "tokenize"; id: string; text: string; addSpecial: boolean; parseSpecial: boolean }
+  | { type: "detokenize"; id: string; tokens: number[] }
+  | { type: "shutdown" };
+
+export type FromRunner =
+  | { type: "ready"; info: ModelInfo }
+  | { type: "failed"; message: string }
+  | { type: "events"; events: Array<[string, GenerateEvent]> }
+  | { type: "status"; slotsBusy: number; queued: number }
+  | { type: "reply"; id: string; result?: unknown; error?: string };

@@ -1,0 +1,117 @@
+// The runner: a child process that owns one model's llama context and runs its token loop.
+//
+// Why a process and not a Worker: a GGML_ASSERT in llama.cpp calls abort(), which kills the
+// whole process. Here that costs one model's in-flight requests; the supervisor (RunnerEngine)
+// answers them with a clean error and starts a new runner.
+import { LlamaModel, drainNativeLog } from "../llama/index.ts";
+import { setLogLevel } from "../util/log.ts";
+import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
+import { Scheduler } from "./scheduler.ts";
+import type { GenerateEvent, ModelInfo } from "./types.ts";
+
+const send = (message: FromRunner) => process.send!(message);
+
+export async function runnerMain(): Promise<void> {
+  let model: LlamaModel | null = null;
+  let scheduler: Scheduler | null = null;
+  let outbox: Array<[string, GenerateEvent]> = [];
+  let wake: (() => void) | null = null;
+  let running = true;
+
+  const flush = () => {
+    if (outbox.length === 0) return;
+    send({ type: "events", events: outbox });
+    outbox = [];
+  };
+
+  const init = (config: RunnerConfig) => {
+    if (config.verbose) setLogLevel("debug");
+    try {
+      model = LlamaModel.load(config.modelPath, { gpuLayers: config.gpuLayers });
+      const nCtx = config.nCtx > 0 ? config.nCtx : Math.min(model.nCtxTrain, 4096);
+      scheduler = new Scheduler(model, {
+        nCtx,
+        parallel: config.parallel,
+        nBatch: config.nBatch,
+        threads: config.threads,
+        queueSize: config.queueSize,
+      });
+      const vocab = model.vocab;
+      const info: ModelInfo = {
+        nCtx: scheduler.ctx.nCtx,
+        nCtxTrain: model.nCtxTrain,
+        nVocab: vocab.nTokens,
+        nParams: model.nParams,
+        sizeBytes: model.sizeBytes,
+        description: model.description,
+        chatTemplate: model.chatTemplate(),
+        bosText: vocab.bos >= 0 ? vocab.text(vocab.bos) : "",
+        eosText: vocab.eos >= 0 ? vocab.text(vocab.eos) : "",
+        metadata: model.metadata(),
+      };
+      send({ type: "ready", info });
+    } catch (err) {
+      drainNativeLog();
+      send({ type: "failed", message: (err as Error).message });
+      process.exit(1);
+    }
+  };
+
+  process.on("message", (message: ToRunner) => {
+    switch (message.type) {
+      case "init":
+        init(message.config);
+        break;
+      case "generate":
+        scheduler?.submit(message.id, message.request, ev => outbox.push([message.id, ev]));
+        flush();
+        break;
+      case "cancel":
+        scheduler?.cancel(message.id);
+        break;
+      case "tokenize":
+        reply(message.id, () => Array.from(model!.vocab.tokenize(message.text, message.addSpecial, message.parseSpecial)));
+        break;
+      case "detokenize":
+        reply(message.id, () => model!.vocab.detokenize(message.tokens));
+        break;
+      case "shutdown":
+        running = false;
+        break;
+    }
+    wake?.();
+  });
+  process.on("disconnect", () => process.exit(0));
+
+  function reply(id: string, fn: () => unknown) {
+    try {
+      send({ type: "reply", id, result: fn() });
+    } catch (err) {
+      send({ type: "reply", id, error: (err as Error).message });
+    }
+  }
+
+  // The token loop: one step, send what it produced, let IPC messages in, repeat.
+  let lastStatus = "";
+  while (running) {
+    const worked = scheduler?.step() ?? false;
+    flush();
+    if (scheduler) {
+      const status = `${scheduler.slotsBusy}/${scheduler.queued}`;
+      if (status !== lastStatus) {
+        lastStatus = status;
+        send({ type: "status", slotsBusy: scheduler.slotsBusy, queued: scheduler.queued });
+      }
+    }
+    if (worked || scheduler?.hasWork()) {
+      await new Promise(resolve => setImmediate(resolve));
+    } else {
+      await new Promise<void>(resolve => (wake = resolve));
+      wake = null;
+    }
+  }
+  scheduler?.dispose();
+  model?.dispose();
+  flush();
+  process.exit(0);
+}

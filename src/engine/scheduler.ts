@@ -1,0 +1,371 @@
+// Continuous batching over one llama context: the token loop.
+//
+// P slots share one unified KV cache; each slot is one llama sequence id. Every step packs the
+// next token of each generating slot plus chunks of pending prompts (bounded by n_batch) into
+// one llama_decode, then samples per slot. Jobs beyond the free slots wait in a bounded FIFO.
+// A slot keeps its tokens after a job ends, so the next job with the same prefix skips them.
+//
+// Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
+import { Batch, DecodeError, LlamaContext, Sampler, type LlamaModel } from "../llama/index.ts";
+import { TextStream } from "./text-stream.ts";
+import type { EngineErrorCode, FinishReason, GenerateEvent, GenerateRequest } from "./types.ts";
+
+export interface SchedulerOptions {
+  nCtx: number;
+  parallel: number;
+  nBatch: number;
+  threads: number;
+  queueSize: number;
+  abortFlag?: Int32Array;
+}
+
+type Emit = (event: GenerateEvent) => void;
+
+interface Job {
+  id: string;
+  request: GenerateRequest;
+  prompt: number[];
+  maxTokens: number;
+  emit: Emit;
+  cancelled: boolean;
+}
+
+interface Slot {
+  seq: number;
+  /** Tokens whose KV entries sequence `seq` holds, in order. */
+  cached: number[];
+  lastUsed: number;
+  job: ActiveJob | null;
+}
+
+interface ActiveJob extends Job {
+  slot: Slot;
+  /** Next prompt index to decode. */
+  promptPos: number;
+  cachedTokens: number;
+  sampler: Sampler;
+  stream: TextStream;
+  stopTokenIds: Set<number>;
+  /** Sampled but not yet decoded; -1 while prefilling. */
+  nextToken: number;
+  generated: number;
+  /** Batch index whose logits this job samples from after the current decode; -1 if none. */
+  batchIndex: number;
+  text: string;
+  tokens: number[];
+  promptStart: number;
+  promptEnd: number;
+}
+
+export class Scheduler {
+  readonly ctx: LlamaContext;
+  private readonly slots: Slot[];
+  private readonly queue: Job[] = [];
+  private readonly batch: Batch;
+  private readonly eogTokens: number[] = [];
+  private clock = 0;
+
+  constructor(
+    readonly model: LlamaModel,
+    private readonly options: SchedulerOptions,
+  ) {
+    this.ctx = new LlamaContext(model, {
+      nCtx: options.nCtx,
+      nBatch: options.nBatch,
+      nSeqMax: options.parallel,
+      threads: options.threads,
+      kvUnified: true,
+      abortFlag: options.abortFlag,
+    });
+    this.batch = new Batch(this.ctx.nBatch);
+    this.slots = Array.from({ length: options.parallel }, (_, seq) => ({ seq, cached: [], lastUsed: 0, job: null }));
+    const vocab = model.vocab;
+    for (let t = 0; t < vocab.nTokens; t++) if (vocab.isEog(t)) this.eogTokens.push(t);
+  }
+
+  get slotsBusy(): number {
+    return this.slots.filter(s => s.job).length;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  hasWork(): boolean {
+    return this.queue.length > 0 || this.slots.some(s => s.job);
+  }
+
+  /** Validates and enqueues a job. Errors are emitted, never thrown. */
+  submit(id: string, request: GenerateRequest, emit: Emit): void {
+    const fail = (code: EngineErrorCode, message: string) => emit({ kind: "error", code, message });
+    let prompt: number[];
+    try {
+      prompt = this.tokenizePrompt(request);
+    } catch (err) {
+      return fail("invalid_request", (err as Error).message);
+    }
+    const nCtx = this.ctx.nCtx;
+    if (prompt.length === 0) return fail("invalid_request", "the prompt is empty");
+    if (prompt.length >= nCtx) {
+      return fail("context_length_exceeded", `the prompt has ${prompt.length} tokens; this model's context holds ${nCtx}`);
+    }
+    const maxTokens = request.maxTokens ?? nCtx - prompt.length;
+    if (prompt.length + maxTokens > nCtx) {
+      return fail(
+        "context_length_exceeded",
+        `the prompt (${prompt.length} tokens) plus max_tokens (${maxTokens}) exceeds this model's context of ${nCtx} tokens`,
+      );
+    }
+    if (this.slots.every(s => s.job) && this.queue.length >= this.options.queueSize) {
+      return fail("queue_full", "the server is busy: all slots are in use and the queue is full");
+    }
+    emit({ kind: "accepted", promptTokens: prompt.length });
+    this.queue.push({ id, request, prompt, maxTokens, emit, cancelled: false });
+  }
+
+  /** Stops a job at the next step boundary (or drops it from the queue). */
+  cancel(id: string): void {
+    const queued = this.queue.findIndex(j => j.id === id);
+    if (queued >= 0) {
+      const [job] = this.queue.splice(queued, 1);
+      job!.emit({ kind: "error", code: "cancelled", message: "cancelled" });
+      return;
+    }
+    const slot = this.slots.find(s => s.job?.id === id);
+    if (slot?.job) slot.job.cancelled = true;
+  }
+
+  /** One step: admit, build one batch, decode it, sample. Returns false when there was nothing to do. */
+  step(): boolean {
+    this.reapCancelled();
+    this.admit();
+    const active = this.slots.flatMap(s => (s.job ? [s.job] : []));
+    if (active.length === 0) return false;
+
+    const batch = this.batch;
+    batch.clear();
+    // Generating sequences first: one token each keeps every stream moving.
+    for (const job of active) {
+      job.batchIndex = -1;
+      if (job.nextToken >= 0) {
+        job.batchIndex = batch.add(job.nextToken, job.slot.cached.length, job.slot.seq, true);
+      }
+    }
+    // Then prompt chunks, oldest job first, within what is left of n_batch.
+    const prefilled = new Map<ActiveJob, number>();
+    for (const job of active) {
+      if (job.nextToken >= 0) continue;
+      const room = batch.capacity - batch.size;
+      if (room <= 0) break;
+      const take = Math.min(room, job.prompt.length - job.promptPos);
+      const start = job.slot.cached.length;
+      for (let k = 0; k < take; k++) {
+        const isLast = job.promptPos + k === job.prompt.length - 1;
+        const i = batch.add(job.prompt[job.promptPos + k]!, start + k, job.slot.seq, isLast);
+        if (isLast) job.batchIndex = i;
+      }
+      if (job.promptStart === 0) job.promptStart = performance.now();
+      prefilled.set(job, take);
+    }
+    if (batch.size === 0) return false;
+
+    try {
+      this.ctx.decode(batch);
+    } catch (err) {
+      this.failBatch(active, err as Error);
+      return true;
+    }
+
+    for (const job of active) {
+      const took = prefilled.get(job);
+      if (took !== undefined) {
+        job.slot.cached.push(...job.prompt.slice(job.promptPos, job.promptPos + took));
+        job.promptPos += took;
+        if (job.batchIndex >= 0) job.promptEnd = performance.now();
+      } else if (job.batchIndex >= 0) {
+        job.slot.cached.push(job.nextToken);
+      }
+      if (job.batchIndex >= 0) this.sampleNext(job);
+    }
+    return true;
+  }
+
+  /** Fails every job (runner shutting down or the context is unusable). */
+  failAll(code: EngineErrorCode, message: string): void {
+    for (const job of this.queue.splice(0)) job.emit({ kind: "error", code, message });
+    for (const slot of this.slots) if (slot.job) this.release(slot.job, { kind: "error", code, message });
+  }
+
+  dispose(): void {
+    this.failAll("model_unavailable", "the model is unloading");
+    this.ctx.dispose();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private tokenizePrompt(request: GenerateRequest): number[] {
+    const vocab = this.model.vocab;
+    if (request.prompt.length > 0 && typeof request.prompt[0] === "number") {
+      const ids = request.prompt as number[];
+      const bad = ids.find(t => !vocab.isValidToken(t));
+      if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (0..${vocab.nTokens - 1})`);
+      return request.addSpecial && vocab.addBos && ids[0] !== vocab.bos ? [vocab.bos, ...ids] : [...ids];
+    }
+    const out: number[] = [];
+    (request.prompt as { text: string; parseSpecial: boolean }[]).forEach((seg, i) => {
+      const ids = vocab.tokenize(seg.text, request.addSpecial && i === 0, seg.parseSpecial);
+      for (const t of ids) out.push(t);
+    });
+    return out;
+  }
+
+  private admit(): void {
+    while (this.queue.length > 0) {
+      const free = this.slots.filter(s => !s.job);
+      if (free.length === 0) return;
+      const job = this.queue.shift()!;
+      this.start(job, this.pickSlot(free, job));
+    }
+  }
+
+  /** The free slot sharing the longest prefix with the prompt; least recently used on ties. */
+  private pickSlot(free: Slot[], job: Job): Slot {
+    let best = free[0]!;
+    let bestLen = -1;
+    for (const slot of free) {
+      const len = job.request.cachePrompt ? commonPrefix(slot.cached, job.prompt) : 0;
+      if (len > bestLen || (len === bestLen && slot.lastUsed < best.lastUsed)) {
+        best = slot;
+        bestLen = len;
+      }
+    }
+    return best;
+  }
+
+  private start(job: Job, slot: Slot): void {
+    let keep = job.request.cachePrompt ? commonPrefix(slot.cached, job.prompt) : 0;
+    // At least the last prompt token is decoded again: its logits give the first sampled token.
+    keep = Math.min(keep, job.prompt.length - 1);
+    if (keep < slot.cached.length) {
+      if (!this.ctx.seqRemove(slot.seq, keep, -1)) {
+        this.ctx.seqRemove(slot.seq, 0, -1);
+        keep = 0;
+      }
+      slot.cached.length = keep;
+    }
+    const s = job.request.sampling;
+    const logitBias = new Map(s.logitBias);
+    if (job.request.ignoreEos) for (const t of this.eogTokens) logitBias.set(t, -Infinity);
+    const vocab = this.model.vocab;
+    const stopTokenIds = new Set<number>();
+    for (const text of job.request.stopTokens ?? []) {
+      const ids = vocab.tokenize(text, false, true);
+      if (ids.length === 1 && vocab.isControl(ids[0]!)) stopTokenIds.add(ids[0]!);
+    }
+    const sampler = new Sampler(vocab, {
+      temperature: s.temperature,
+      topK: s.topK,
+      topP: s.topP,
+      minP: s.minP,
+      seed: s.seed ?? Math.floor(Math.random() * 0xffffffff),
+      repeatPenalty: s.repeatPenalty,
+      presencePenalty: s.presencePenalty,
+      frequencyPenalty: s.frequencyPenalty,
+      penaltyLastN: s.penaltyLastN,
+      logitBias,
+    });
+    slot.lastUsed = ++this.clock;
+    slot.job = {
+      ...job,
+      slot,
+      promptPos: keep,
+      cachedTokens: keep,
+      sampler,
+      stream: new TextStream(job.request.stop),
+      stopTokenIds,
+      nextToken: -1,
+      generated: 0,
+      batchIndex: -1,
+      text: "",
+      tokens: [],
+      promptStart: 0,
+      promptEnd: 0,
+    };
+  }
+
+  private sampleNext(job: ActiveJob): void {
+    const vocab = this.model.vocab;
+    const token = job.sampler.sample(this.ctx.ptr, job.batchIndex);
+    job.generated++;
+    const endsTurn = !job.request.ignoreEos && (vocab.isEog(token) || job.stopTokenIds.has(token));
+    if (endsTurn) return this.finish(job, "stop");
+
+    const pushed = job.stream.push(vocab.pieceBytes(token));
+    job.tokens.push(token);
+    if (pushed.text) job.text += pushed.text;
+    if (pushed.stopped) return this.finish(job, "stop");
+    if (job.generated >= job.maxTokens || job.slot.cached.length + 1 >= this.ctx.nCtx) {
+      return this.finish(job, "length");
+    }
+    job.nextToken = token;
+    this.flushText(job);
+  }
+
+  private flushText(job: ActiveJob): void {
+    if (job.text || job.tokens.length) {
+      job.emit({ kind: "text", text: job.text, tokens: job.tokens });
+      job.text = "";
+      job.tokens = [];
+    }
+  }
+
+  private finish(job: ActiveJob, reason: FinishReason): void {
+    job.text += job.stream.flush();
+    this.flushText(job);
+    const now = performance.now();
+    this.release(job, {
+      kind: "done",
+      finishReason: reason,
+      usage: { promptTokens: job.prompt.length, completionTokens: job.generated, cachedTokens: job.cachedTokens },
+      timings: {
+        promptN: job.prompt.length - job.cachedTokens,
+        promptMs: job.promptEnd - job.promptStart,
+        predictedN: job.generated,
+        predictedMs: now - job.promptEnd,
+      },
+    });
+  }
+
+  private release(job: ActiveJob, last: GenerateEvent): void {
+    job.sampler.dispose();
+    job.slot.job = null;
+    job.slot.lastUsed = ++this.clock;
+    job.emit(last);
+  }
+
+  private reapCancelled(): void {
+    for (const slot of this.slots) {
+      if (slot.job?.cancelled) this.release(slot.job, { kind: "error", code: "cancelled", message: "cancelled" });
+    }
+  }
+
+  /** A failed decode leaves the batch's sequences in an unknown state: drop their cache and fail them. */
+  private failBatch(active: ActiveJob[], err: Error): void {
+    const full = err instanceof DecodeError && err.code === 1;
+    const message = full
+      ? "the KV cache is full: too many long requests at once; retry, or lower max_tokens"
+      : `decode failed: ${err.message}`;
+    for (const job of active) {
+      this.ctx.seqRemove(job.slot.seq, 0, -1);
+      job.slot.cached = [];
+      this.release(job, { kind: "error", code: "engine_failure", message });
+    }
+  }
+}
+
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}

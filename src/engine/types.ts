@@ -1,0 +1,104 @@
+// The narrow engine interface the API talks to. Plain data only: no HTTP, no pointers.
+// RunnerEngine implements it over a child process; tests implement it with fakes.
+
+/** A piece of prompt text and whether special-token text in it may become control tokens. */
+export interface PromptSegment {
+  text: string;
+  parseSpecial: boolean;
+}
+
+export interface GenerateRequest {
+  /** The prompt: raw text segments (tokenized by the engine) or token ids. */
+  prompt: PromptSegment[] | number[];
+  /** Add BOS etc. as the vocabulary wants (true for raw completions; chat templates write their own). */
+  addSpecial: boolean;
+  /** null = up to the end of the context. */
+  maxTokens: number | null;
+  stop: string[];
+  ignoreEos: boolean;
+  /** Extra tokens that end the turn (a chat family's stop tokens), beyond the vocab's end-of-generation set. */
+  stopTokens?: string[];
+  cachePrompt: boolean;
+  sampling: {
+    temperature: number;
+    topK: number;
+    topP: number;
+    minP: number;
+    seed: number | null;
+    repeatPenalty: number;
+    presencePenalty: number;
+    frequencyPenalty: number;
+    penaltyLastN: number;
+    logitBias: Array<[number, number]>;
+  };
+}
+
+export type FinishReason = "stop" | "length";
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+}
+
+export interface Timings {
+  promptN: number;
+  promptMs: number;
+  predictedN: number;
+  predictedMs: number;
+}
+
+export type EngineErrorCode =
+  | "context_length_exceeded"
+  | "queue_full"
+  | "invalid_request"
+  | "model_unavailable"
+  | "engine_failure"
+  | "cancelled";
+
+export type GenerateEvent =
+  | { kind: "accepted"; promptTokens: number }
+  | { kind: "text"; text: string; tokens: number[] }
+  | { kind: "done"; finishReason: FinishReason; usage: Usage; timings: Timings }
+  | { kind: "error"; code: EngineErrorCode; message: string };
+
+export interface EngineHealth {
+  state: "starting" | "ready" | "failed";
+  slotsTotal: number;
+  slotsBusy: number;
+  queued: number;
+  error?: string;
+}
+
+export interface ModelInfo {
+  nCtx: number;
+  nCtxTrain: number;
+  nVocab: number;
+  nParams: number;
+  sizeBytes: number;
+  description: string;
+  chatTemplate: string | null;
+  bosText: string;
+  eosText: string;
+  metadata: Record<string, string>;
+}
+
+export interface Engine {
+  /** Streams the events of one generation; aborting `signal` stops it at the next step. */
+  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateEvent>;
+  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Promise<number[]>;
+  detokenize(tokens: number[]): Promise<string>;
+  info(): Promise<ModelInfo>;
+  health(): EngineHealth;
+  close(): Promise<void>;
+}
+
+export class EngineError extends Error {
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "EngineError";
+  }
+}

@@ -1,0 +1,8 @@
+// The thin bun:ffi binding to libllama. Only this folder knows about pointers.
+export { Batch, DecodeError, LlamaContext, type ContextOptions } from "./context.ts";
+export { NativeLibraryError, findLibraryDir } from "./library.ts";
+export { LlamaModel, ModelLoadError, initBackend, type ModelLoadOptions } from "./model.ts";
+export { drainNativeLog } from "./native-log.ts";
+export { Sampler, defaultSampling, type SamplingParams } from "./sampler.ts";
+export { Vocab } from "./vocab.ts";
+export { applyBuiltinChatTemplate } from "./chat-template.ts";
