@@ -12,8 +12,8 @@ import type { GenerateEvent, ModelInfo } from "./types.ts";
 const send = (message: FromRunner) => process.send!(message);
 
 export async function runnerMain(): Promise<void> {
-  let model: LlamaModel | null = null;
-  let scheduler: Scheduler | null = null;
+  let model = null as LlamaModel | null;
+  let scheduler = null as Scheduler | null;
   let outbox: Array<[string, GenerateEvent]> = [];
   let wake: (() => void) | null = null;
   let running = true;

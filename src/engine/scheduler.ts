@@ -321,10 +321,11 @@ export class Scheduler {
 
   private finish(job: ActiveJob, reason: FinishReason): void {
     job.text += job.stream.flush();
-    this.flushText(job);
     const now = performance.now();
     this.release(job, {
       kind: "done",
+      text: job.text,
+      tokens: job.tokens,
       finishReason: reason,
       usage: { promptTokens: job.prompt.length, completionTokens: job.generated, cachedTokens: job.cachedTokens },
       timings: {

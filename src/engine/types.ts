@@ -59,7 +59,8 @@ export type EngineErrorCode =
 export type GenerateEvent =
   | { kind: "accepted"; promptTokens: number }
   | { kind: "text"; text: string; tokens: number[] }
-  | { kind: "done"; finishReason: FinishReason; usage: Usage; timings: Timings }
+  /** The last event; carries the final text (if any) so it arrives with finish_reason. */
+  | { kind: "done"; text: string; tokens: number[]; finishReason: FinishReason; usage: Usage; timings: Timings }
   | { kind: "error"; code: EngineErrorCode; message: string };
 
 export interface EngineHealth {

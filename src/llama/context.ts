@@ -96,13 +96,13 @@ export class LlamaContext {
     );
     drainNativeLog();
     if (!handle) throw new Error("llama.cpp could not create a context (out of memory?)");
-    this.handle = handle;
+    this.handle = handle as Pointer;
     this.nCtx = llama.llama_n_ctx(handle);
     this.nBatch = llama.llama_n_batch(handle);
     this.nSeqMax = llama.llama_n_seq_max(handle);
     this.nVocab = model.vocab.nTokens;
-    this.memory = llama.llama_get_memory(handle)!;
-    this.nativeBatch = shim.hearth_batch_new(this.nBatch)!;
+    this.memory = llama.llama_get_memory(handle) as Pointer;
+    this.nativeBatch = shim.hearth_batch_new(this.nBatch) as Pointer;
     // The abort flag array must outlive the context: keep a reference.
     this.abortFlag = options.abortFlag;
   }

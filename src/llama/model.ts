@@ -57,7 +57,7 @@ export class LlamaModel {
 
   private constructor(handle: Pointer, readonly path: string) {
     this.handle = handle;
-    this.vocab = new Vocab(native().llama.llama_model_get_vocab(handle)!, () => this.ptr);
+    this.vocab = new Vocab(native().llama.llama_model_get_vocab(handle) as Pointer, () => this.ptr);
   }
 
   static load(path: string, options: ModelLoadOptions = {}): LlamaModel {
@@ -72,7 +72,7 @@ export class LlamaModel {
     );
     drainNativeLog();
     if (!handle) throw new ModelLoadError(`llama.cpp could not load ${path} (corrupt, truncated or unsupported GGUF)`);
-    return new LlamaModel(handle, path);
+    return new LlamaModel(handle as Pointer, path);
   }
 
   /** The native pointer; throws after dispose() so a freed model is never used. */

@@ -40,10 +40,10 @@ export class Sampler {
 
   constructor(vocab: Vocab, params: SamplingParams) {
     const { llama, shim } = native();
-    const chain = shim.hearth_sampler_chain_new()!;
-    const add = (s: Pointer | null) => {
+    const chain = shim.hearth_sampler_chain_new() as Pointer;
+    const add = (s: Pointer | bigint | null) => {
       if (!s) throw new Error("sampler construction failed");
-      llama.llama_sampler_chain_add(chain, s);
+      llama.llama_sampler_chain_add(chain, s as Pointer);
     };
     try {
       if (params.grammar) {

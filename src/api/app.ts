@@ -1,0 +1,132 @@
+// The HTTP app: routes, auth, CORS, limits, and the one error mapper. Knows nothing of FFI.
+import { Elysia, t } from "elysia";
+import { chatCompletionBody } from "./chat-completions/schema.ts";
+import { chatCompletions } from "./chat-completions/handler.ts";
+import { completionBody } from "./completions/schema.ts";
+import { completions } from "./completions/handler.ts";
+import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import type { ModelSource } from "./model-source.ts";
+import { listModels, modelObject } from "./models/route.ts";
+import { log } from "../util/log.ts";
+import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
+
+export interface AppOptions {
+  apiKeys: string[];
+  /** Allowed origins; ["*"] for any; null = CORS off. */
+  cors: string[] | null;
+  maxBodyBytes: number;
+}
+
+const PUBLIC_PATHS = new Set(["/health"]);
+
+/** "/messages/0/role" → "messages[0].role", OpenAI's way of naming a field. */
+function paramName(path: string | undefined): string | null {
+  if (!path) return null;
+  return path
+    .split("/")
+    .filter(Boolean)
+    .map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`))
+    .join("");
+}
+
+interface ValueErrorLike {
+  path?: string;
+  message?: string;
+  errors?: Iterable<ValueErrorLike>[];
+}
+
+/** A union's own message ("Expected union value") says nothing: use its most telling branch. */
+function mostSpecific(err: ValueErrorLike): ValueErrorLike {
+  for (const branch of err.errors ?? []) {
+    for (const inner of branch) {
+      if (inner.message && !/Expected null/.test(inner.message)) return mostSpecific(inner);
+    }
+  }
+  return err;
+}
+
+function validationError(error: unknown): ApiError {
+  const e = error as { valueError?: ValueErrorLike; all?: ValueErrorLike[] };
+  const first = e.valueError ?? e.all?.[0];
+  const detail = first ? mostSpecific(first) : undefined;
+  const param = paramName(detail?.path ?? first?.path);
+  const what = detail?.message ?? "invalid value";
+  const message = param ? `Invalid value for '${param}': ${what}` : `Invalid request body: ${what}`;
+  return new ApiError(400, message, "invalid_request_error", param, "invalid_value");
+}
+
+export function createApp(models: ModelSource, options: AppOptions) {
+  return new Elysia()
+    .onRequest(({ request }) => {
+      const url = new URL(request.url);
+      const cors = corsHeaders(request, options.cors);
+      if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
+      const length = Number(request.headers.get("content-length") ?? 0);
+      if (length > options.maxBodyBytes) {
+        return errorResponse(new ApiError(413, `request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`, "invalid_request_error", null, "request_too_large"), cors);
+      }
+      if (options.apiKeys.length > 0 && !PUBLIC_PATHS.has(url.pathname) && !keyAccepted(presentedKey(request), options.apiKeys)) {
+        return errorResponse(
+          new ApiError(401, "Incorrect or missing API key. Pass it as 'Authorization: Bearer KEY'.", "authentication_error", null, "invalid_api_key"),
+          { ...cors, "www-authenticate": "Bearer" },
+        );
+      }
+    })
+    .onAfterHandle(({ request, set }) => {
+      Object.assign(set.headers, corsHeaders(request, options.cors));
+    })
+    .onError(({ code, error, request }) => {
+      let api: ApiError;
+      if (code === "VALIDATION") api = validationError(error);
+      else if (code === "PARSE") api = new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", null, "invalid_json");
+      else if (code === "NOT_FOUND") api = new ApiError(404, `No route for ${request.method} ${new URL(request.url).pathname}`, "not_found_error", null, "not_found");
+      else {
+        api = toApiError(error);
+        if (api.status === 500) log("error", `${request.method} ${new URL(request.url).pathname}: ${(error as Error)?.stack ?? String(error)}`);
+      }
+      return errorResponse(api, corsHeaders(request, options.cors));
+    })
+    .get("/health", () => {
+      const h = models.health();
+      return { status: "ok", models: h.models };
+    })
+    .get("/v1/models", () => listModels(models.list()))
+    .get("/v1/models/*", ({ params }) => {
+      const id = decodeURIComponent(params["*"]);
+      const found = models.list().find(m => m.id === id);
+      if (!found) throw new ApiError(404, `The model '${id}' does not exist`, "invalid_request_error", "model", "model_not_found");
+      return modelObject(found);
+    })
+    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, request.signal), { body: chatCompletionBody })
+    .post("/v1/completions", ({ body, request }) => completions(body, models, request.signal), { body: completionBody })
+    .post(
+      "/tokenize",
+      async ({ body }) => {
+        const model = await models.acquire(body.model ?? models.defaultId() ?? "");
+        const tokens = await model.engine.tokenize(body.content, body.add_special ?? false, body.parse_special ?? true);
+        if (!body.with_pieces) return { tokens };
+        const pieces = await Promise.all(tokens.map(id => model.engine.detokenize([id])));
+        return { tokens: tokens.map((id, i) => ({ id, piece: pieces[i] })) };
+      },
+      {
+        body: t.Object({
+          model: t.Optional(t.String()),
+          content: t.String(),
+          add_special: t.Optional(t.Boolean()),
+          parse_special: t.Optional(t.Boolean()),
+          with_pieces: t.Optional(t.Boolean()),
+        }),
+      },
+    )
+    .post(
+      "/detokenize",
+      async ({ body }) => {
+        const model = await models.acquire(body.model ?? models.defaultId() ?? "");
+        if (body.tokens.some(id => id >= model.info.nVocab)) {
+          throw new ApiError(400, `token ids must be below ${model.info.nVocab}`, "invalid_request_error", "tokens");
+        }
+        return { content: await model.engine.detokenize(body.tokens) };
+      },
+      { body: t.Object({ model: t.Optional(t.String()), tokens: t.Array(t.Integer({ minimum: 0 })) }) },
+    );
+}

@@ -1,0 +1,117 @@
+// POST /v1/chat/completions: messages → rendered prompt → engine → OpenAI's chat shapes.
+import { TemplateError } from "../../chat/renderer.ts";
+import type { ChatMessage } from "../../chat/types.ts";
+import type { GenerateRequest } from "../../engine/types.ts";
+import { ApiError } from "../errors.ts";
+import { collect, merge, sseResponse, startAll, sumUsage, timingsJson } from "../generation.ts";
+import type { ModelSource } from "../model-source.ts";
+import { toGenerateParams } from "../sampling-schema.ts";
+import type { ChatCompletionBody } from "./schema.ts";
+
+/** Wire messages → the chat module's messages (text only; unsupported parts are a 400). */
+export function toChatMessages(body: ChatCompletionBody): ChatMessage[] {
+  return body.messages.map((m, i) => {
+    let text = "";
+    if (typeof m.content === "string") text = m.content;
+    else if (Array.isArray(m.content)) {
+      for (const part of m.content) {
+        if (part.type !== "text") {
+          throw new ApiError(400, `content part type "${part.type}" is not supported by this model`, "invalid_request_error", `messages[${i}].content`);
+        }
+        text += (part as { text: string }).text;
+      }
+    }
+    const message: ChatMessage = { role: m.role, content: text };
+    if (m.name) message.name = m.name;
+    if (m.tool_call_id) message.tool_call_id = m.tool_call_id;
+    const reasoning = m.reasoning_content ?? m.reasoning;
+    if (reasoning) message.reasoning_content = reasoning;
+    return message;
+  });
+}
+
+export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, signal: AbortSignal): Promise<Response | object> {
+  const model = await models.acquire(body.model);
+  const messages = toChatMessages(body);
+  let rendered;
+  try {
+    rendered = model.chat.render(messages, true);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new ApiError(400, `the chat template rejected the conversation: ${err.message}`, "invalid_request_error", "messages");
+    throw err;
+  }
+  const params = toGenerateParams(body, model.info.nVocab, model.defaults);
+  const request: GenerateRequest = {
+    ...params,
+    prompt: [{ text: rendered.prompt, parseSpecial: true }],
+    addSpecial: true,
+    stop: [...params.stop, ...rendered.stopStrings],
+    stopTokens: rendered.stopTokens,
+  };
+  const n = body.n ?? 1;
+  const requests = Array.from({ length: n }, (_, i) => withChoiceSeed(request, i));
+  const started = await startAll(model.engine, requests, signal, "messages");
+  const id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
+  const created = Math.floor(Date.now() / 1000);
+  const promptTokens = started[0]!.promptTokens;
+
+  if (!body.stream) {
+    const results = await Promise.all(started.map(s => collect(s, "messages")));
+    return {
+      id,
+      object: "chat.completion",
+      created,
+      model: body.model,
+      system_fingerprint: model.fingerprint,
+      choices: results.map((r, index) => ({
+        index,
+        message: { role: "assistant", content: r.text },
+        logprobs: null,
+        finish_reason: r.finishReason,
+      })),
+      usage: sumUsage(results.map(r => r.usage), promptTokens),
+      timings: timingsJson(results[0]!.timings),
+    };
+  }
+
+  const includeUsage = body.stream_options?.include_usage === true;
+  const chunk = (choices: unknown[], extra: object = {}) => ({
+    id,
+    object: "chat.completion.chunk",
+    created,
+    model: body.model,
+    system_fingerprint: model.fingerprint,
+    choices,
+    ...extra,
+  });
+  const controller = new AbortController();
+  signal.addEventListener("abort", () => controller.abort(), { once: true });
+  return sseResponse(async send => {
+    for (let index = 0; index < n; index++) {
+      send(chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
+    }
+    const usages: Parameters<typeof sumUsage>[0] = [];
+    for await (const [index, ev] of merge(started)) {
+      if (controller.signal.aborted) break;
+      if (ev.kind === "text") {
+        if (ev.text) send(chunk([{ index, delta: { content: ev.text }, logprobs: null, finish_reason: null }]));
+      } else if (ev.kind === "done") {
+        // The final text (if any) and finish_reason travel together.
+        const delta = ev.text ? { content: ev.text } : {};
+        send(chunk([{ index, delta, logprobs: null, finish_reason: ev.finishReason }], index === 0 ? { timings: timingsJson(ev.timings) } : {}));
+        usages.push(ev.usage);
+      } else if (ev.kind === "error") {
+        throw new ApiError(ev.code === "engine_failure" ? 500 : 400, ev.message, undefined, null, ev.code);
+      }
+    }
+    if (controller.signal.aborted) return;
+    if (includeUsage) send(chunk([], { usage: sumUsage(usages, promptTokens) }));
+    send("[DONE]");
+  }, () => controller.abort());
+}
+
+/** Each of n choices gets its own seed (seed + index), so a seeded request stays reproducible. */
+export function withChoiceSeed(request: GenerateRequest, index: number): GenerateRequest {
+  if (index === 0 || request.sampling.seed === null) return request;
+  return { ...request, sampling: { ...request.sampling, seed: request.sampling.seed + index } };
+}

@@ -1,0 +1,84 @@
+// POST /v1/completions: raw prompt(s) → engine → OpenAI's text_completion shapes.
+// Special-token text in a raw prompt is parsed into control tokens, as llama-server does:
+// people write templates by hand here on purpose.
+import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
+import { withChoiceSeed } from "../chat-completions/handler.ts";
+import { ApiError } from "../errors.ts";
+import { collect, merge, sseResponse, startAll, sumUsage, timingsJson } from "../generation.ts";
+import type { ModelSource } from "../model-source.ts";
+import { toGenerateParams } from "../sampling-schema.ts";
+import type { CompletionBody } from "./schema.ts";
+
+function prompts(body: CompletionBody): Array<PromptSegment[] | number[]> {
+  const p = body.prompt;
+  if (typeof p === "string") return [[{ text: p, parseSpecial: true }]];
+  if (p.length > 0 && typeof p[0] === "number") return [p as number[]];
+  if (p.length > 0 && Array.isArray(p[0])) return p as number[][];
+  return (p as string[]).map(text => [{ text, parseSpecial: true }]);
+}
+
+export async function completions(body: CompletionBody, models: ModelSource, signal: AbortSignal): Promise<Response | object> {
+  if (body.suffix) throw new ApiError(400, "suffix (fill-in-the-middle) is not supported", "invalid_request_error", "suffix");
+  const model = await models.acquire(body.model);
+  const params = toGenerateParams(body, model.info.nVocab, model.defaults);
+  const n = body.n ?? 1;
+  const all = prompts(body);
+  if (all.length * n > 128) throw new ApiError(400, "prompts × n must not exceed 128 choices", "invalid_request_error", "n");
+  const requests: GenerateRequest[] = all.flatMap(prompt =>
+    Array.from({ length: n }, (_, i) => withChoiceSeed({ ...params, prompt, addSpecial: true }, i)),
+  );
+  const started = await startAll(model.engine, requests, signal, "prompt");
+  const id = `cmpl-${crypto.randomUUID().replaceAll("-", "")}`;
+  const created = Math.floor(Date.now() / 1000);
+  // Prompt tokens count once per prompt, not once per choice.
+  const promptTokens = started.filter((_, i) => i % n === 0).reduce((s, x) => s + x.promptTokens, 0);
+  const echoOf = (i: number) => {
+    const p = all[Math.floor(i / n)]!;
+    return body.echo && typeof p[0] !== "number" ? (p as PromptSegment[]).map(s => s.text).join("") : "";
+  };
+
+  if (!body.stream) {
+    const results = await Promise.all(started.map(s => collect(s, "prompt")));
+    return {
+      id,
+      object: "text_completion",
+      created,
+      model: body.model,
+      system_fingerprint: model.fingerprint,
+      choices: results.map((r, index) => ({ index, text: echoOf(index) + r.text, logprobs: null, finish_reason: r.finishReason })),
+      usage: sumUsage(results.map(r => r.usage), promptTokens),
+      timings: timingsJson(results[0]!.timings),
+    };
+  }
+
+  const includeUsage = body.stream_options?.include_usage === true;
+  const chunk = (choices: unknown[], extra: object = {}) => ({
+    id,
+    object: "text_completion",
+    created,
+    model: body.model,
+    system_fingerprint: model.fingerprint,
+    choices,
+    ...extra,
+  });
+  const controller = new AbortController();
+  signal.addEventListener("abort", () => controller.abort(), { once: true });
+  return sseResponse(async send => {
+    if (body.echo) started.forEach((_, index) => send(chunk([{ index, text: echoOf(index), logprobs: null, finish_reason: null }])));
+    const usages: Parameters<typeof sumUsage>[0] = [];
+    for await (const [index, ev] of merge(started)) {
+      if (controller.signal.aborted) break;
+      if (ev.kind === "text") {
+        if (ev.text) send(chunk([{ index, text: ev.text, logprobs: null, finish_reason: null }]));
+      } else if (ev.kind === "done") {
+        send(chunk([{ index, text: ev.text, logprobs: null, finish_reason: ev.finishReason }], index === 0 ? { timings: timingsJson(ev.timings) } : {}));
+        usages.push(ev.usage);
+      } else if (ev.kind === "error") {
+        throw new ApiError(ev.code === "engine_failure" ? 500 : 400, ev.message, undefined, null, ev.code);
+      }
+    }
+    if (controller.signal.aborted) return;
+    if (includeUsage) send(chunk([], { usage: sumUsage(usages, promptTokens) }));
+    send("[DONE]");
+  }, () => controller.abort());
+}

@@ -1,0 +1,36 @@
+// What the API needs from the model layer: find a model by id and get its engine. The real one
+// is the ModelRegistry; route tests pass a fake one with a fake engine.
+import type { ChatRenderer } from "../chat/renderer.ts";
+import type { Engine, ModelInfo } from "../engine/types.ts";
+import type { Defaults } from "./sampling-schema.ts";
+
+export interface ModelListing {
+  id: string;
+  created: number;
+  sizeBytes: number;
+  loaded: boolean;
+  state: "available" | "loading" | "loaded" | "failed";
+  error?: string;
+  slots?: { total: number; busy: number };
+  info?: ModelInfo;
+}
+
+export interface AcquiredModel {
+  id: string;
+  engine: Engine;
+  info: ModelInfo;
+  chat: ChatRenderer;
+  defaults?: Defaults;
+  /** A fingerprint of the model file and build, for system_fingerprint. */
+  fingerprint: string;
+}
+
+export interface ModelSource {
+  list(): ModelListing[];
+  /** The model used when a request names none (llama-server's /tokenize does not). */
+  defaultId(): string | undefined;
+  /** Resolves an id (or alias) and loads it if needed. Throws ApiError 404 for unknown ids. */
+  acquire(id: string): Promise<AcquiredModel>;
+  /** Readiness for /health. */
+  health(): { ok: boolean; models: Array<{ id: string; state: string; slotsBusy: number; slotsTotal: number; queued: number }> };
+}

@@ -1,0 +1,28 @@
+// GET /v1/models and GET /v1/models/{id}: OpenAI's list shape plus Hearth's `meta`.
+import type { ModelListing } from "../model-source.ts";
+
+export function modelObject(m: ModelListing) {
+  const md = m.info?.metadata ?? {};
+  return {
+    id: m.id,
+    object: "model",
+    created: m.created,
+    owned_by: "hearth",
+    meta: {
+      architecture: md["general.architecture"] ?? null,
+      parameters: m.info?.nParams ?? null,
+      context_length: m.info?.nCtxTrain ?? null,
+      n_ctx: m.info?.nCtx ?? null,
+      size_bytes: m.sizeBytes,
+      chat_template: m.info ? (m.info.chatTemplate ? "gguf" : "builtin:chatml") : null,
+      state: m.state,
+      loaded: m.loaded,
+      ...(m.error ? { error: m.error } : {}),
+      ...(m.slots ? { slots: m.slots } : {}),
+    },
+  };
+}
+
+export function listModels(models: ModelListing[]) {
+  return { object: "list", data: models.map(modelObject) };
+}

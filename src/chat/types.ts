@@ -1,0 +1,20 @@
+// Chat messages as the chat module sees them: already parsed from the wire, text only.
+export interface ChatMessage {
+  role: "system" | "developer" | "user" | "assistant" | "tool";
+  content: string;
+  name?: string;
+  tool_call_id?: string;
+  reasoning_content?: string;
+}
+
+/** What the engine needs from a rendered conversation. */
+export interface RenderedChat {
+  /** The prompt text, starting after any BOS (the engine adds BOS as the vocabulary wants). */
+  prompt: string;
+  /** Control-token texts that end the assistant's turn for this template. */
+  stopTokens: string[];
+  /** Plain-text stops, for templates whose end marker is not a token of this vocabulary. */
+  stopStrings: string[];
+  /** Which template rendered it: "gguf" or "builtin:<name>". */
+  source: string;
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bun
+// hearth — command line entry. `hearth serve` runs the HTTP server; `__runner` (hidden) is the
+// per-model child process the server starts.
+import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { log, setLogLevel } from "./util/log.ts";
+
+const HELP = `hearth — a local OpenAI-compatible LLM server on llama.cpp
+
+Usage:
+  hearth serve [options]        serve models over HTTP
+  hearth --help | --version
+
+Options for serve:
+  -m, --model PATH         a GGUF file to serve (repeatable)
+      --models-dir DIR     folder scanned for *.gguf (repeatable; default ./models and ~/.hearth/models)
+      --host HOST          address to bind (default 127.0.0.1)
+      --port PORT          port (default 8080)
+  -c, --ctx-size N         KV cache size in tokens, shared by the slots (default 4096)
+  -np, --parallel N        sequences decoded at once (default 4)
+  -t, --threads N          CPU threads (default: all cores)
+  -b, --batch-size N       max tokens per decode step (default 512)
+      --queue-size N       requests waiting for a slot before 503 (default 64)
+  -ngl, --gpu-layers N     layers offloaded to the GPU (default all; ignored on CPU builds)
+      --api-key KEY        require this key (repeatable; also HEARTH_API_KEY)
+      --api-key-file FILE  require one of the keys in FILE (one per line)
+      --cors ORIGINS       allow these origins (comma separated, or '*')
+      --max-body BYTES     largest request body (default 16 MiB)
+      --verbose            show llama.cpp's own log lines
+`;
+
+function int(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    console.error(`hearth: --${name} must be a non-negative integer, got '${value}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
+// Short flags with two letters (llama-server's -np, -ngl) become their long forms.
+function normalizeArgs(argv: string[]): string[] {
+  const aliases: Record<string, string> = { "-np": "--parallel", "-ngl": "--gpu-layers" };
+  return argv.map(a => aliases[a] ?? a);
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: normalizeArgs(argv),
+    options: {
+      model: { type: "string", short: "m", multiple: true },
+      "models-dir": { type: "string", multiple: true },
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "8080" },
+      "ctx-size": { type: "string", short: "c" },
+      parallel: { type: "string" },
+      threads: { type: "string", short: "t" },
+      "batch-size": { type: "string", short: "b" },
+      "queue-size": { type: "string" },
+      "gpu-layers": { type: "string" },
+      "api-key": { type: "string", multiple: true },
+      "api-key-file": { type: "string" },
+      cors: { type: "string" },
+      "max-body": { type: "string" },
+      verbose: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.verbose) setLogLevel("debug");
+  const { startServer } = await import("./server.ts");
+  const home = process.env.HEARTH_HOME ?? join(homedir(), ".hearth");
+  const dirs = values["models-dir"] ?? (values.model ? [] : ["./models", join(home, "models")].filter(d => existsSync(d)));
+  const keys = [...(values["api-key"] ?? [])];
+  if (process.env.HEARTH_API_KEY) keys.push(process.env.HEARTH_API_KEY);
+  if (values["api-key-file"]) {
+    const text = await Bun.file(values["api-key-file"]).text();
+    keys.push(...text.split("\n").map(l => l.trim()).filter(l => l && !l.startsWith("#")));
+  }
+  await startServer({
+    modelPaths: values.model ?? [],
+    modelDirs: dirs,
+    host: values.host!,
+    port: int(values.port, "port", 8080),
+    apiKeys: keys,
+    cors: values.cors ? values.cors.split(",").map(s => s.trim()) : null,
+    maxBodyBytes: int(values["max-body"], "max-body", 16 * 1024 * 1024),
+    runner: {
+      nCtx: int(values["ctx-size"], "ctx-size", 4096),
+      parallel: Math.max(1, int(values.parallel, "parallel", 4)),
+      nBatch: Math.max(1, int(values["batch-size"], "batch-size", 512)),
+      threads: Math.max(1, int(values.threads, "threads", navigator.hardwareConcurrency || 4)),
+      gpuLayers: values["gpu-layers"] === undefined ? -1 : int(values["gpu-layers"], "gpu-layers", -1),
+      queueSize: int(values["queue-size"], "queue-size", 64),
+      verbose: values.verbose!,
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  switch (command) {
+    case "__runner": {
+      const { runnerMain } = await import("./engine/runner.ts");
+      return runnerMain();
+    }
+    case "serve":
+      return serve(rest);
+    case "--version":
+    case "-v":
+      console.log("hearth 0.1.0 (llama.cpp v0.5.0)");
+      return;
+    case undefined:
+    case "--help":
+    case "-h":
+    case "help":
+      process.stdout.write(HELP);
+      return;
+    default:
+      console.error(`hearth: unknown command '${command}'\n`);
+      process.stderr.write(HELP);
+      process.exit(2);
+  }
+}
+
+main().catch(err => {
+  log("error", (err as Error).message);
+  process.exit(1);
+});

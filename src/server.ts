@@ -1,0 +1,48 @@
+// Starts the HTTP server over a model registry, and stops it cleanly on SIGINT/SIGTERM.
+import { createApp } from "./api/app.ts";
+import { ModelRegistry, type RunnerDefaults } from "./models/registry.ts";
+import { log } from "./util/log.ts";
+
+export interface ServerConfig {
+  modelPaths: string[];
+  modelDirs: string[];
+  host: string;
+  port: number;
+  apiKeys: string[];
+  cors: string[] | null;
+  maxBodyBytes: number;
+  runner: RunnerDefaults;
+}
+
+export async function startServer(config: ServerConfig) {
+  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner);
+  const models = registry.list();
+  if (models.length === 0) log("warn", "no models found: pass --model PATH or put .gguf files in ./models");
+  if (config.apiKeys.length === 0 && config.host !== "127.0.0.1" && config.host !== "localhost" && config.host !== "::1") {
+    log("warn", `listening on ${config.host} WITHOUT an API key: anyone who can reach this port can use it (set --api-key)`);
+  }
+  const app = createApp(registry, { apiKeys: config.apiKeys, cors: config.cors, maxBodyBytes: config.maxBodyBytes });
+  const server = Bun.serve({
+    hostname: config.host,
+    port: config.port,
+    fetch: app.fetch,
+    maxRequestBodySize: config.maxBodyBytes + 1024,
+    idleTimeout: 0,
+  });
+  log("info", `hearth listening on http://${config.host}:${server.port} — models: ${models.map(m => m.id).join(", ") || "none"}`);
+  // Load the first model now, so the first request does not wait for it.
+  if (models[0]) registry.acquire(models[0].id).catch(err => log("error", (err as Error).message));
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "shutting down");
+    server.stop(false);
+    await registry.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return { server, registry, stop };
+}
