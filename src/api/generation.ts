@@ -51,6 +51,8 @@ export async function collect(started: Started, promptParam: string): Promise<Co
       text += value.text;
       tokens.push(...value.tokens);
     } else if (value.kind === "done") {
+      text += value.text;
+      tokens.push(...value.tokens);
       return { text, tokens, finishReason: value.finishReason, usage: value.usage, timings: value.timings };
     } else if (value.kind === "error") {
       throw fromEngineError(value.code, value.message, promptParam);

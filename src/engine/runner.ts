@@ -38,7 +38,7 @@ export async function runnerMain(): Promise<void> {
       });
       const vocab = model.vocab;
       const info: ModelInfo = {
-        nCtx: scheduler.ctx.nCtx,
+        nCtx: scheduler.slotCtx,
         nCtxTrain: model.nCtxTrain,
         nVocab: vocab.nTokens,
         nParams: model.nParams,

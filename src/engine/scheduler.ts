@@ -64,6 +64,11 @@ export class Scheduler {
   private readonly batch: Batch;
   private readonly eogTokens: number[] = [];
   private clock = 0;
+  /**
+   * Tokens one request may hold: the KV cache size, capped by the model's training context
+   * (as llama-server caps its slots: text past it degrades).
+   */
+  readonly slotCtx: number;
 
   constructor(
     readonly model: LlamaModel,
@@ -78,6 +83,7 @@ export class Scheduler {
       abortFlag: options.abortFlag,
     });
     this.batch = new Batch(this.ctx.nBatch);
+    this.slotCtx = model.nCtxTrain > 0 ? Math.min(this.ctx.nCtx, model.nCtxTrain) : this.ctx.nCtx;
     this.slots = Array.from({ length: options.parallel }, (_, seq) => ({ seq, cached: [], lastUsed: 0, job: null }));
     const vocab = model.vocab;
     for (let t = 0; t < vocab.nTokens; t++) if (vocab.isEog(t)) this.eogTokens.push(t);
@@ -104,7 +110,7 @@ export class Scheduler {
     } catch (err) {
       return fail("invalid_request", (err as Error).message);
     }
-    const nCtx = this.ctx.nCtx;
+    const nCtx = this.slotCtx;
     if (prompt.length === 0) return fail("invalid_request", "the prompt is empty");
     if (prompt.length >= nCtx) {
       return fail("context_length_exceeded", `the prompt has ${prompt.length} tokens; this model's context holds ${nCtx}`);
@@ -304,7 +310,7 @@ export class Scheduler {
     job.tokens.push(token);
     if (pushed.text) job.text += pushed.text;
     if (pushed.stopped) return this.finish(job, "stop");
-    if (job.generated >= job.maxTokens || job.slot.cached.length + 1 >= this.ctx.nCtx) {
+    if (job.generated >= job.maxTokens || job.slot.cached.length + 1 >= this.slotCtx) {
       return this.finish(job, "length");
     }
     job.nextToken = token;

@@ -1,0 +1,73 @@
+// The pure detokenize + stop-string unit: UTF-8 split across tokens, stops across tokens.
+import { describe, expect, test } from "bun:test";
+import { TextStream } from "../../src/engine/text-stream.ts";
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+/** Feeds pieces and returns what was emitted per push, plus the flush. */
+function run(stops: string[], pieces: Uint8Array[]) {
+  const stream = new TextStream(stops);
+  const out: string[] = [];
+  let stopped = false;
+  for (const p of pieces) {
+    const r = stream.push(p);
+    out.push(r.text);
+    if (r.stopped) {
+      stopped = true;
+      break;
+    }
+  }
+  if (!stopped) out.push(stream.flush());
+  return { out, text: out.join(""), stopped };
+}
+
+describe("UTF-8", () => {
+  test("a character split over three pieces is held until complete, never U+FFFD", () => {
+    const all = bytes("a你b"); // 你 = e4 bd a0
+    const r = run([], [all.subarray(0, 2), all.subarray(2, 3), all.subarray(3, 4), all.subarray(4)]);
+    expect(r.out).toEqual(["a", "", "你", "b", ""]);
+    expect(r.text).not.toContain("\uFFFD");
+  });
+
+  test("a 4-byte emoji split byte by byte", () => {
+    const all = bytes("😁");
+    const r = run([], Array.from(all, b => new Uint8Array([b])));
+    expect(r.out).toEqual(["", "", "", "😁", ""]);
+  });
+});
+
+describe("stop strings", () => {
+  test("a stop string over several pieces is not emitted, nor anything after it", () => {
+    const r = run(["</end>"], ["Hello </", "e", "nd> world"].map(bytes));
+    expect(r.stopped).toBe(true);
+    expect(r.text).toBe("Hello ");
+  });
+
+  test("text that only looks like the start of a stop string is released when it diverges", () => {
+    const r = run(["STOP"], ["ab", "ST", "OX", "yz"].map(bytes));
+    expect(r.stopped).toBe(false);
+    expect(r.out).toEqual(["ab", "", "STOX", "yz", ""]);
+  });
+
+  test("the earliest of several stop strings wins", () => {
+    const r = run(["world", "lo w"], [bytes("Hello world")]);
+    expect(r.text).toBe("Hel");
+  });
+
+  test("a partial stop at the very end is flushed when generation ends", () => {
+    const r = run(["\n\n"], ["one", "\n"].map(bytes));
+    expect(r.out).toEqual(["one", "", "\n"]);
+    expect(r.stopped).toBe(false);
+  });
+
+  test("a stop string made of multi-byte characters split mid-character", () => {
+    const all = bytes("答案：好");
+    const r = run(["：好"], [all.subarray(0, 7), all.subarray(7, 10), all.subarray(10)]);
+    expect(r.text).toBe("答案");
+    expect(r.stopped).toBe(true);
+  });
+
+  test("empty stop strings are ignored", () => {
+    expect(run([""], [bytes("abc")]).text).toBe("abc");
+  });
+});

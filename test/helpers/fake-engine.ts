@@ -1,0 +1,87 @@
+// A fake engine and model source for model-free route tests: scripted text, real protocol.
+import type { AcquiredModel, ModelListing, ModelSource } from "../../src/api/model-source.ts";
+import { ChatRenderer } from "../../src/chat/renderer.ts";
+import type { Engine, EngineHealth, GenerateEvent, GenerateRequest, ModelInfo } from "../../src/engine/types.ts";
+import { ModelNotFoundError } from "../../src/models/errors.ts";
+
+export class FakeEngine implements Engine {
+  requests: GenerateRequest[] = [];
+  /** Pieces emitted one per step; the request's maxTokens cuts them. */
+  constructor(
+    public pieces: string[] = ["Hello", ",", " world", "!"],
+    public failWith: GenerateEvent | null = null,
+    public stepDelayMs = 0,
+  ) {}
+
+  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateEvent> {
+    this.requests.push(request);
+    if (this.failWith) {
+      yield this.failWith;
+      return;
+    }
+    yield { kind: "accepted", promptTokens: 7 };
+    const max = request.maxTokens ?? this.pieces.length;
+    let n = 0;
+    for (const piece of this.pieces.slice(0, max)) {
+      if (signal?.aborted) return;
+      if (this.stepDelayMs) await Bun.sleep(this.stepDelayMs);
+      n++;
+      if (n < Math.min(max, this.pieces.length)) yield { kind: "text", text: piece, tokens: [n] };
+      else {
+        const finishReason = max < this.pieces.length ? "length" : "stop";
+        const usage = { promptTokens: 7, completionTokens: n, cachedTokens: 0 };
+        const timings = { promptN: 7, promptMs: 1, predictedN: n, predictedMs: 2 };
+        yield { kind: "done", text: piece, tokens: [n], finishReason, usage, timings };
+      }
+    }
+  }
+  async tokenize(text: string) {
+    return Array.from(text, c => c.charCodeAt(0));
+  }
+  async detokenize(tokens: number[]) {
+    return String.fromCharCode(...tokens);
+  }
+  async info() {
+    return fakeInfo;
+  }
+  health(): EngineHealth {
+    return { state: "ready", slotsTotal: 4, slotsBusy: 0, queued: 0 };
+  }
+  async close() {}
+}
+
+export const fakeInfo: ModelInfo = {
+  nCtx: 4096,
+  nCtxTrain: 4096,
+  nVocab: 1000,
+  nParams: 1234,
+  sizeBytes: 5678,
+  description: "fake",
+  chatTemplate: null,
+  bosText: "<s>",
+  eosText: "</s>",
+  metadata: { "general.architecture": "llama" },
+};
+
+export class FakeModels implements ModelSource {
+  constructor(public engine: Engine = new FakeEngine(), public id = "fake-model") {}
+  defaultId() {
+    return this.id;
+  }
+  list(): ModelListing[] {
+    return [{ id: this.id, created: 1700000000, sizeBytes: 5678, loaded: true, state: "loaded", info: fakeInfo }];
+  }
+  async acquire(id: string): Promise<AcquiredModel> {
+    if (id !== this.id) throw new ModelNotFoundError(id);
+    return {
+      id,
+      engine: this.engine,
+      info: fakeInfo,
+      chat: new ChatRenderer({ chatTemplate: null, bosText: "<s>", eosText: "</s>", modelId: id }),
+      fingerprint: "fp",
+    };
+  }
+  health() {
+    return { ok: true, models: [] };
+  }
+}
