@@ -122,7 +122,7 @@ lib/libhearth_shim.$(SO): $(SHIM_SRC) $(STAMP)
 run: lib deps
 	$(BUN) src/cli.ts serve $(ARGS)
 
-test: lib deps
+test: lib deps dist
 	$(BUN) test $(TEST_ARGS)
 
 dist: lib deps

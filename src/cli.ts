@@ -47,6 +47,10 @@ function normalizeArgs(argv: string[]): string[] {
   return argv.map(a => aliases[a] ?? a);
 }
 
+function hasGguf(dirs: string[]): boolean {
+  return dirs.some(d => new Bun.Glob("**/*.gguf").scanSync({ cwd: d, onlyFiles: true })[Symbol.iterator]().next().done === false);
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: normalizeArgs(argv),
@@ -73,6 +77,12 @@ async function serve(argv: string[]): Promise<void> {
   const { startServer } = await import("./server.ts");
   const home = process.env.HEARTH_HOME ?? join(homedir(), ".hearth");
   const dirs = values["models-dir"] ?? (values.model ? [] : ["./models", join(home, "models")].filter(d => existsSync(d)));
+  const modelPaths = values.model ?? [];
+  // Nothing to serve anywhere: serve the embedded default model.
+  if (modelPaths.length === 0 && !values["models-dir"] && !hasGguf(dirs)) {
+    const { embeddedModelPath } = await import("./models/embedded.ts");
+    modelPaths.push(await embeddedModelPath(home));
+  }
   const keys = [...(values["api-key"] ?? [])];
   if (process.env.HEARTH_API_KEY) keys.push(process.env.HEARTH_API_KEY);
   if (values["api-key-file"]) {
@@ -80,7 +90,7 @@ async function serve(argv: string[]): Promise<void> {
     keys.push(...text.split("\n").map(l => l.trim()).filter(l => l && !l.startsWith("#")));
   }
   await startServer({
-    modelPaths: values.model ?? [],
+    modelPaths,
     modelDirs: dirs,
     host: values.host!,
     port: int(values.port, "port", 8080),
