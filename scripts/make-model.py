@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -31,6 +32,8 @@ QUANTIZE = REPO / "lib" / "bin" / "llama-quantize"
 
 # gguf-py is not installed anywhere; the copy pinned with llama.cpp is the one that
 # matches the loader we test against.
+if not (LLAMA_SRC / "gguf-py" / "gguf").is_dir():
+    sys.exit(f"no gguf-py under {LLAMA_SRC}: run `make lib` or set LLAMA_CPP_DIR")
 sys.path.insert(0, str(LLAMA_SRC / "gguf-py"))
 import gguf  # noqa: E402
 from gguf import MODEL_TENSOR as T  # noqa: E402
@@ -106,6 +109,10 @@ def parse_args() -> argparse.Namespace:
     for key, val in ARCH_DEFAULTS[a.arch].items():
         if getattr(a, key, None) is None:
             setattr(a, key, val)
+    if a.template not in (None, "none") and not Path(a.template).is_file():
+        p.error(f"no template file {a.template}")
+    if a.quant and not QUANTIZE.is_file():
+        p.error(f"--quant needs {QUANTIZE} (make lib)")
     a.name = a.name or f"{a.arch}-random"
     return a
 
@@ -253,25 +260,27 @@ def write_model(a: argparse.Namespace, path: Path) -> None:
 
 
 def main() -> None:
+    # Let `finally` remove partial files when a test runner or timeout sends SIGTERM.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     a = parse_args()
     a.out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    raw = a.out.with_name(a.out.name + f".{a.type}.tmp") if a.quant else a.out
+    # Build under side names and rename at the end: a failed or killed run never leaves a
+    # half-written file at --out, nor clobbers a good one already there.
+    part = a.out.with_name(a.out.name + ".part")
+    raw = a.out.with_name(a.out.name + f".{a.type}.part") if a.quant else part
     try:
         write_model(a, raw)
         if a.quant:
-            r = subprocess.run([str(QUANTIZE), str(raw), str(a.out), a.quant.upper()],
+            r = subprocess.run([str(QUANTIZE), str(raw), str(part), a.quant.upper()],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if r.returncode != 0:
                 sys.stderr.write(r.stderr)
                 sys.exit(f"llama-quantize failed with exit code {r.returncode}")
-    except BaseException:
-        # Never leave a half-written model behind under the requested name.
-        a.out.unlink(missing_ok=True)
-        raise
+        part.replace(a.out)
     finally:
-        if raw != a.out:
-            raw.unlink(missing_ok=True)
+        raw.unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
     print(f"{a.out}: {a.out.stat().st_size / 2**20:.1f} MiB in {time.monotonic() - t0:.1f}s", file=sys.stderr)
 
 
