@@ -157,13 +157,18 @@ export class Scheduler {
         job.batchIndex = batch.add(job.nextToken, job.slot.cached.length, job.slot.seq, true);
       }
     }
-    // Then prompt chunks, oldest job first, within what is left of n_batch.
+    // Then prompt chunks within what is left of n_batch, shared fairly ("water-filling"): the
+    // shortest remaining prompts are served whole first and the rest split evenly, so a long
+    // prompt never stalls a short one that arrived after it.
     const prefilled = new Map<ActiveJob, number>();
-    for (const job of active) {
-      if (job.nextToken >= 0) continue;
+    const prefilling = active
+      .filter(job => job.nextToken < 0)
+      .sort((a, b) => a.prompt.length - a.promptPos - (b.prompt.length - b.promptPos));
+    for (const [i, job] of prefilling.entries()) {
       const room = batch.capacity - batch.size;
       if (room <= 0) break;
-      const take = Math.min(room, job.prompt.length - job.promptPos);
+      const share = Math.max(1, Math.floor(room / (prefilling.length - i)));
+      const take = Math.min(share, job.prompt.length - job.promptPos);
       const start = job.slot.cached.length;
       for (let k = 0; k < take; k++) {
         const isLast = job.promptPos + k === job.prompt.length - 1;
