@@ -21,6 +21,12 @@ export interface SchedulerOptions {
 
 type Emit = (event: GenerateEvent) => void;
 
+/**
+ * A prompt that shares at least this many more tokens with another slot than with its own
+ * borrows that slot's KV (llama_memory_seq_cp: with the unified cache it only marks cells).
+ */
+const MIN_SHARED_PREFIX = 32;
+
 interface Job {
   id: string;
   request: GenerateRequest;
@@ -46,6 +52,8 @@ interface ActiveJob extends Job {
   sampler: Sampler;
   stream: TextStream;
   stopTokenIds: Set<number>;
+  /** Waiting for another job's prefill to reach `upTo` tokens of a prefix both prompts share. */
+  donor: { job: ActiveJob; upTo: number } | null;
   /** Sampled but not yet decoded; -1 while prefilling. */
   nextToken: number;
   generated: number;
@@ -64,11 +72,15 @@ export class Scheduler {
   private readonly batch: Batch;
   private readonly eogTokens: number[] = [];
   private clock = 0;
+  /** Set when the KV cache had no room for a new prompt: admit nothing until a job ends. */
+  private holdAdmission = false;
   /**
    * Tokens one request may hold: the KV cache size, capped by the model's training context
    * (as llama-server caps its slots: text past it degrades).
    */
   readonly slotCtx: number;
+  /** Partial seq_cp needs a transformer KV cache (not a recurrent state). */
+  private readonly canShareKv: boolean;
 
   constructor(
     readonly model: LlamaModel,
@@ -83,6 +95,7 @@ export class Scheduler {
       abortFlag: options.abortFlag,
     });
     this.batch = new Batch(this.ctx.nBatch);
+    this.canShareKv = !model.isRecurrent;
     this.slotCtx = model.nCtxTrain > 0 ? Math.min(this.ctx.nCtx, model.nCtxTrain) : this.ctx.nCtx;
     this.slots = Array.from({ length: options.parallel }, (_, seq) => ({ seq, cached: [], lastUsed: 0, job: null }));
     const vocab = model.vocab;
@@ -122,7 +135,9 @@ export class Scheduler {
         `the prompt (${prompt.length} tokens) plus max_tokens (${maxTokens}) exceeds this model's context of ${nCtx} tokens`,
       );
     }
-    if (this.slots.every(s => s.job) && this.queue.length >= this.options.queueSize) {
+    // Jobs are admitted at the next step: the queue may hold one per free slot beyond its bound.
+    const freeSlots = this.slots.filter(s => !s.job).length;
+    if (this.queue.length >= freeSlots + this.options.queueSize) {
       return fail("queue_full", "the server is busy: all slots are in use and the queue is full");
     }
     emit({ kind: "accepted", promptTokens: prompt.length });
@@ -147,6 +162,7 @@ export class Scheduler {
     this.admit();
     const active = this.slots.flatMap(s => (s.job ? [s.job] : []));
     if (active.length === 0) return false;
+    for (const job of active) if (job.donor) this.takeFromDonor(job);
 
     const batch = this.batch;
     batch.clear();
@@ -157,18 +173,17 @@ export class Scheduler {
         job.batchIndex = batch.add(job.nextToken, job.slot.cached.length, job.slot.seq, true);
       }
     }
-    // Then prompt chunks within what is left of n_batch, shared fairly ("water-filling"): the
-    // shortest remaining prompts are served whole first and the rest split evenly, so a long
-    // prompt never stalls a short one that arrived after it.
+    // Then prompt chunks within what is left of n_batch, shortest remaining prompt first: a long
+    // prompt never stalls a short one that arrived after it, and the mean time to first token is
+    // lowest (equal shares would make every concurrent prompt finish last).
     const prefilled = new Map<ActiveJob, number>();
     const prefilling = active
-      .filter(job => job.nextToken < 0)
+      .filter(job => job.nextToken < 0 && !job.donor)
       .sort((a, b) => a.prompt.length - a.promptPos - (b.prompt.length - b.promptPos));
-    for (const [i, job] of prefilling.entries()) {
+    for (const job of prefilling) {
       const room = batch.capacity - batch.size;
       if (room <= 0) break;
-      const share = Math.max(1, Math.floor(room / (prefilling.length - i)));
-      const take = Math.min(share, job.prompt.length - job.promptPos);
+      const take = Math.min(room, job.prompt.length - job.promptPos);
       const start = job.slot.cached.length;
       for (let k = 0; k < take; k++) {
         const isLast = job.promptPos + k === job.prompt.length - 1;
@@ -183,7 +198,7 @@ export class Scheduler {
     try {
       this.ctx.decode(batch);
     } catch (err) {
-      this.failBatch(active, err as Error);
+      this.onDecodeFailure(active, prefilled, err as Error);
       return true;
     }
 
@@ -230,12 +245,30 @@ export class Scheduler {
     return out;
   }
 
+  /**
+   * Moves queued jobs into free slots, oldest first, while the KV cache can hold what they will
+   * need (prompt + max_tokens, or + UNBOUNDED_RESERVE when max_tokens was not given). Idle slots'
+   * caches give way first. The first job always runs, whatever it needs.
+   */
   private admit(): void {
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !this.holdAdmission) {
       const free = this.slots.filter(s => !s.job);
       if (free.length === 0) return;
-      const job = this.queue.shift()!;
-      this.start(job, this.pickSlot(free, job));
+      const job = this.queue[0]!;
+      const slot = this.pickSlot(free, job);
+      const reserved = this.slots.reduce((n, s) => n + (s.job ? reservation(s.job) : 0), 0);
+      const busy = reserved > 0;
+      if (busy && reserved + reservation(job) > this.ctx.nCtx) return;
+      // Idle caches (other than the chosen slot's) are kept only while they fit beside the reservations.
+      const idle = free.filter(s => s !== slot && s.cached.length > 0).sort((a, b) => a.lastUsed - b.lastUsed);
+      let cells = reserved + reservation(job) + idle.reduce((n, s) => n + s.cached.length, 0);
+      for (const s of idle) {
+        if (cells <= this.ctx.nCtx) break;
+        cells -= s.cached.length;
+        this.dropCache(s);
+      }
+      this.queue.shift();
+      this.start(job, slot);
     }
   }
 
@@ -263,6 +296,25 @@ export class Scheduler {
         keep = 0;
       }
       slot.cached.length = keep;
+    }
+    let donor: ActiveJob["donor"] = null;
+    if (job.request.cachePrompt && this.canShareKv) {
+      // Another slot may already hold more of this prompt than our own slot does.
+      let from: Slot | null = null;
+      let fromLen = keep;
+      for (const other of this.slots) {
+        if (other === slot) continue;
+        const len = Math.min(commonPrefix(other.cached, job.prompt), job.prompt.length - 1);
+        if (len >= fromLen + MIN_SHARED_PREFIX) [from, fromLen] = [other, len];
+      }
+      if (from) keep = this.borrow(slot, from, fromLen);
+      // Or a job is prefilling the same prefix right now: wait for it rather than compute it twice.
+      for (const other of this.slots) {
+        const d = other.job;
+        if (!d || d.nextToken >= 0 || d.donor) continue;
+        const upTo = Math.min(commonPrefix(d.prompt, job.prompt), job.prompt.length - 1);
+        if (upTo >= keep + MIN_SHARED_PREFIX && d.promptPos < upTo && upTo > (donor?.upTo ?? 0)) donor = { job: d, upTo };
+      }
     }
     const s = job.request.sampling;
     const logitBias = new Map(s.logitBias);
@@ -294,6 +346,7 @@ export class Scheduler {
       sampler,
       stream: new TextStream(job.request.stop),
       stopTokenIds,
+      donor,
       nextToken: -1,
       generated: 0,
       batchIndex: -1,
@@ -302,6 +355,26 @@ export class Scheduler {
       promptStart: 0,
       promptEnd: 0,
     };
+  }
+
+  /** Makes `slot` hold the first `len` tokens of `from` (dropping what it had); returns len. */
+  private borrow(slot: Slot, from: Slot, len: number): number {
+    this.ctx.seqRemove(slot.seq, 0, -1);
+    this.ctx.seqCopy(from.seq, slot.seq, 0, len);
+    slot.cached = from.cached.slice(0, len);
+    return len;
+  }
+
+  /** Once the donor has prefilled the shared prefix (or stopped), copy what it has and go on alone. */
+  private takeFromDonor(job: ActiveJob): void {
+    const { job: donor, upTo } = job.donor!;
+    const prefilling = donor.slot.job === donor && donor.nextToken < 0;
+    const have = Math.min(commonPrefix(donor.slot.cached, job.prompt), upTo);
+    if (have < upTo && prefilling) return;
+    if (have > job.slot.cached.length) {
+      job.promptPos = job.cachedTokens = this.borrow(job.slot, donor.slot, have);
+    }
+    job.donor = null;
   }
 
   private sampleNext(job: ActiveJob): void {
@@ -349,6 +422,7 @@ export class Scheduler {
   }
 
   private release(job: ActiveJob, last: GenerateEvent): void {
+    this.holdAdmission = false; // a finished job frees KV space: admit again
     job.sampler.dispose();
     job.slot.job = null;
     job.slot.lastUsed = ++this.clock;
@@ -361,18 +435,54 @@ export class Scheduler {
     }
   }
 
-  /** A failed decode leaves the batch's sequences in an unknown state: drop their cache and fail them. */
-  private failBatch(active: ActiveJob[], err: Error): void {
-    const full = err instanceof DecodeError && err.code === 1;
-    const message = full
-      ? "the KV cache is full: too many long requests at once; retry, or lower max_tokens"
-      : `decode failed: ${err.message}`;
-    for (const job of active) {
-      this.ctx.seqRemove(job.slot.seq, 0, -1);
-      job.slot.cached = [];
-      this.release(job, { kind: "error", code: "engine_failure", message });
+  /**
+   * A decode failed. With no KV room (code 1) nothing needs to fail yet: first drop the caches of
+   * idle slots, then put back the newest prompt still prefilling (and admit nothing until a job
+   * ends), and only when every job is generating fail the one holding the most tokens. Any other
+   * failure leaves the batch's sequences in an unknown state: drop their cache and fail them.
+   */
+  private onDecodeFailure(active: ActiveJob[], prefilled: Map<ActiveJob, number>, err: Error): void {
+    // llama.cpp may keep the ubatches that fit: cut every sequence back to what we know it holds.
+    for (const job of active) this.ctx.seqRemove(job.slot.seq, job.slot.cached.length, -1);
+    if (!(err instanceof DecodeError && err.code === 1)) {
+      for (const job of active) this.dropCache(job.slot);
+      for (const job of active) this.release(job, { kind: "error", code: "engine_failure", message: `decode failed: ${err.message}` });
+      return;
     }
+    const idle = this.slots.filter(s => !s.job && s.cached.length > 0);
+    if (idle.length > 0) {
+      for (const slot of idle) this.dropCache(slot);
+      return;
+    }
+    const newest = [...prefilled.keys()].sort((a, b) => b.slot.lastUsed - a.slot.lastUsed)[0];
+    // (Alone in the cache it cannot be short of room through others: fail it below instead.)
+    if (newest && active.length > 1) {
+      this.dropCache(newest.slot);
+      newest.sampler.dispose();
+      newest.slot.job = null;
+      this.queue.unshift({ id: newest.id, request: newest.request, prompt: newest.prompt, maxTokens: newest.maxTokens, emit: newest.emit, cancelled: false });
+      this.holdAdmission = true;
+      return;
+    }
+    const hog = active.reduce((a, b) => (b.slot.cached.length > a.slot.cached.length ? b : a));
+    this.dropCache(hog.slot);
+    this.release(hog, {
+      kind: "error",
+      code: "engine_failure",
+      message: "the KV cache is full with this many long requests at once; retry, or raise --ctx-size",
+    });
   }
+
+  private dropCache(slot: Slot): void {
+    this.ctx.seqRemove(slot.seq, 0, -1);
+    slot.cached = [];
+  }
+}
+
+/** KV cells a job may still come to hold. */
+const UNBOUNDED_RESERVE = 256;
+function reservation(job: { prompt: number[]; maxTokens: number; request: GenerateRequest }): number {
+  return job.prompt.length + (job.request.maxTokens === null ? Math.min(job.maxTokens, UNBOUNDED_RESERVE) : job.maxTokens);
 }
 
 function commonPrefix(a: readonly number[], b: readonly number[]): number {

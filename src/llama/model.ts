@@ -93,6 +93,10 @@ export class LlamaModel {
     return Number(native().llama.llama_model_size(this.ptr));
   }
 
+  get isRecurrent(): boolean {
+    return native().llama.llama_model_is_recurrent(this.ptr);
+  }
+
   get nEmbd(): number {
     return native().llama.llama_model_n_embd(this.ptr);
   }

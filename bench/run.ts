@@ -1,0 +1,189 @@
+// make bench — Hearth against llama.cpp's llama-server (same source, same settings), side by side.
+//
+//   bun bench/run.ts [--model PATH] [--runs 3] [--threads N] [--quick]
+//
+// Without --model it benchmarks a random-weight Qwen2.5-0.5B-shaped Q4_0 model made by
+// scripts/make-model.py. Each workload runs against each server `--runs` times; the report gives
+// medians, the Hearth/llama-server ratio and the spread, in bench/results/latest.{json,md,svg}.
+import { parseArgs } from "node:util";
+import { basename, resolve } from "node:path";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { generatedModel } from "../test/helpers/models.ts";
+import { startHearth, startLlamaServer, postJson, type Running } from "../test/helpers/server.ts";
+import { fillerText, median, percentile, streamChat, type ChatMessage, type StreamResult } from "./load.ts";
+import { writeReport, type WorkloadResult } from "./report.ts";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string" },
+    runs: { type: "string", default: "3" },
+    threads: { type: "string", default: String(navigator.hardwareConcurrency || 2) },
+    quick: { type: "boolean", default: false },
+  },
+});
+const runs = Number(values.runs);
+const threads = values.threads!;
+const quick = values.quick!;
+const modelPath = values.model ? resolve(values.model) : await generatedModel("qwen2.5-0.5b-q4_0");
+const modelId = basename(modelPath).replace(/\.gguf$/, "");
+const CTX = 16384;
+const PARALLEL = 16;
+const BATCH = 512;
+
+const hearthArgs = ["--model", modelPath, "--threads", threads, "--ctx-size", String(CTX), "--parallel", String(PARALLEL), "--batch-size", String(BATCH), "--queue-size", "256"];
+const llamaArgs = ["-m", modelPath, "-t", threads, "-c", String(CTX), "-np", String(PARALLEL), "-b", String(BATCH), "-kvu", "--no-webui"];
+
+/** Peak resident memory of a process and its children (kB → MiB), from /proc VmHWM. */
+function peakRssMiB(pid: number): number {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
+        const children = readFileSync(`/proc/${pids[i]}/task/${task}/children`, "utf8").trim();
+        if (children) pids.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      /* gone */
+    }
+  }
+  let kb = 0;
+  for (const p of pids) {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
+      if (m) kb += Number(m[1]);
+    } catch {
+      /* gone */
+    }
+  }
+  return kb / 1024;
+}
+
+async function promptOfTokens(server: Running, tokens: number, seed: number): Promise<string> {
+  // Calibrate words → tokens once with the server's own tokenizer.
+  const probe = fillerText(200, seed);
+  const n = ((await (await postJson(`${server.url}/tokenize`, { content: probe })).json()) as any).tokens.length as number;
+  return fillerText(Math.max(1, Math.round((tokens * 200) / n)), seed);
+}
+
+interface Workload {
+  name: string;
+  run(server: Running): Promise<{ results: StreamResult[]; wallMs: number; extra?: Record<string, number> }>;
+}
+
+async function concurrent(server: Running, conversations: ChatMessage[][], maxTokens: number) {
+  const t0 = performance.now();
+  const results = await Promise.all(conversations.map(messages => streamChat(server.url, modelId, messages, maxTokens)));
+  return { results, wallMs: performance.now() - t0 };
+}
+
+const OUT = quick ? 32 : 128;
+const workloads: Workload[] = [
+  {
+    name: `single stream: 512-token prompt, ${OUT} out`,
+    async run(server) {
+      const prompt = await promptOfTokens(server, 512, Math.floor(Math.random() * 1e6));
+      return concurrent(server, [[{ role: "user", content: prompt }]], OUT);
+    },
+  },
+  ...[4, 16].map(n => ({
+    name: `${n} concurrent streams: 128-token prompts, ${OUT} out`,
+    async run(server: Running) {
+      const base = Math.floor(Math.random() * 1e6);
+      const prompts = await Promise.all(Array.from({ length: n }, (_, i) => promptOfTokens(server, 128, base + i)));
+      return concurrent(server, prompts.map(p => [{ role: "user" as const, content: p }]), OUT);
+    },
+  })),
+  {
+    name: "shared system prompt: 16 requests, same 1,000-token system prompt, 32-token questions, 32 out",
+    async run(server) {
+      const seed = Math.floor(Math.random() * 1e6);
+      const system = await promptOfTokens(server, 1000, seed);
+      const questions = await Promise.all(Array.from({ length: 16 }, (_, i) => promptOfTokens(server, 32, seed + 100 + i)));
+      return concurrent(server, questions.map(q => [{ role: "system" as const, content: system }, { role: "user" as const, content: q }]), 32);
+    },
+  },
+  {
+    name: "multi-turn chat: 8 turns, each resending the whole history, 32 out",
+    async run(server) {
+      const seed = Math.floor(Math.random() * 1e6);
+      const history: ChatMessage[] = [{ role: "system", content: "You are a helpful assistant." }];
+      const results: StreamResult[] = [];
+      const t0 = performance.now();
+      for (let turn = 0; turn < 8; turn++) {
+        history.push({ role: "user", content: await promptOfTokens(server, 48, seed + turn) });
+        const r = await streamChat(server.url, modelId, history, 32);
+        history.push({ role: "assistant", content: r.text });
+        results.push(r);
+      }
+      return { results, wallMs: performance.now() - t0 };
+    },
+  },
+  {
+    name: "/health latency under 8 concurrent generations",
+    async run(server) {
+      const base = Math.floor(Math.random() * 1e6);
+      const prompts = await Promise.all(Array.from({ length: 8 }, (_, i) => promptOfTokens(server, 256, base + i)));
+      let done = false;
+      const latencies: number[] = [];
+      const poll = (async () => {
+        while (!done) {
+          const t = performance.now();
+          await fetch(`${server.url}/health`).then(r => r.arrayBuffer());
+          latencies.push(performance.now() - t);
+          await Bun.sleep(10);
+        }
+      })();
+      const load = await concurrent(server, prompts.map(p => [{ role: "user" as const, content: p }]), OUT);
+      done = true;
+      await poll;
+      return { ...load, extra: { health_p50_ms: percentile(latencies, 50), health_p99_ms: percentile(latencies, 99), health_samples: latencies.length } };
+    },
+  },
+];
+
+function summarize(results: StreamResult[], wallMs: number) {
+  const tokens = results.reduce((n, r) => n + r.tokens, 0);
+  const ttfts = results.map(r => r.ttftMs);
+  const perToken = results.flatMap(r => (r.serverPerTokenMs ? [r.serverPerTokenMs] : []));
+  const clientPerToken = results.map(r => (r.decodeTps > 0 ? 1000 / r.decodeTps : NaN)).filter(Number.isFinite);
+  return {
+    ttft_p50_ms: percentile(ttfts, 50),
+    ttft_p95_ms: percentile(ttfts, 95),
+    decode_tps_per_stream: median(results.map(r => r.decodeTps)),
+    aggregate_tps: (tokens * 1000) / wallMs,
+    // Client-seen time per token minus the engine's own: what HTTP, SSE and TypeScript add.
+    overhead_per_token_ms: perToken.length ? median(clientPerToken) - median(perToken) : NaN,
+  };
+}
+
+async function benchServer(name: "hearth" | "llama-server"): Promise<Map<string, Array<Record<string, number>>>> {
+  const server = name === "hearth" ? await startHearth(hearthArgs) : await startLlamaServer(llamaArgs);
+  const out = new Map<string, Array<Record<string, number>>>();
+  try {
+    await streamChat(server.url, modelId, [{ role: "user", content: "warm up" }], 8);
+    for (const w of workloads) {
+      for (let r = 0; r < runs; r++) {
+        const { results, wallMs, extra } = await w.run(server);
+        const row = { ...summarize(results, wallMs), ...extra };
+        out.set(w.name, [...(out.get(w.name) ?? []), row]);
+        console.error(`${name.padEnd(12)} ${w.name} run ${r + 1}: ${JSON.stringify(row, (_, v) => (typeof v === "number" ? Math.round(v * 10) / 10 : v))}`);
+      }
+    }
+    const rss = peakRssMiB(server.proc.pid);
+    for (const rows of out.values()) for (const row of rows) row.peak_rss_mib = rss;
+  } finally {
+    await server.stop();
+  }
+  return out;
+}
+
+const hearth = await benchServer("hearth");
+const reference = await benchServer("llama-server");
+const results: WorkloadResult[] = workloads.map(w => ({ name: w.name, hearth: hearth.get(w.name)!, llamaServer: reference.get(w.name)! }));
+const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? "unknown CPU";
+writeReport(results, {
+  date: new Date().toISOString(),
+  machine: `${cpu}, ${navigator.hardwareConcurrency} cores, threads=${threads}`,
+  model: modelId,
+  settings: { ctx: CTX, parallel: PARALLEL, batch: BATCH, runs, quick },
+});
