@@ -16,6 +16,8 @@ export interface TemplateSource {
 
 export class ChatRenderer {
   private own: Template | null = null;
+  /** Whether the model's template accepts a system turn (Gemma 2's raises on one). */
+  private supportsSystem = true;
   private readonly fallback = new Template(chatmlTemplate);
   private warned = false;
 
@@ -25,6 +27,7 @@ export class ChatRenderer {
         const own = new Template(source.chatTemplate);
         own.render(this.context([{ role: "user", content: "Hello" }], true));
         this.own = own;
+        this.supportsSystem = probeSystemRole(own, this.context([], true));
       } catch (err) {
         this.warnOnce(`its chat template cannot be rendered (${(err as Error).message})`);
       }
@@ -34,12 +37,34 @@ export class ChatRenderer {
   }
 
   /** Variables a template sees (raise_exception and strftime_now come with @huggingface/jinja). */
-  private context(messages: ChatMessage[], addGenerationPrompt: boolean) {
-    return { messages, add_generation_prompt: addGenerationPrompt, bos_token: this.source.bosText, eos_token: this.source.eosText };
+  /** What a template sees, as llama.cpp's chat code gives it (common/chat.cpp). */
+  private context(messages: ChatMessage[], addGenerationPrompt: boolean, tools?: unknown[]) {
+    const now = new Date();
+    return {
+      messages,
+      add_generation_prompt: addGenerationPrompt,
+      bos_token: this.source.bosText,
+      eos_token: this.source.eosText,
+      // Reasoning models think unless asked not to (llama-server's default).
+      enable_thinking: true,
+      date_string: strftime(now, "%d %b %Y"),
+      datetime: strftime(now, "%b %d %Y"),
+      ...(tools && tools.length > 0 ? { tools } : {}),
+    };
   }
 
-  render(messages: ChatMessage[], addGenerationPrompt = true): RenderedChat {
-    const context = this.context(messages, addGenerationPrompt);
+  /** Role fix-ups llama.cpp applies before rendering: developer → system; a system turn the template cannot take is folded into the next message. */
+  private adapt(messages: ChatMessage[]): ChatMessage[] {
+    let out = messages.map(m => (m.role === "developer" ? { ...m, role: "system" as const } : m));
+    if (!this.supportsSystem && out[0]?.role === "system") {
+      const [system, next, ...rest] = out;
+      out = next ? [{ ...next, content: `${system!.content}\n${next.content}` }, ...rest] : [];
+    }
+    return out;
+  }
+
+  render(messages: ChatMessage[], addGenerationPrompt = true, tools?: unknown[]): RenderedChat {
+    const context = this.context(this.adapt(messages), addGenerationPrompt, tools);
     if (this.own) {
       try {
         return this.finish(this.own.render(context), "gguf", [this.source.eosText]);
@@ -68,6 +93,25 @@ export class ChatRenderer {
   }
 }
 
+/** Renders a system turn with a marker: the template supports the role if it neither raises nor drops it. */
+function probeSystemRole(template: Template, base: object): boolean {
+  const marker = "HEARTH_SYSTEM_PROBE";
+  try {
+    return template.render({ ...base, messages: [{ role: "system", content: marker }, { role: "user", content: "Hi" }] }).includes(marker);
+  } catch {
+    return false;
+  }
+}
+
 export class TemplateError extends Error {
   override name = "TemplateError";
+}
+
+/** The strftime codes chat templates use for dates (llama.cpp passes date_string and datetime). */
+function strftime(d: Date, format: string): string {
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return format.replace(/%([dmYbH%])/g, (_, c: string) =>
+    c === "d" ? pad(d.getDate()) : c === "m" ? pad(d.getMonth() + 1) : c === "Y" ? String(d.getFullYear()) : c === "b" ? months[d.getMonth()]! : c === "H" ? pad(d.getHours()) : "%",
+  );
 }
