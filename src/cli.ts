@@ -28,6 +28,8 @@ Options for serve:
       --api-key-file FILE  require one of the keys in FILE (one per line)
       --cors ORIGINS       allow these origins (comma separated, or '*')
       --max-body BYTES     largest request body (default 16 MiB)
+      --chat-template T    a family name (qwen, gemma, llama2, llama3, chatglm3, glm4,
+                           mistral, phi3, generic) or a .jinja file, instead of the GGUF's
       --verbose            show llama.cpp's own log lines
 `;
 
@@ -70,6 +72,7 @@ async function serve(argv: string[]): Promise<void> {
       cors: { type: "string" },
       "max-body": { type: "string" },
       verbose: { type: "boolean", default: false },
+      "chat-template": { type: "string" },
     },
     strict: true,
   });
@@ -97,6 +100,7 @@ async function serve(argv: string[]): Promise<void> {
     apiKeys: keys,
     cors: values.cors ? values.cors.split(",").map(s => s.trim()) : null,
     maxBodyBytes: int(values["max-body"], "max-body", 16 * 1024 * 1024),
+    chatTemplate: values["chat-template"],
     runner: {
       nCtx: int(values["ctx-size"], "ctx-size", 4096),
       parallel: Math.max(1, int(values.parallel, "parallel", 4)),

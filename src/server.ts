@@ -12,10 +12,12 @@ export interface ServerConfig {
   cors: string[] | null;
   maxBodyBytes: number;
   runner: RunnerDefaults;
+  /** --chat-template NAME|FILE */
+  chatTemplate?: string;
 }
 
 export async function startServer(config: ServerConfig) {
-  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner);
+  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate);
   const models = registry.list();
   if (models.length === 0) log("warn", "no models found: pass --model PATH or put .gguf files in ./models");
   if (config.apiKeys.length === 0 && config.host !== "127.0.0.1" && config.host !== "localhost" && config.host !== "::1") {

@@ -1,5 +1,6 @@
 // The HTTP app: routes, auth, CORS, limits, and the one error mapper. Knows nothing of FFI.
 import { Elysia, t } from "elysia";
+import { applyTemplate, applyTemplateBody } from "./apply-template/route.ts";
 import { chatCompletionBody } from "./chat-completions/schema.ts";
 import { chatCompletions } from "./chat-completions/handler.ts";
 import { completionBody } from "./completions/schema.ts";
@@ -99,6 +100,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
     })
     .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, request.signal), { body: chatCompletionBody })
     .post("/v1/completions", ({ body, request }) => completions(body, models, request.signal), { body: completionBody })
+    .post("/apply-template", ({ body }) => applyTemplate(body, models), { body: applyTemplateBody })
     .post(
       "/tokenize",
       async ({ body }) => {

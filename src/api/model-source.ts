@@ -13,6 +13,9 @@ export interface ModelListing {
   error?: string;
   slots?: { total: number; busy: number };
   info?: ModelInfo;
+  /** Detected chat family and how prompts are rendered, once loaded. */
+  family?: string;
+  chatTemplate?: string;
 }
 
 export interface AcquiredModel {

@@ -1,8 +1,10 @@
-// Renders a conversation with the model's own Jinja template (@huggingface/jinja), falling back
-// to ChatML when the GGUF has none or its template cannot be rendered (logged once).
+// Renders a conversation in this order: a --chat-template override (family name or .jinja file),
+// else the model's own Jinja template (@huggingface/jinja), else its family's built-in template
+// when the GGUF has none or it cannot be rendered (logged once, not per request).
 import { Template } from "@huggingface/jinja";
+import { readFileSync } from "node:fs";
 import { log } from "../util/log.ts";
-import { chatmlStops, chatmlTemplate } from "./chatml.ts";
+import { families, type Family } from "./families.ts";
 import type { ChatMessage, RenderedChat } from "./types.ts";
 
 export interface TemplateSource {
@@ -12,19 +14,36 @@ export interface TemplateSource {
   eosText: string;
   /** Used in logs. */
   modelId: string;
+  /** The detected family (decides the fallback template and the stop tokens). */
+  family?: Family;
+  /** --chat-template: a family name or a path to a .jinja file; wins over everything. */
+  override?: string;
+}
+
+/** Resolves --chat-template NAME|FILE into a template and how to report it. */
+function overrideTemplate(value: string): { source: string; label: string; family?: Family } {
+  if (value in families) return { source: families[value as Family].template, label: `builtin:${value}`, family: value as Family };
+  return { source: readFileSync(value, "utf8"), label: `file:${value}` };
 }
 
 export class ChatRenderer {
   private own: Template | null = null;
+  private ownLabel = "gguf";
+  readonly family: Family;
   /** Whether the model's template accepts a system turn (Gemma 2's raises on one). */
   private supportsSystem = true;
-  private readonly fallback = new Template(chatmlTemplate);
+  private readonly fallback: Template;
   private warned = false;
 
   constructor(private readonly source: TemplateSource) {
-    if (source.chatTemplate) {
+    const override = source.override ? overrideTemplate(source.override) : null;
+    this.family = override?.family ?? source.family ?? "generic";
+    this.fallback = new Template(families[this.family].template);
+    const own = override?.source ?? source.chatTemplate;
+    if (override) this.ownLabel = override.label;
+    if (own) {
       try {
-        const own = new Template(source.chatTemplate);
+        const own = new Template(override?.source ?? source.chatTemplate!);
         own.render(this.context([{ role: "user", content: "Hello" }], true));
         this.own = own;
         this.supportsSystem = probeSystemRole(own, this.context([], true));
@@ -34,6 +53,11 @@ export class ChatRenderer {
     } else {
       this.warnOnce("it has no chat template");
     }
+  }
+
+  /** How this model's prompts are rendered: "gguf", "file:<path>" or "builtin:<family>". */
+  get templateSource(): string {
+    return this.own ? this.ownLabel : `builtin:${this.family}`;
   }
 
   /** Variables a template sees (raise_exception and strftime_now come with @huggingface/jinja). */
@@ -67,7 +91,7 @@ export class ChatRenderer {
     const context = this.context(this.adapt(messages), addGenerationPrompt, tools);
     if (this.own) {
       try {
-        return this.finish(this.own.render(context), "gguf", [this.source.eosText]);
+        return this.finish(this.own.render(context), this.ownLabel);
       } catch (err) {
         // The template itself refused the conversation (e.g. roles must alternate): the user's fault.
         // The template renders a plain conversation (checked at start), so a failure here is the
@@ -75,21 +99,23 @@ export class ChatRenderer {
         throw new TemplateError((err as Error).message);
       }
     }
-    return this.finish(this.fallback.render(context), "builtin:chatml", chatmlStops);
+    return this.finish(this.fallback.render(context), `builtin:${this.family}`);
   }
 
-  private finish(text: string, source: string, stops: string[]): RenderedChat {
+  private finish(text: string, source: string): RenderedChat {
     // The engine adds BOS itself when the vocabulary asks for it: drop the template's copy.
     const bos = this.source.bosText;
     const prompt = bos && text.startsWith(bos) ? text.slice(bos.length) : text;
-    const stopTokens = [...new Set(stops.filter(Boolean))];
-    return { prompt, stopTokens, stopStrings: source === "gguf" ? [] : ["<|im_end|>"], source };
+    const stops = [...new Set([...families[this.family].stopTokens, this.source.eosText].filter(Boolean))];
+    // Stop texts act as tokens where the vocabulary has them, and as plain text where it does not
+    // (a fallback template on a vocabulary without its markers); either way they are never shown.
+    return { prompt, stopTokens: stops, stopStrings: families[this.family].stopTokens, source };
   }
 
   private warnOnce(why: string): void {
     if (this.warned) return;
     this.warned = true;
-    log("warn", `model ${this.source.modelId}: ${why}; chatting through ChatML`);
+    log("warn", `model ${this.source.modelId}: ${why}; using the built-in ${this.family} template`);
   }
 }
 

@@ -1,6 +1,7 @@
 // The models this server can serve, and one engine (runner process) per model, started on
 // first use. Concurrent first requests share one load. Implements the API's ModelSource.
 import type { AcquiredModel, ModelListing, ModelSource } from "../api/model-source.ts";
+import { detectFamily } from "../chat/families.ts";
 import { ChatRenderer } from "../chat/renderer.ts";
 import type { RunnerConfig } from "../engine/runner-protocol.ts";
 import { RunnerEngine } from "../engine/runner-engine.ts";
@@ -24,6 +25,8 @@ export class ModelRegistry implements ModelSource {
     private readonly paths: string[],
     private readonly dirs: string[],
     private readonly defaults: RunnerDefaults,
+    /** --chat-template NAME|FILE for every model. */
+    private readonly chatTemplate?: string,
   ) {
     this.rescan();
   }
@@ -57,6 +60,8 @@ export class ModelRegistry implements ModelSource {
         error: state === "failed" ? health?.error : undefined,
         slots: loaded && health ? { total: health.slotsTotal, busy: health.slotsBusy } : undefined,
         info: entry?.acquired?.info,
+        family: entry?.acquired?.chat.family,
+        chatTemplate: entry?.acquired?.chat.templateSource,
       };
     });
   }
@@ -89,7 +94,16 @@ export class ModelRegistry implements ModelSource {
       id: file.id,
       engine: entry.engine,
       info,
-      chat: entry.acquired?.chat ?? new ChatRenderer({ chatTemplate: info.chatTemplate, bosText: info.bosText, eosText: info.eosText, modelId: file.id }),
+      chat:
+        entry.acquired?.chat ??
+        new ChatRenderer({
+          chatTemplate: info.chatTemplate,
+          bosText: info.bosText,
+          eosText: info.eosText,
+          modelId: file.id,
+          family: detectFamily(info.metadata, undefined, file.path),
+          override: this.chatTemplate,
+        }),
       fingerprint: `hearth-${Math.round(file.mtimeMs).toString(36)}-${file.sizeBytes.toString(36)}`,
     };
     return entry.acquired;

@@ -69,7 +69,7 @@ export class FakeModels implements ModelSource {
     return this.id;
   }
   list(): ModelListing[] {
-    return [{ id: this.id, created: 1700000000, sizeBytes: 5678, loaded: true, state: "loaded", info: fakeInfo }];
+    return [{ id: this.id, created: 1700000000, sizeBytes: 5678, loaded: true, state: "loaded", info: fakeInfo, family: "generic", chatTemplate: "builtin:generic" }];
   }
   async acquire(id: string): Promise<AcquiredModel> {
     if (id !== this.id) throw new ModelNotFoundError(id);

@@ -9,7 +9,7 @@ import { toGenerateParams } from "../sampling-schema.ts";
 import type { ChatCompletionBody } from "./schema.ts";
 
 /** Wire messages → the chat module's messages (text only; unsupported parts are a 400). */
-export function toChatMessages(body: ChatCompletionBody): ChatMessage[] {
+export function toChatMessages(body: Pick<ChatCompletionBody, "messages">): ChatMessage[] {
   return body.messages.map((m, i) => {
     let text = "";
     if (typeof m.content === "string") text = m.content;
@@ -35,7 +35,7 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   const messages = toChatMessages(body);
   let rendered;
   try {
-    rendered = model.chat.render(messages, true);
+    rendered = model.chat.render(messages, true, body.tools);
   } catch (err) {
     if (err instanceof TemplateError) throw new ApiError(400, `the chat template rejected the conversation: ${err.message}`, "invalid_request_error", "messages");
     throw err;

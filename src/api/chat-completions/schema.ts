@@ -26,6 +26,8 @@ export const chatMessage = t.Object({
 export const chatCompletionBody = t.Object({
   ...samplingFields,
   messages: t.Array(chatMessage, { minItems: 1, maxItems: 4096 }),
+  // Passed to the chat template (tool-call parsing of the answer is a separate feature).
+  tools: t.Optional(t.Array(t.Any(), { maxItems: 512 })),
 });
 
 export type ChatCompletionBody = typeof chatCompletionBody.static;

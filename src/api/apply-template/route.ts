@@ -1,0 +1,30 @@
+// POST /apply-template (llama-server's debug endpoint): the prompt a chat request would be
+// rendered to, and with "tokens": true the token ids the engine would decode.
+import { t } from "elysia";
+import { TemplateError } from "../../chat/renderer.ts";
+import { toChatMessages } from "../chat-completions/handler.ts";
+import { chatMessage } from "../chat-completions/schema.ts";
+import { ApiError } from "../errors.ts";
+import type { ModelSource } from "../model-source.ts";
+
+export const applyTemplateBody = t.Object({
+  model: t.Optional(t.String()),
+  messages: t.Array(chatMessage, { minItems: 1, maxItems: 4096 }),
+  tools: t.Optional(t.Array(t.Any(), { maxItems: 512 })),
+  add_generation_prompt: t.Optional(t.Boolean()),
+  tokens: t.Optional(t.Boolean()),
+});
+
+export async function applyTemplate(body: typeof applyTemplateBody.static, models: ModelSource) {
+  const model = await models.acquire(body.model ?? models.defaultId() ?? "");
+  let rendered;
+  try {
+    rendered = model.chat.render(toChatMessages(body), body.add_generation_prompt ?? true, body.tools);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new ApiError(400, `the chat template rejected the conversation: ${err.message}`, "invalid_request_error", "messages");
+    throw err;
+  }
+  const out: Record<string, unknown> = { prompt: rendered.prompt, template: rendered.source, family: model.chat.family };
+  if (body.tokens) out.tokens = await model.engine.tokenize(rendered.prompt, true, true);
+  return out;
+}
