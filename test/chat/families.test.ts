@@ -88,3 +88,16 @@ test("every family lists stop tokens and renders a conversation", () => {
     expect(r.render([{ role: "user", content: "Hi" }]).prompt).toContain("Hi");
   }
 });
+
+test("a broken GGUF template falls back to the family's built-in one (with a warning), never an error", () => {
+  const r = new ChatRenderer({ chatTemplate: "{% for m in messages %}{{ m.content ", bosText: "<s>", eosText: "</s>", modelId: "broken", family: "phi3" });
+  const out = r.render([{ role: "user", content: "Hi" }]);
+  expect(out.source).toBe("builtin:phi3");
+  expect(out.prompt).toBe("<|user|>\nHi<|end|>\n<|assistant|>\n");
+});
+
+test("--chat-template NAME overrides the GGUF's template", () => {
+  const r = new ChatRenderer({ chatTemplate: template("Qwen-Qwen3-0.6B"), bosText: "<s>", eosText: "</s>", modelId: "m", family: "qwen", override: "gemma" });
+  expect(r.templateSource).toBe("builtin:gemma");
+  expect(r.render([{ role: "user", content: "Hi" }]).prompt).toBe("<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n");
+});

@@ -5,13 +5,26 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs"
 import { resolve } from "node:path";
 import { repoRoot } from "./paths.ts";
 
-export type GeneratedPreset = "tiny-qwen2" | "tiny-llama-spm" | "qwen2.5-0.5b-q4_0";
+export type GeneratedPreset = "tiny-qwen2" | "tiny-llama-spm" | "qwen2.5-0.5b-q4_0" | FamilyModel;
+
+/** One tiny model per chat family: the family's real vocabulary with its template embedded. */
+export type FamilyModel = "family-qwen" | "family-gemma" | "family-llama3" | "family-llama-spm" | "family-phi3" | "family-glm";
+
+const tiny = ["--arch", "llama", "--n-embd", "64", "--n-layer", "1", "--n-head", "4", "--n-head-kv", "2", "--n-ff", "128", "--type", "f32"];
+const tmpl = (name: string) => ["--template", `lib/llama.cpp/models/templates/${name}.jinja`];
 
 const SCRIPT = resolve(repoRoot, "scripts/make-model.py");
 const PRESET_ARGS: Record<GeneratedPreset, string[]> = {
   "tiny-qwen2": ["--preset", "tiny-qwen2"],
   "tiny-llama-spm": ["--preset", "tiny-llama-spm"],
   "qwen2.5-0.5b-q4_0": ["--preset", "qwen2.5-0.5b", "--quant", "q4_0"],
+  "family-qwen": ["--vocab", "qwen2", ...tiny, ...tmpl("Qwen-Qwen2.5-7B-Instruct")],
+  "family-gemma": ["--vocab", "gemma-4", ...tiny, ...tmpl("google-gemma-4-31B-it")],
+  "family-llama3": ["--vocab", "llama-bpe", ...tiny, ...tmpl("meta-llama-Llama-3.1-8B-Instruct")],
+  // SentencePiece (Llama 2 / Mistral style) vocabulary without a template: the ChatML fallback.
+  "family-llama-spm": ["--vocab", "llama-spm", ...tiny, "--template", "none"],
+  "family-phi3": ["--vocab", "phi-3", ...tiny, ...tmpl("microsoft-Phi-3.5-mini-instruct")],
+  "family-glm": ["--vocab", "qwen2", ...tiny, ...tmpl("GLM-4.6")],
 };
 
 export const modelCacheDir = resolve(repoRoot, "test/.cache/models");
