@@ -72,7 +72,8 @@ all: lib deps
 bun: $(BUN)
 $(BUN_LOCAL):
 	@echo "installing bun $(BUN_VERSION) from npm into .tools/"
-	@mkdir -p .tools && cd .tools && npm install --no-save --no-audit --no-fund --loglevel=error bun@$(BUN_VERSION) >/dev/null
+	@mkdir -p .tools && echo '{ "private": true }' > .tools/package.json
+	@cd .tools && npm install --no-audit --no-fund --loglevel=error bun@$(BUN_VERSION) >/dev/null
 	@$(BUN_LOCAL) --version
 
 deps: node_modules/.installed

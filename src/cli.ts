@@ -30,6 +30,8 @@ Options for serve:
       --max-body BYTES     largest request body (default 16 MiB)
       --chat-template T    a family name (qwen, gemma, llama2, llama3, chatglm3, glm4,
                            mistral, phi3, generic) or a .jinja file, instead of the GGUF's
+      --parse-special-in-chat  let special-token text in chat messages become control
+                           tokens, as llama-server does (off: messages are always text)
       --verbose            show llama.cpp's own log lines
 `;
 
@@ -73,6 +75,7 @@ async function serve(argv: string[]): Promise<void> {
       "max-body": { type: "string" },
       verbose: { type: "boolean", default: false },
       "chat-template": { type: "string" },
+      "parse-special-in-chat": { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -101,6 +104,7 @@ async function serve(argv: string[]): Promise<void> {
     cors: values.cors ? values.cors.split(",").map(s => s.trim()) : null,
     maxBodyBytes: int(values["max-body"], "max-body", 16 * 1024 * 1024),
     chatTemplate: values["chat-template"],
+    parseSpecialInChat: values["parse-special-in-chat"],
     runner: {
       nCtx: int(values["ctx-size"], "ctx-size", 4096),
       parallel: Math.max(1, int(values.parallel, "parallel", 4)),

@@ -14,6 +14,7 @@ export interface ServerConfig {
   runner: RunnerDefaults;
   /** --chat-template NAME|FILE */
   chatTemplate?: string;
+  parseSpecialInChat?: boolean;
 }
 
 export async function startServer(config: ServerConfig) {
@@ -23,7 +24,12 @@ export async function startServer(config: ServerConfig) {
   if (config.apiKeys.length === 0 && config.host !== "127.0.0.1" && config.host !== "localhost" && config.host !== "::1") {
     log("warn", `listening on ${config.host} WITHOUT an API key: anyone who can reach this port can use it (set --api-key)`);
   }
-  const app = createApp(registry, { apiKeys: config.apiKeys, cors: config.cors, maxBodyBytes: config.maxBodyBytes });
+  const app = createApp(registry, {
+    apiKeys: config.apiKeys,
+    cors: config.cors,
+    maxBodyBytes: config.maxBodyBytes,
+    parseSpecialInChat: config.parseSpecialInChat,
+  });
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,

@@ -16,6 +16,8 @@ export interface AppOptions {
   /** Allowed origins; ["*"] for any; null = CORS off. */
   cors: string[] | null;
   maxBodyBytes: number;
+  /** Let special-token text in chat messages become control tokens (llama-server's behaviour). Off by default. */
+  parseSpecialInChat?: boolean;
 }
 
 const PUBLIC_PATHS = new Set(["/health"]);
@@ -98,9 +100,9 @@ export function createApp(models: ModelSource, options: AppOptions) {
       if (!found) throw new ApiError(404, `The model '${id}' does not exist`, "invalid_request_error", "model", "model_not_found");
       return modelObject(found);
     })
-    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, request.signal), { body: chatCompletionBody })
+    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, request.signal, !options.parseSpecialInChat), { body: chatCompletionBody })
     .post("/v1/completions", ({ body, request }) => completions(body, models, request.signal), { body: completionBody })
-    .post("/apply-template", ({ body }) => applyTemplate(body, models), { body: applyTemplateBody })
+    .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { body: applyTemplateBody })
     .post(
       "/tokenize",
       async ({ body }) => {

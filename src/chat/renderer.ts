@@ -5,6 +5,7 @@ import { Template } from "@huggingface/jinja";
 import { readFileSync } from "node:fs";
 import { log } from "../util/log.ts";
 import { families, type Family } from "./families.ts";
+import { messageSpans, scrubDelimiters, withPlaceholders, type PromptSpan } from "./message-spans.ts";
 import type { ChatMessage, RenderedChat } from "./types.ts";
 
 export interface TemplateSource {
@@ -33,7 +34,6 @@ export class ChatRenderer {
   /** Whether the model's template accepts a system turn (Gemma 2's raises on one). */
   private supportsSystem = true;
   private readonly fallback: Template;
-  private warned = false;
 
   constructor(private readonly source: TemplateSource) {
     const override = source.override ? overrideTemplate(source.override) : null;
@@ -88,35 +88,57 @@ export class ChatRenderer {
   }
 
   render(messages: ChatMessage[], addGenerationPrompt = true, tools?: unknown[]): RenderedChat {
-    const context = this.context(this.adapt(messages), addGenerationPrompt, tools);
-    if (this.own) {
-      try {
-        return this.finish(this.own.render(context), this.ownLabel);
-      } catch (err) {
+    const adapted = this.adapt(scrubDelimiters(messages));
+    const context = this.context(adapted, addGenerationPrompt, tools);
+    const template = this.own ?? this.fallback;
+    const label = this.own ? this.ownLabel : `builtin:${this.family}`;
+    let text: string;
+    try {
+      text = template.render(context);
+    } catch (err) {
+      if (this.own) {
         // The template itself refused the conversation (e.g. roles must alternate): the user's fault.
         // The template renders a plain conversation (checked at start), so a failure here is the
         // template refusing this conversation (raise_exception: roles must alternate, …).
         throw new TemplateError((err as Error).message);
       }
+      throw err;
     }
-    return this.finish(this.fallback.render(context), `builtin:${this.family}`);
+    // The same template with placeholders for message text tells markup from message text.
+    const holes = withPlaceholders(adapted);
+    let spans: PromptSpan[] | null = null;
+    try {
+      spans = messageSpans(text, template.render({ ...context, messages: holes.messages }), holes.texts);
+    } catch {
+      spans = null;
+    }
+    if (!spans) this.warnOnce(`its template transforms message text in a way that cannot be traced; special-token text in messages is not neutralized`, "alignment");
+    return this.finish(text, label, spans);
   }
 
-  private finish(text: string, source: string): RenderedChat {
+  private finish(text: string, source: string, spans: PromptSpan[] | null): RenderedChat {
     // The engine adds BOS itself when the vocabulary asks for it: drop the template's copy.
     const bos = this.source.bosText;
-    const prompt = bos && text.startsWith(bos) ? text.slice(bos.length) : text;
+    const dropBos = bos !== "" && text.startsWith(bos);
+    const prompt = dropBos ? text.slice(bos.length) : text;
+    if (dropBos && spans?.[0] && !spans[0].fromMessage && spans[0].text.startsWith(bos)) {
+      spans[0] = { ...spans[0], text: spans[0].text.slice(bos.length) };
+      if (!spans[0].text) spans.shift();
+    } else if (dropBos) spans = null;
     const stops = [...new Set([...families[this.family].stopTokens, this.source.eosText].filter(Boolean))];
     // Stop texts act as tokens where the vocabulary has them, and as plain text where it does not
     // (a fallback template on a vocabulary without its markers); either way they are never shown.
-    return { prompt, stopTokens: stops, stopStrings: families[this.family].stopTokens, source };
+    return { prompt, spans, stopTokens: stops, stopStrings: families[this.family].stopTokens, source };
   }
 
-  private warnOnce(why: string): void {
-    if (this.warned) return;
-    this.warned = true;
-    log("warn", `model ${this.source.modelId}: ${why}; using the built-in ${this.family} template`);
+  private readonly warned = new Set<string>();
+  private warnOnce(why: string, kind = "fallback"): void {
+    if (this.warned.has(kind)) return;
+    this.warned.add(kind);
+    const consequence = kind === "fallback" ? `; using the built-in ${this.family} template` : "";
+    log("warn", `model ${this.source.modelId}: ${why}${consequence}`);
   }
+
 }
 
 /** Renders a system turn with a marker: the template supports the role if it neither raises nor drops it. */

@@ -11,6 +11,11 @@ export interface ChatMessage {
 export interface RenderedChat {
   /** The prompt text, starting after any BOS (the engine adds BOS as the vocabulary wants). */
   prompt: string;
+  /**
+   * The prompt split into template markup and message text (same characters as `prompt`), or
+   * null when the template's handling of message text could not be traced.
+   */
+  spans: Array<{ text: string; fromMessage: boolean }> | null;
   /** Control-token texts that end the assistant's turn for this template. */
   stopTokens: string[];
   /** Plain-text stops, for templates whose end marker is not a token of this vocabulary. */

@@ -15,6 +15,7 @@ import {
   type GenerateEvent,
   type GenerateRequest,
   type ModelInfo,
+  type PromptSegment,
 } from "./types.ts";
 
 /** The command that starts a runner: the compiled binary itself, or bun with our CLI source. */
@@ -180,6 +181,10 @@ export class RunnerEngine implements Engine {
 
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Promise<number[]> {
     return this.call({ type: "tokenize", id: `t${++this.nextId}`, text, addSpecial, parseSpecial });
+  }
+
+  tokenizePrompt(prompt: PromptSegment[], addSpecial: boolean): Promise<number[]> {
+    return this.call({ type: "tokenize-prompt", id: `t${++this.nextId}`, prompt, addSpecial });
   }
 
   detokenize(tokens: number[]): Promise<string> {

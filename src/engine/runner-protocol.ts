@@ -1,6 +1,6 @@
 // Messages between the HTTP process and a model's runner process (Bun IPC, "advanced"
 // serialization). Per step, never per byte: one "events" message carries every job's output.
-import type { GenerateEvent, GenerateRequest, ModelInfo } from "./types.ts";
+import type { GenerateEvent, GenerateRequest, ModelInfo, PromptSegment } from "./types.ts";
 
 export interface RunnerConfig {
   modelPath: string;
@@ -19,6 +19,7 @@ export type ToRunner =
   | { type: "cancel"; id: string }
   | { type: "tokenize"; id: string; text: string; addSpecial: boolean; parseSpecial: boolean }
   | { type: "detokenize"; id: string; tokens: number[] }
+  | { type: "tokenize-prompt"; id: string; prompt: PromptSegment[]; addSpecial: boolean }
   | { type: "shutdown" };
 
 export type FromRunner =

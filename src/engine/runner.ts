@@ -72,6 +72,9 @@ export async function runnerMain(): Promise<void> {
       case "tokenize":
         reply(message.id, () => Array.from(model!.vocab.tokenize(message.text, message.addSpecial, message.parseSpecial)));
         break;
+      case "tokenize-prompt":
+        reply(message.id, () => scheduler!.tokenizePrompt({ prompt: message.prompt, addSpecial: message.addSpecial }));
+        break;
       case "detokenize":
         reply(message.id, () => model!.vocab.detokenize(message.tokens));
         break;

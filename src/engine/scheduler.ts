@@ -7,6 +7,8 @@
 //
 // Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
 import { Batch, DecodeError, LlamaContext, Sampler, type LlamaModel } from "../llama/index.ts";
+import type { SpecialToken } from "../llama/index.ts";
+import { tokenizeSegments } from "./prompt-tokens.ts";
 import { TextStream } from "./text-stream.ts";
 import type { EngineErrorCode, FinishReason, GenerateEvent, GenerateRequest } from "./types.ts";
 
@@ -229,7 +231,10 @@ export class Scheduler {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private tokenizePrompt(request: GenerateRequest): number[] {
+  private specials: SpecialToken[] | null = null;
+
+  /** The prompt's token ids; special-token text counts only in segments that allow it. */
+  tokenizePrompt(request: Pick<GenerateRequest, "prompt" | "addSpecial">): number[] {
     const vocab = this.model.vocab;
     if (request.prompt.length > 0 && typeof request.prompt[0] === "number") {
       const ids = request.prompt as number[];
@@ -237,12 +242,10 @@ export class Scheduler {
       if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (0..${vocab.nTokens - 1})`);
       return request.addSpecial && vocab.addBos && ids[0] !== vocab.bos ? [vocab.bos, ...ids] : [...ids];
     }
-    const out: number[] = [];
-    (request.prompt as { text: string; parseSpecial: boolean }[]).forEach((seg, i) => {
-      const ids = vocab.tokenize(seg.text, request.addSpecial && i === 0, seg.parseSpecial);
-      for (const t of ids) out.push(t);
-    });
-    return out;
+    const segments = request.prompt as { text: string; parseSpecial: boolean }[];
+    if (segments.length === 1) return Array.from(vocab.tokenize(segments[0]!.text, request.addSpecial, segments[0]!.parseSpecial));
+    this.specials ??= vocab.specialTokens();
+    return tokenizeSegments(vocab, segments, request.addSpecial, this.specials);
   }
 
   /**

@@ -88,6 +88,8 @@ export interface Engine {
   /** Streams the events of one generation; aborting `signal` stops it at the next step. */
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateEvent>;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Promise<number[]>;
+  /** Token ids of a prompt exactly as generate() would decode them. */
+  tokenizePrompt(prompt: PromptSegment[], addSpecial: boolean): Promise<number[]>;
   detokenize(tokens: number[]): Promise<string>;
   info(): Promise<ModelInfo>;
   health(): EngineHealth;

@@ -4,5 +4,5 @@ export { NativeLibraryError, findLibraryDir } from "./library.ts";
 export { LlamaModel, ModelLoadError, initBackend, type ModelLoadOptions } from "./model.ts";
 export { drainNativeLog } from "./native-log.ts";
 export { Sampler, defaultSampling, type SamplingParams } from "./sampler.ts";
-export { Vocab } from "./vocab.ts";
+export { Vocab, type SpecialToken } from "./vocab.ts";
 export { applyBuiltinChatTemplate } from "./chat-template.ts";

@@ -5,6 +5,20 @@ import { native } from "./library.ts";
 
 const pieceDecoder = new TextDecoder("utf-8", { fatal: false });
 
+// llama_token_attr bits (llama.h)
+const ATTR_UNKNOWN = 1 << 0;
+const ATTR_CONTROL = 1 << 3;
+const ATTR_LSTRIP = 1 << 7;
+const ATTR_RSTRIP = 1 << 8;
+
+export interface SpecialToken {
+  id: number;
+  text: string;
+  /** The token eats whitespace on its left / right (llama.cpp strips it while partitioning). */
+  lstrip: boolean;
+  rstrip: boolean;
+}
+
 export class Vocab {
   readonly nTokens: number;
   readonly bos: number;
@@ -79,6 +93,23 @@ export class Vocab {
       n = llama.llama_detokenize(this.ptr, ids, ids.length, out, out.length, removeSpecial, unparseSpecial);
     }
     return pieceDecoder.decode(out.subarray(0, n));
+  }
+
+  /**
+   * Tokens that text becomes only when special-token parsing is on (control and unknown tokens),
+   * longest first, with their whitespace-stripping attributes (as llama.cpp's partitioner uses them).
+   */
+  specialTokens(): SpecialToken[] {
+    this.alive();
+    const { llama } = native();
+    const out: SpecialToken[] = [];
+    for (let id = 0; id < this.nTokens; id++) {
+      const attr = llama.llama_vocab_get_attr(this.ptr, id);
+      if (!(attr & (ATTR_CONTROL | ATTR_UNKNOWN))) continue;
+      const text = this.text(id);
+      if (text) out.push({ id, text, lstrip: (attr & ATTR_LSTRIP) !== 0, rstrip: (attr & ATTR_RSTRIP) !== 0 });
+    }
+    return out.sort((a, b) => b.text.length - a.text.length);
   }
 
   isEog(token: number): boolean {

@@ -38,6 +38,9 @@ export class FakeEngine implements Engine {
   async tokenize(text: string) {
     return Array.from(text, c => c.charCodeAt(0));
   }
+  async tokenizePrompt(prompt: Array<{ text: string }>) {
+    return Array.from(prompt.map(p => p.text).join(""), c => c.charCodeAt(0));
+  }
   async detokenize(tokens: number[]) {
     return String.fromCharCode(...tokens);
   }

@@ -2,7 +2,7 @@
 // rendered to, and with "tokens": true the token ids the engine would decode.
 import { t } from "elysia";
 import { TemplateError } from "../../chat/renderer.ts";
-import { toChatMessages } from "../chat-completions/handler.ts";
+import { chatPrompt, toChatMessages } from "../chat-completions/handler.ts";
 import { chatMessage } from "../chat-completions/schema.ts";
 import { ApiError } from "../errors.ts";
 import type { ModelSource } from "../model-source.ts";
@@ -15,7 +15,7 @@ export const applyTemplateBody = t.Object({
   tokens: t.Optional(t.Boolean()),
 });
 
-export async function applyTemplate(body: typeof applyTemplateBody.static, models: ModelSource) {
+export async function applyTemplate(body: typeof applyTemplateBody.static, models: ModelSource, protect = true) {
   const model = await models.acquire(body.model ?? models.defaultId() ?? "");
   let rendered;
   try {
@@ -25,6 +25,6 @@ export async function applyTemplate(body: typeof applyTemplateBody.static, model
     throw err;
   }
   const out: Record<string, unknown> = { prompt: rendered.prompt, template: rendered.source, family: model.chat.family };
-  if (body.tokens) out.tokens = await model.engine.tokenize(rendered.prompt, true, true);
+  if (body.tokens) out.tokens = await model.engine.tokenizePrompt(chatPrompt(rendered, protect), true);
   return out;
 }

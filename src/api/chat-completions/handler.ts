@@ -1,7 +1,7 @@
 // POST /v1/chat/completions: messages → rendered prompt → engine → OpenAI's chat shapes.
 import { TemplateError } from "../../chat/renderer.ts";
-import type { ChatMessage } from "../../chat/types.ts";
-import type { GenerateRequest } from "../../engine/types.ts";
+import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
+import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
 import { collect, merge, sseResponse, startAll, sumUsage, timingsJson } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
@@ -30,7 +30,17 @@ export function toChatMessages(body: Pick<ChatCompletionBody, "messages">): Chat
   });
 }
 
-export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, signal: AbortSignal): Promise<Response | object> {
+/**
+ * The engine prompt for a rendered chat. Protected (the default): message text is tokenized as
+ * text, so typing `<|im_end|>` cannot end a turn; only the template's markup holds control tokens.
+ * Unprotected: the whole prompt parses special tokens, as llama-server does.
+ */
+export function chatPrompt(rendered: RenderedChat, protect: boolean): PromptSegment[] {
+  if (!protect || !rendered.spans) return [{ text: rendered.prompt, parseSpecial: true }];
+  return rendered.spans.map(s => ({ text: s.text, parseSpecial: !s.fromMessage }));
+}
+
+export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, signal: AbortSignal, protect = true): Promise<Response | object> {
   const model = await models.acquire(body.model);
   const messages = toChatMessages(body);
   let rendered;
@@ -43,7 +53,7 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   const params = toGenerateParams(body, model.info.nVocab, model.defaults);
   const request: GenerateRequest = {
     ...params,
-    prompt: [{ text: rendered.prompt, parseSpecial: true }],
+    prompt: chatPrompt(rendered, protect),
     addSpecial: true,
     stop: [...params.stop, ...rendered.stopStrings],
     stopTokens: rendered.stopTokens,

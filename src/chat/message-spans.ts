@@ -1,0 +1,84 @@
+// Which parts of a rendered prompt came from messages (untrusted text) and which from the
+// template (markup that may hold control tokens). Used so that a user who types `<|im_end|>`
+// writes text, never a control token.
+//
+// How: the template is rendered twice — once with the real messages, once with each message's
+// text replaced by a placeholder. The second rendering is the template's own text with holes; the
+// first is matched against it hole by hole, taking for each hole the message text as the
+// template wrote it (as is, or trimmed, as templates often do).
+import type { ChatMessage } from "./types.ts";
+
+export interface PromptSpan {
+  text: string;
+  /** True for text that came from a message: it is tokenized as plain text. */
+  fromMessage: boolean;
+}
+
+const OPEN = "\u{F8F0}";
+const CLOSE = "\u{F8F1}";
+const PLACEHOLDER = new RegExp(`${OPEN}(\\d+)${CLOSE}`, "g");
+
+/** Message fields whose text is untrusted. */
+const FIELDS = ["content", "reasoning_content", "name", "tool_call_id"] as const;
+
+/** The messages with every text field replaced by a numbered placeholder, and the texts by number. */
+export function withPlaceholders(messages: ChatMessage[]): { messages: ChatMessage[]; texts: string[] } {
+  const texts: string[] = [];
+  const replaced = messages.map(m => {
+    const copy: Record<string, unknown> = { ...m };
+    for (const f of FIELDS) {
+      const value = m[f];
+      if (typeof value === "string" && value.length > 0) {
+        copy[f] = `${OPEN}${texts.length}${CLOSE}`;
+        texts.push(value);
+      }
+    }
+    return copy as unknown as ChatMessage;
+  });
+  return { messages: replaced, texts };
+}
+
+/** Removes the placeholder delimiters from user text so no one can forge a placeholder. */
+export function scrubDelimiters(messages: ChatMessage[]): ChatMessage[] {
+  const clean = (s: string) => s.replaceAll(OPEN, "").replaceAll(CLOSE, "");
+  return messages.map(m => {
+    const copy: Record<string, unknown> = { ...m };
+    for (const f of FIELDS) if (typeof m[f] === "string") copy[f] = clean(m[f] as string);
+    return copy as unknown as ChatMessage;
+  });
+}
+
+/**
+ * Splits `rendered` (real messages) into template and message spans using `skeleton` (the same
+ * template rendered with placeholders). Returns null when the two cannot be aligned.
+ */
+export function messageSpans(rendered: string, skeleton: string, texts: string[]): PromptSpan[] | null {
+  const pieces = skeleton.split(PLACEHOLDER); // [template, index, template, index, …, template]
+  const spans: PromptSpan[] = [];
+  let pos = 0;
+  const template = (text: string) => {
+    if (text) spans.push({ text, fromMessage: false });
+  };
+  if (!rendered.startsWith(pieces[0]!, pos)) return null;
+  template(pieces[0]!);
+  pos += pieces[0]!.length;
+  for (let i = 1; i < pieces.length; i += 2) {
+    const original = texts[Number(pieces[i])] ?? "";
+    const next = pieces[i + 1]!;
+    // The message text as the template wrote it: as is, or trimmed.
+    const written = [original, original.trim(), original.trimStart(), original.trimEnd()].find(
+      c => rendered.startsWith(c, pos) && rendered.startsWith(next, pos + c.length),
+    );
+    let end: number;
+    if (written !== undefined) end = pos + written.length;
+    else {
+      // Transformed some other way (e.g. reasoning split off): the text up to the next template piece.
+      end = next ? rendered.indexOf(next, pos) : rendered.length;
+      if (end < 0) return null;
+    }
+    if (end > pos) spans.push({ text: rendered.slice(pos, end), fromMessage: true });
+    template(next);
+    pos = end + next.length;
+  }
+  return pos === rendered.length ? spans : null;
+}
