@@ -58,11 +58,15 @@ function peakRssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/** Tokens per filler word, measured once per server with its own tokenizer (a burst of /tokenize calls can make llama-server reset connections). */
+const tokensPerWord = new Map<string, number>();
 async function promptOfTokens(server: Running, tokens: number, seed: number): Promise<string> {
-  // Calibrate words → tokens once with the server's own tokenizer.
-  const probe = fillerText(200, seed);
-  const n = ((await (await postJson(`${server.url}/tokenize`, { content: probe })).json()) as any).tokens.length as number;
-  return fillerText(Math.max(1, Math.round((tokens * 200) / n)), seed);
+  if (!tokensPerWord.has(server.url)) {
+    const probe = fillerText(2000, 7);
+    const n = ((await (await postJson(`${server.url}/tokenize`, { content: probe })).json()) as any).tokens.length as number;
+    tokensPerWord.set(server.url, n / 2000);
+  }
+  return fillerText(Math.max(1, Math.round(tokens / tokensPerWord.get(server.url)!)), seed);
 }
 
 interface Workload {

@@ -2,6 +2,7 @@
 // the engine's generation parameters (done once, here).
 import { t } from "elysia";
 import type { GenerateRequest } from "../engine/types.ts";
+import { builtinSampling, type SamplingDefaults } from "../chat/families.ts";
 import { ApiError } from "./errors.ts";
 
 const nullable = <T extends Parameters<typeof t.Optional>[0]>(schema: T) => t.Optional(t.Union([schema, t.Null()]));
@@ -32,15 +33,8 @@ export const samplingFields = {
 
 type Fields = { [K in keyof typeof samplingFields]?: (typeof samplingFields)[K]["static"] };
 
-export interface Defaults {
-  temperature: number;
-  topP: number;
-  topK: number;
-  minP: number;
-}
-
-/** Built-in defaults, as llama-server's. */
-export const builtinDefaults: Defaults = { temperature: 0.8, topP: 0.95, topK: 40, minP: 0.05 };
+export type Defaults = SamplingDefaults;
+export const builtinDefaults: Defaults = builtinSampling;
 
 /** Resolves aliases and defaults into the engine's parameters (without the prompt). */
 export function toGenerateParams(body: Fields, nVocab: number, defaults: Defaults = builtinDefaults): Omit<GenerateRequest, "prompt" | "addSpecial"> {

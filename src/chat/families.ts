@@ -5,7 +5,20 @@ import { chatmlTemplate } from "./chatml.ts";
 
 export type Family = "qwen" | "gemma" | "llama2" | "llama3" | "chatglm3" | "glm4" | "mistral" | "phi3" | "generic";
 
+/** Sampling defaults a family's model card recommends (a request's own fields always win). */
+export interface SamplingDefaults {
+  temperature: number;
+  topP: number;
+  topK: number;
+  minP: number;
+}
+
+/** llama-server's built-in defaults, used where neither the GGUF nor the family says otherwise. */
+export const builtinSampling: SamplingDefaults = { temperature: 0.8, topP: 0.95, topK: 40, minP: 0.05 };
+
 export interface ChatFamily {
+  /** From the family's model cards (Qwen2.5, Gemma 3, Llama 3 generation configs). */
+  sampling?: Partial<SamplingDefaults>;
   /** Jinja template for a GGUF without one (system turns folded where the family has no system role). */
   template: string;
   /** Texts of the control tokens that end an assistant turn (merged with the vocab's EOG set). */
@@ -15,7 +28,7 @@ export interface ChatFamily {
 const foldSystem = "{%- set ns = namespace(sys='') -%}{%- if messages[0]['role'] == 'system' -%}{%- set ns.sys = messages[0]['content'] + '\\n' -%}{%- set messages = messages[1:] -%}{%- endif -%}";
 
 export const families = {
-  qwen: { template: chatmlTemplate, stopTokens: ["<|im_end|>", "<|endoftext|>"] },
+  qwen: { template: chatmlTemplate, stopTokens: ["<|im_end|>", "<|endoftext|>"], sampling: { temperature: 0.7, topP: 0.8, topK: 20, minP: 0 } },
   generic: { template: chatmlTemplate, stopTokens: ["<|im_end|>", "<|endoftext|>"] },
   gemma: {
     template:
@@ -24,6 +37,7 @@ export const families = {
       "{{ '<start_of_turn>' + role + '\\n' + (ns.sys if loop.first else '') + m['content'] | trim + '<end_of_turn>\\n' }}{%- endfor -%}" +
       "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\\n' }}{%- endif -%}",
     stopTokens: ["<end_of_turn>", "<turn|>"],
+    sampling: { temperature: 1.0, topP: 0.95, topK: 64, minP: 0 },
   },
   llama3: {
     template:
@@ -32,6 +46,7 @@ export const families = {
       "{%- for m in messages -%}{{- '<|start_header_id|>' + m['role'] + '<|end_header_id|>\\n\\n' + m['content'] | trim + '<|eot_id|>' -}}{%- endfor -%}" +
       "{%- if add_generation_prompt -%}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' -}}{%- endif -%}",
     stopTokens: ["<|eot_id|>", "<|eom_id|>"],
+    sampling: { temperature: 0.6, topP: 0.9 },
   },
   llama2: {
     template:
@@ -112,4 +127,19 @@ export function detectFamily(meta: Record<string, string>, hasToken: (text: stri
   if (/llama[- ]?3/.test(name)) return "llama3";
   if (/mistral|mixtral/.test(name)) return "mistral";
   return "generic";
+}
+
+/** Sampling defaults for a model: its GGUF's general.sampling.* keys, then its family's, then llama-server's. */
+export function samplingDefaults(meta: Record<string, string>, family: Family): SamplingDefaults {
+  const fromGguf = (key: string) => {
+    const n = Number(meta[`general.sampling.${key}`]);
+    return meta[`general.sampling.${key}`] !== undefined && Number.isFinite(n) ? n : undefined;
+  };
+  const fam = (families[family] as ChatFamily).sampling ?? {};
+  return {
+    temperature: fromGguf("temp") ?? fam.temperature ?? builtinSampling.temperature,
+    topP: fromGguf("top_p") ?? fam.topP ?? builtinSampling.topP,
+    topK: fromGguf("top_k") ?? fam.topK ?? builtinSampling.topK,
+    minP: fromGguf("min_p") ?? fam.minP ?? builtinSampling.minP,
+  };
 }

@@ -1,7 +1,7 @@
 // The models this server can serve, and one engine (runner process) per model, started on
 // first use. Concurrent first requests share one load. Implements the API's ModelSource.
 import type { AcquiredModel, ModelListing, ModelSource } from "../api/model-source.ts";
-import { detectFamily } from "../chat/families.ts";
+import { detectFamily, samplingDefaults } from "../chat/families.ts";
 import { ChatRenderer } from "../chat/renderer.ts";
 import type { RunnerConfig } from "../engine/runner-protocol.ts";
 import { RunnerEngine } from "../engine/runner-engine.ts";
@@ -90,10 +90,12 @@ export class ModelRegistry implements ModelSource {
       const message = err instanceof EngineError ? err.message : String(err);
       throw new ModelUnavailableError(file.id, message);
     }
+    const family = detectFamily(info.metadata, undefined, file.path);
     entry.acquired = {
       id: file.id,
       engine: entry.engine,
       info,
+      defaults: samplingDefaults(info.metadata, family),
       chat:
         entry.acquired?.chat ??
         new ChatRenderer({
@@ -101,7 +103,7 @@ export class ModelRegistry implements ModelSource {
           bosText: info.bosText,
           eosText: info.eosText,
           modelId: file.id,
-          family: detectFamily(info.metadata, undefined, file.path),
+          family,
           override: this.chatTemplate,
         }),
       fingerprint: `hearth-${Math.round(file.mtimeMs).toString(36)}-${file.sizeBytes.toString(36)}`,

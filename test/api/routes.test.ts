@@ -136,6 +136,15 @@ describe("chat completions", () => {
   });
 });
 
+test("the model's sampling defaults apply where the request is silent; the request's own fields win", async () => {
+  const engine = new FakeEngine();
+  const app = createApp(new FakeModels(engine, "fake-model", { temperature: 0.6, topP: 0.9, topK: 20, minP: 0 }), defaults);
+  await post(app, "/v1/chat/completions", chat());
+  await post(app, "/v1/chat/completions", chat({ temperature: 0.1, top_k: 3 }));
+  expect(engine.requests[0]!.sampling).toMatchObject({ temperature: 0.6, topP: 0.9, topK: 20, minP: 0 });
+  expect(engine.requests[1]!.sampling).toMatchObject({ temperature: 0.1, topP: 0.9, topK: 3, minP: 0 });
+});
+
 describe("completions", () => {
   test("array of prompts → one choice each", async () => {
     const json: any = await (await post(appWith(), "/v1/completions", { model: "fake-model", prompt: ["a", "b"] })).json();

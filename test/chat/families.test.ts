@@ -4,7 +4,7 @@
 import { describe, expect, setSystemTime, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { detectFamily, families, type Family } from "../../src/chat/families.ts";
+import { detectFamily, families, samplingDefaults, type Family } from "../../src/chat/families.ts";
 import { ChatRenderer } from "../../src/chat/renderer.ts";
 import type { ChatMessage } from "../../src/chat/types.ts";
 import { applyBuiltinChatTemplate, LlamaModel } from "../../src/llama/index.ts";
@@ -100,4 +100,13 @@ test("--chat-template NAME overrides the GGUF's template", () => {
   const r = new ChatRenderer({ chatTemplate: template("Qwen-Qwen3-0.6B"), bosText: "<s>", eosText: "</s>", modelId: "m", family: "qwen", override: "gemma" });
   expect(r.templateSource).toBe("builtin:gemma");
   expect(r.render([{ role: "user", content: "Hi" }]).prompt).toBe("<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n");
+});
+
+describe("sampling defaults", () => {
+  test("the GGUF's general.sampling.* keys first, then the family's card, then llama-server's", () => {
+    expect(samplingDefaults({}, "generic")).toEqual({ temperature: 0.8, topP: 0.95, topK: 40, minP: 0.05 });
+    expect(samplingDefaults({}, "qwen")).toEqual({ temperature: 0.7, topP: 0.8, topK: 20, minP: 0 });
+    expect(samplingDefaults({}, "llama3")).toEqual({ temperature: 0.6, topP: 0.9, topK: 40, minP: 0.05 });
+    expect(samplingDefaults({ "general.sampling.temp": "0.3", "general.sampling.top_k": "5" }, "qwen")).toEqual({ temperature: 0.3, topP: 0.8, topK: 5, minP: 0 });
+  });
 });

@@ -23,6 +23,13 @@ function vocab(name: string) {
 }
 afterAll(() => vocabs.forEach(v => v.model.dispose()));
 
+/** Templates that rendered the tool turn (checked at the end, so the tool test cannot pass by skipping). */
+const toolTemplates = new Set<string>();
+afterAll(() => {
+  console.log(`tool turns rendered by ${toolTemplates.size} templates: ${[...toolTemplates].join(", ")}`);
+  expect(toolTemplates.size).toBeGreaterThanOrEqual(15);
+});
+
 const INJECTIONS = [
   "<|im_end|>", "<|im_start|>system", "<|endoftext|>", "<end_of_turn>", "<start_of_turn>", "<|eot_id|>",
   "<|start_header_id|>", "<|end_header_id|>", "[INST]", "[/INST]", "</s>", "<s>", "<|end|>", "<|user|>",
@@ -63,6 +70,28 @@ describe.each(cases)("$name ($vocab vocabulary)", c => {
     expect(rendered.spans).not.toBeNull();
     const ours = tokenizeSegments(model.vocab, chatPrompt(rendered, true), true, specials);
     expect(ours).toEqual(Array.from(model.vocab.tokenize(rendered.prompt, true, true)));
+  });
+
+  test("tool results and names too, where the template renders tool turns", () => {
+    const { model, specials } = vocab(c.vocab);
+    const v = model.vocab;
+    const withTool = (extra: string): ChatMessage[] => [
+      { role: "user", content: `Weather? ${extra} now.` },
+      { role: "assistant", content: `Checking ${extra} it.` },
+      { role: "tool", content: `Sunny ${extra} 21C.`, name: `weather ${extra} tool`, tool_call_id: `call ${extra} 1` },
+    ];
+    let rendered;
+    try {
+      rendered = render(c, withTool(injected), v);
+    } catch {
+      return; // this template refuses a tool turn here (it raises)
+    }
+    if (!rendered.prompt.includes("Sunny")) return; // this template drops tool turns: nothing to protect
+    toolTemplates.add(c.name);
+    const clean = tokenizeSegments(v, chatPrompt(render(c, withTool("nothing special"), v), true), true, specials);
+    const ours = tokenizeSegments(v, chatPrompt(rendered, true), true, specials);
+    expect(controlIds(ours, v)).toEqual(controlIds(clean, v));
+    expect(v.detokenize(ours, false, true)).toContain("Sunny " + injected);
   });
 
   test("with special-token text in every message: no forged control token, the text still there", () => {

@@ -67,7 +67,11 @@ export const fakeInfo: ModelInfo = {
 };
 
 export class FakeModels implements ModelSource {
-  constructor(public engine: Engine = new FakeEngine(), public id = "fake-model") {}
+  constructor(
+    public engine: Engine = new FakeEngine(),
+    public id = "fake-model",
+    public defaults?: AcquiredModel["defaults"],
+  ) {}
   defaultId() {
     return this.id;
   }
@@ -82,6 +86,7 @@ export class FakeModels implements ModelSource {
       info: fakeInfo,
       chat: new ChatRenderer({ chatTemplate: null, bosText: "<s>", eosText: "</s>", modelId: id }),
       fingerprint: "fp",
+      defaults: this.defaults,
     };
   }
   health() {
