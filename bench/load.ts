@@ -7,6 +7,8 @@ export interface StreamResult {
   totalMs: number;
   /** Server-reported time per generated token (its own `timings`), when present. */
   serverPerTokenMs: number | null;
+  /** An error event in the stream (e.g. the server ran out of KV cache), or a short answer. */
+  failed: boolean;
 }
 
 export interface ChatMessage {
@@ -17,9 +19,11 @@ export interface ChatMessage {
 /** One streaming chat request; counts content chunks as tokens (one chunk per token on both servers). */
 export async function streamChat(baseUrl: string, model: string, messages: ChatMessage[], maxTokens: number): Promise<StreamResult & { text: string }> {
   const t0 = performance.now();
+  // One connection per request (for both servers): a reused keep-alive socket that the server
+  // closed meanwhile makes fetch fail with ECONNRESET.
   const res = await fetch(`${baseUrl}/v1/chat/completions`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", connection: "close" },
     body: JSON.stringify({
       model,
       messages,
@@ -39,6 +43,7 @@ export async function streamChat(baseUrl: string, model: string, messages: ChatM
   let tokens = 0;
   let text = "";
   let serverPerTokenMs: number | null = null;
+  let failed = false;
   for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(part, { stream: true });
     let cut: number;
@@ -47,6 +52,7 @@ export async function streamChat(baseUrl: string, model: string, messages: ChatM
       buffer = buffer.slice(cut + 2);
       if (!event.startsWith("data: ") || event === "data: [DONE]") continue;
       const json = JSON.parse(event.slice(6));
+      if (json.error) failed = true;
       const content = json.choices?.[0]?.delta?.content;
       if (content) {
         const now = performance.now();
@@ -67,6 +73,7 @@ export async function streamChat(baseUrl: string, model: string, messages: ChatM
     tokens,
     totalMs: performance.now() - t0,
     serverPerTokenMs,
+    failed: failed || tokens < maxTokens,
     text,
   };
 }

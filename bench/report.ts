@@ -18,6 +18,7 @@ interface Meta {
 }
 
 const METRICS: Array<{ key: string; label: string; higherIsBetter: boolean }> = [
+  { key: "ttft_mean_ms", label: "TTFT mean ms", higherIsBetter: false },
   { key: "ttft_p50_ms", label: "TTFT p50 ms", higherIsBetter: false },
   { key: "ttft_p95_ms", label: "TTFT p95 ms", higherIsBetter: false },
   { key: "decode_tps_per_stream", label: "decode tok/s/stream", higherIsBetter: true },
@@ -25,6 +26,9 @@ const METRICS: Array<{ key: string; label: string; higherIsBetter: boolean }> = 
   { key: "peak_rss_mib", label: "peak RSS MiB", higherIsBetter: false },
   { key: "overhead_per_token_ms", label: "HTTP+SSE overhead ms/token", higherIsBetter: false },
   { key: "health_p99_ms", label: "/health p99 ms", higherIsBetter: false },
+  { key: "turn1_ttft_ms", label: "turn 1 TTFT ms", higherIsBetter: false },
+  { key: "later_turns_ttft_ms", label: "turns 2-8 mean TTFT ms", higherIsBetter: false },
+  { key: "failed_requests", label: "failed or short requests", higherIsBetter: false },
 ];
 
 const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(x < 1 && x > -1 ? 3 : 1)) : "–");
@@ -50,7 +54,7 @@ export function writeReport(results: WorkloadResult[], meta: Meta): void {
       if (!Number.isFinite(a.median) && !Number.isFinite(b.median)) continue;
       const ratio = a.median / b.median;
       table.push(`| ${m.label} | ${fmt(a.median)} [${fmt(a.min)}–${fmt(a.max)}] | ${fmt(b.median)} [${fmt(b.min)}–${fmt(b.max)}] | ${fmt(ratio)} |`);
-      if (Number.isFinite(ratio) && m.key !== "peak_rss_mib" && m.key !== "overhead_per_token_ms") {
+      if (Number.isFinite(ratio) && !["peak_rss_mib", "overhead_per_token_ms", "failed_requests"].includes(m.key)) {
         ratios.push({ workload: w.name.split(":")[0]!, metric: m.label, ratio, better: m.higherIsBetter ? ratio >= 1 : ratio <= 1 });
       }
     }

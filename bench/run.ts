@@ -63,7 +63,8 @@ const tokensPerWord = new Map<string, number>();
 async function promptOfTokens(server: Running, tokens: number, seed: number): Promise<string> {
   if (!tokensPerWord.has(server.url)) {
     const probe = fillerText(2000, 7);
-    const n = ((await (await postJson(`${server.url}/tokenize`, { content: probe })).json()) as any).tokens.length as number;
+    const res = await postJson(`${server.url}/tokenize`, { content: probe }, { headers: { "content-type": "application/json", connection: "close" } });
+    const n = ((await res.json()) as any).tokens.length as number;
     tokensPerWord.set(server.url, n / 2000);
   }
   return fillerText(Math.max(1, Math.round(tokens / tokensPerWord.get(server.url)!)), seed);
@@ -119,7 +120,12 @@ const workloads: Workload[] = [
         history.push({ role: "assistant", content: r.text });
         results.push(r);
       }
-      return { results, wallMs: performance.now() - t0 };
+      const later = results.slice(1).map(r => r.ttftMs);
+      return {
+        results,
+        wallMs: performance.now() - t0,
+        extra: { turn1_ttft_ms: results[0]!.ttftMs, later_turns_ttft_ms: later.reduce((a, b) => a + b, 0) / later.length },
+      };
     },
   },
   {
@@ -132,7 +138,7 @@ const workloads: Workload[] = [
       const poll = (async () => {
         while (!done) {
           const t = performance.now();
-          await fetch(`${server.url}/health`).then(r => r.arrayBuffer());
+          await fetch(`${server.url}/health`, { headers: { connection: "close" } }).then(r => r.arrayBuffer());
           latencies.push(performance.now() - t);
           await Bun.sleep(10);
         }
@@ -151,12 +157,14 @@ function summarize(results: StreamResult[], wallMs: number) {
   const perToken = results.flatMap(r => (r.serverPerTokenMs ? [r.serverPerTokenMs] : []));
   const clientPerToken = results.map(r => (r.decodeTps > 0 ? 1000 / r.decodeTps : NaN)).filter(Number.isFinite);
   return {
+    ttft_mean_ms: ttfts.reduce((a, b) => a + b, 0) / ttfts.length,
     ttft_p50_ms: percentile(ttfts, 50),
     ttft_p95_ms: percentile(ttfts, 95),
     decode_tps_per_stream: median(results.map(r => r.decodeTps)),
     aggregate_tps: (tokens * 1000) / wallMs,
     // Client-seen time per token minus the engine's own: what HTTP, SSE and TypeScript add.
     overhead_per_token_ms: perToken.length ? median(clientPerToken) - median(perToken) : NaN,
+    failed_requests: results.filter(r => r.failed).length,
   };
 }
 

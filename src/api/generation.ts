@@ -140,3 +140,52 @@ export function sseResponse(produce: (send: (data: unknown) => void) => Promise<
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
   });
 }
+
+/** What every chunk of one response repeats. */
+export interface ChunkHeader {
+  id: string;
+  object: string;
+  created: number;
+  model: string;
+  system_fingerprint: string;
+}
+
+/** How an endpoint writes a piece of a choice's text (chat: a delta; completions: text). */
+export interface StreamShape {
+  /** Sent for each choice before any text (chat's role delta, completions' echo), or null. */
+  opening(index: number): object | null;
+  /** A choice carrying `text` (on the last one, with its finish_reason). */
+  piece(index: number, text: string, finishReason: FinishReason | null): object;
+}
+
+/**
+ * Streams several generations as one SSE response, OpenAI's way: one header for all chunks,
+ * text as it comes, the final text with finish_reason, an optional usage chunk, then [DONE].
+ */
+export function streamChoices(started: Started[], header: ChunkHeader, shape: StreamShape, includeUsage: boolean, signal: AbortSignal): Response {
+  const chunk = (choices: unknown[], extra: object = {}) => ({ ...header, choices, ...extra });
+  const controller = new AbortController();
+  signal.addEventListener("abort", () => controller.abort(), { once: true });
+  const promptTokens = started[0]?.promptTokens ?? 0;
+  return sseResponse(async send => {
+    started.forEach((_, index) => {
+      const opening = shape.opening(index);
+      if (opening) send(chunk([opening]));
+    });
+    const usages: Usage[] = [];
+    for await (const [index, ev] of merge(started)) {
+      if (controller.signal.aborted) break;
+      if (ev.kind === "text") {
+        if (ev.text) send(chunk([shape.piece(index, ev.text, null)]));
+      } else if (ev.kind === "done") {
+        send(chunk([shape.piece(index, ev.text, ev.finishReason)], index === 0 ? { timings: timingsJson(ev.timings) } : {}));
+        usages.push(ev.usage);
+      } else if (ev.kind === "error") {
+        throw new ApiError(ev.code === "engine_failure" ? 500 : 400, ev.message, undefined, null, ev.code);
+      }
+    }
+    if (controller.signal.aborted) return;
+    if (includeUsage) send(chunk([], { usage: sumUsage(usages, promptTokens) }));
+    send("[DONE]");
+  }, () => controller.abort());
+}

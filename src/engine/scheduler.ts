@@ -54,6 +54,8 @@ interface ActiveJob extends Job {
   sampler: Sampler;
   stream: TextStream;
   stopTokenIds: Set<number>;
+  /** KV cells this job may come to hold beyond what it shares with others (for admission). */
+  reserved: number;
   /** Waiting for another job's prefill to reach `upTo` tokens of a prefix both prompts share. */
   donor: { job: ActiveJob; upTo: number } | null;
   /** Sampled but not yet decoded; -1 while prefilling. */
@@ -259,12 +261,14 @@ export class Scheduler {
       if (free.length === 0) return;
       const job = this.queue[0]!;
       const slot = this.pickSlot(free, job);
-      const reserved = this.slots.reduce((n, s) => n + (s.job ? reservation(s.job) : 0), 0);
-      const busy = reserved > 0;
-      if (busy && reserved + reservation(job) > this.ctx.nCtx) return;
+      const reserved = this.slots.reduce((n, s) => n + (s.job?.reserved ?? 0), 0);
+      // A prefix shared with a running job is shared KV (seq_cp), not new cells.
+      const shared = this.canShareKv && job.request.cachePrompt ? Math.max(0, ...this.slots.map(s => (s.job ? commonPrefix(s.job.prompt, job.prompt) : 0))) : 0;
+      const need = reservation(job) - shared;
+      if (reserved > 0 && reserved + need > this.ctx.nCtx) return;
       // Idle caches (other than the chosen slot's) are kept only while they fit beside the reservations.
       const idle = free.filter(s => s !== slot && s.cached.length > 0).sort((a, b) => a.lastUsed - b.lastUsed);
-      let cells = reserved + reservation(job) + idle.reduce((n, s) => n + s.cached.length, 0);
+      let cells = reserved + need + idle.reduce((n, s) => n + s.cached.length, 0);
       for (const s of idle) {
         if (cells <= this.ctx.nCtx) break;
         cells -= s.cached.length;
@@ -272,6 +276,7 @@ export class Scheduler {
       }
       this.queue.shift();
       this.start(job, slot);
+      slot.job!.reserved = need;
     }
   }
 
@@ -350,6 +355,7 @@ export class Scheduler {
       stream: new TextStream(job.request.stop),
       stopTokenIds,
       donor,
+      reserved: 0,
       nextToken: -1,
       generated: 0,
       batchIndex: -1,

@@ -3,7 +3,7 @@ import { TemplateError } from "../../chat/renderer.ts";
 import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
-import { collect, merge, sseResponse, startAll, sumUsage, timingsJson } from "../generation.ts";
+import { collect, startAll, streamChoices, sumUsage, timingsJson, type StreamShape } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
 import type { ChatCompletionBody } from "./schema.ts";
@@ -84,41 +84,15 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
     };
   }
 
-  const includeUsage = body.stream_options?.include_usage === true;
-  const chunk = (choices: unknown[], extra: object = {}) => ({
-    id,
-    object: "chat.completion.chunk",
-    created,
-    model: body.model,
-    system_fingerprint: model.fingerprint,
-    choices,
-    ...extra,
-  });
-  const controller = new AbortController();
-  signal.addEventListener("abort", () => controller.abort(), { once: true });
-  return sseResponse(async send => {
-    for (let index = 0; index < n; index++) {
-      send(chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
-    }
-    const usages: Parameters<typeof sumUsage>[0] = [];
-    for await (const [index, ev] of merge(started)) {
-      if (controller.signal.aborted) break;
-      if (ev.kind === "text") {
-        if (ev.text) send(chunk([{ index, delta: { content: ev.text }, logprobs: null, finish_reason: null }]));
-      } else if (ev.kind === "done") {
-        // The final text (if any) and finish_reason travel together.
-        const delta = ev.text ? { content: ev.text } : {};
-        send(chunk([{ index, delta, logprobs: null, finish_reason: ev.finishReason }], index === 0 ? { timings: timingsJson(ev.timings) } : {}));
-        usages.push(ev.usage);
-      } else if (ev.kind === "error") {
-        throw new ApiError(ev.code === "engine_failure" ? 500 : 400, ev.message, undefined, null, ev.code);
-      }
-    }
-    if (controller.signal.aborted) return;
-    if (includeUsage) send(chunk([], { usage: sumUsage(usages, promptTokens) }));
-    send("[DONE]");
-  }, () => controller.abort());
+  const header = { id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: model.fingerprint };
+  return streamChoices(started, header, chatShape, body.stream_options?.include_usage === true, signal);
 }
+
+const chatShape: StreamShape = {
+  opening: index => ({ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }),
+  // The final text (if any) travels with finish_reason; an empty final delta is {} as OpenAI sends it.
+  piece: (index, text, finishReason) => ({ index, delta: text || !finishReason ? { content: text } : {}, logprobs: null, finish_reason: finishReason }),
+};
 
 /** Each of n choices gets its own seed (seed + index), so a seeded request stays reproducible. */
 export function withChoiceSeed(request: GenerateRequest, index: number): GenerateRequest {

@@ -4,7 +4,7 @@
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { withChoiceSeed } from "../chat-completions/handler.ts";
 import { ApiError } from "../errors.ts";
-import { collect, merge, sseResponse, startAll, sumUsage, timingsJson } from "../generation.ts";
+import { collect, startAll, streamChoices, sumUsage, timingsJson, type StreamShape } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
 import type { CompletionBody } from "./schema.ts";
@@ -51,34 +51,10 @@ export async function completions(body: CompletionBody, models: ModelSource, sig
     };
   }
 
-  const includeUsage = body.stream_options?.include_usage === true;
-  const chunk = (choices: unknown[], extra: object = {}) => ({
-    id,
-    object: "text_completion",
-    created,
-    model: body.model,
-    system_fingerprint: model.fingerprint,
-    choices,
-    ...extra,
-  });
-  const controller = new AbortController();
-  signal.addEventListener("abort", () => controller.abort(), { once: true });
-  return sseResponse(async send => {
-    if (body.echo) started.forEach((_, index) => send(chunk([{ index, text: echoOf(index), logprobs: null, finish_reason: null }])));
-    const usages: Parameters<typeof sumUsage>[0] = [];
-    for await (const [index, ev] of merge(started)) {
-      if (controller.signal.aborted) break;
-      if (ev.kind === "text") {
-        if (ev.text) send(chunk([{ index, text: ev.text, logprobs: null, finish_reason: null }]));
-      } else if (ev.kind === "done") {
-        send(chunk([{ index, text: ev.text, logprobs: null, finish_reason: ev.finishReason }], index === 0 ? { timings: timingsJson(ev.timings) } : {}));
-        usages.push(ev.usage);
-      } else if (ev.kind === "error") {
-        throw new ApiError(ev.code === "engine_failure" ? 500 : 400, ev.message, undefined, null, ev.code);
-      }
-    }
-    if (controller.signal.aborted) return;
-    if (includeUsage) send(chunk([], { usage: sumUsage(usages, promptTokens) }));
-    send("[DONE]");
-  }, () => controller.abort());
+  const shape: StreamShape = {
+    opening: index => (body.echo ? { index, text: echoOf(index), logprobs: null, finish_reason: null } : null),
+    piece: (index, text, finishReason) => ({ index, text, logprobs: null, finish_reason: finishReason }),
+  };
+  const header = { id, object: "text_completion", created, model: body.model, system_fingerprint: model.fingerprint };
+  return streamChoices(started, header, shape, body.stream_options?.include_usage === true, signal);
 }
