@@ -38,7 +38,7 @@ function stats(rows: Array<Record<string, number>>, key: string) {
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
 }
 
-export function writeReport(results: WorkloadResult[], meta: Meta): void {
+export function writeReport(results: WorkloadResult[], meta: Meta, name = "latest"): void {
   const dir = resolve(import.meta.dir, "results");
   const table: string[] = [];
   table.push(`Measured ${meta.date.slice(0, 10)} on ${meta.machine}; model ${meta.model}; ${JSON.stringify(meta.settings)}.`);
@@ -61,9 +61,9 @@ export function writeReport(results: WorkloadResult[], meta: Meta): void {
     table.push("");
   }
   const markdown = table.join("\n");
-  writeFileSync(resolve(dir, "latest.md"), markdown + "\n");
-  writeFileSync(resolve(dir, "latest.json"), JSON.stringify({ ...meta, results }, null, 2) + "\n");
-  writeFileSync(resolve(dir, "latest.svg"), ratioChart(ratios));
+  writeFileSync(resolve(dir, `${name}.md`), markdown + "\n");
+  writeFileSync(resolve(dir, `${name}.json`), JSON.stringify({ ...meta, results }, null, 2) + "\n");
+  writeFileSync(resolve(dir, `${name}.svg`), ratioChart(ratios));
   console.log(markdown);
 }
 

@@ -19,6 +19,9 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     threads: { type: "string", default: String(navigator.hardwareConcurrency || 2) },
     quick: { type: "boolean", default: false },
+    ctx: { type: "string", default: "16384" },
+    only: { type: "string" },
+    out: { type: "string", default: "latest" },
   },
 });
 const runs = Number(values.runs);
@@ -26,7 +29,7 @@ const threads = values.threads!;
 const quick = values.quick!;
 const modelPath = values.model ? resolve(values.model) : await generatedModel("qwen2.5-0.5b-q4_0");
 const modelId = basename(modelPath).replace(/\.gguf$/, "");
-const CTX = 16384;
+const CTX = Number(values.ctx);
 const PARALLEL = 16;
 const BATCH = 512;
 
@@ -189,6 +192,7 @@ async function benchServer(name: "hearth" | "llama-server"): Promise<Map<string,
   return out;
 }
 
+if (values.only) workloads.splice(0, workloads.length, ...workloads.filter(w => w.name.includes(values.only!)));
 const hearth = await benchServer("hearth");
 const reference = await benchServer("llama-server");
 const results: WorkloadResult[] = workloads.map(w => ({ name: w.name, hearth: hearth.get(w.name)!, llamaServer: reference.get(w.name)! }));
@@ -198,4 +202,4 @@ writeReport(results, {
   machine: `${cpu}, ${navigator.hardwareConcurrency} cores, threads=${threads}`,
   model: modelId,
   settings: { ctx: CTX, parallel: PARALLEL, batch: BATCH, runs, quick },
-});
+}, values.out!);

@@ -32,6 +32,7 @@ Options for serve:
                            mistral, phi3, generic) or a .jinja file, instead of the GGUF's
       --parse-special-in-chat  let special-token text in chat messages become control
                            tokens, as llama-server does (off: messages are always text)
+      --shutdown-timeout S on SIGTERM/SIGINT, let running requests finish for S seconds (default 30)
       --verbose            show llama.cpp's own log lines
 `;
 
@@ -76,6 +77,7 @@ async function serve(argv: string[]): Promise<void> {
       verbose: { type: "boolean", default: false },
       "chat-template": { type: "string" },
       "parse-special-in-chat": { type: "boolean", default: false },
+      "shutdown-timeout": { type: "string" },
     },
     strict: true,
   });
@@ -105,6 +107,7 @@ async function serve(argv: string[]): Promise<void> {
     maxBodyBytes: int(values["max-body"], "max-body", 16 * 1024 * 1024),
     chatTemplate: values["chat-template"],
     parseSpecialInChat: values["parse-special-in-chat"],
+    shutdownTimeoutS: int(values["shutdown-timeout"], "shutdown-timeout", 30),
     runner: {
       nCtx: int(values["ctx-size"], "ctx-size", 4096),
       parallel: Math.max(1, int(values.parallel, "parallel", 4)),

@@ -15,6 +15,8 @@ export interface ServerConfig {
   /** --chat-template NAME|FILE */
   chatTemplate?: string;
   parseSpecialInChat?: boolean;
+  /** Seconds in-flight generations may take to finish after SIGTERM/SIGINT. */
+  shutdownTimeoutS?: number;
 }
 
 export async function startServer(config: ServerConfig) {
@@ -41,13 +43,21 @@ export async function startServer(config: ServerConfig) {
   // Load the first model now, so the first request does not wait for it.
   if (models[0]) registry.acquire(models[0].id).catch(err => log("error", (err as Error).message));
 
+  // Graceful stop: no new connections, in-flight generations may finish within the timeout; what
+  // is still running then ends with an error event when the runners stop. Exit 0.
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    log("info", "shutting down");
-    server.stop(false);
+    const deadline = Date.now() + (config.shutdownTimeoutS ?? 30) * 1000;
+    log("info", "shutting down: waiting for in-flight requests");
+    void server.stop(false);
+    const busy = () => registry.health().models.some(m => m.slotsBusy > 0 || m.queued > 0);
+    while (busy() && Date.now() < deadline) await Bun.sleep(50);
+    if (busy()) log("warn", "shutdown timeout reached: cancelling the requests still running");
     await registry.close();
+    // Let the streams just failed by the runners' exit write their final error events.
+    await Bun.sleep(100);
     process.exit(0);
   };
   process.on("SIGINT", stop);

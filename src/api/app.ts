@@ -7,6 +7,7 @@ import { completionBody } from "./completions/schema.ts";
 import { completions } from "./completions/handler.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
 import type { ModelSource } from "./model-source.ts";
+import { counters, renderMetrics } from "./metrics.ts";
 import { listModels, modelObject } from "./models/route.ts";
 import { log } from "../util/log.ts";
 import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
@@ -58,6 +59,14 @@ function validationError(error: unknown): ApiError {
   return new ApiError(400, message, "invalid_request_error", param, "invalid_value");
 }
 
+/** The metrics label of a request: its route, or "unmatched" (clients must not create series at will). */
+function routeLabel(request: Request): string {
+  const path = new URL(request.url).pathname;
+  if (KNOWN_ROUTES.has(path)) return path;
+  return path.startsWith("/v1/models/") ? "/v1/models/{id}" : "unmatched";
+}
+const KNOWN_ROUTES = new Set(["/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize"]);
+
 export function createApp(models: ModelSource, options: AppOptions) {
   return new Elysia()
     .onRequest(({ request }) => {
@@ -66,9 +75,11 @@ export function createApp(models: ModelSource, options: AppOptions) {
       if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > options.maxBodyBytes) {
+        counters.request(routeLabel(request), 413);
         return errorResponse(new ApiError(413, `request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`, "invalid_request_error", null, "request_too_large"), cors);
       }
       if (options.apiKeys.length > 0 && !PUBLIC_PATHS.has(url.pathname) && !keyAccepted(presentedKey(request), options.apiKeys)) {
+        counters.request(routeLabel(request), 401);
         return errorResponse(
           new ApiError(401, "Incorrect or missing API key. Pass it as 'Authorization: Bearer KEY'.", "authentication_error", null, "invalid_api_key"),
           { ...cors, "www-authenticate": "Bearer" },
@@ -77,6 +88,9 @@ export function createApp(models: ModelSource, options: AppOptions) {
     })
     .onAfterHandle(({ request, set }) => {
       Object.assign(set.headers, corsHeaders(request, options.cors));
+    })
+    .onAfterHandle(({ request, set }) => {
+      counters.request(routeLabel(request), typeof set.status === "number" ? set.status : 200);
     })
     .onError(({ code, error, request }) => {
       let api: ApiError;
@@ -87,12 +101,14 @@ export function createApp(models: ModelSource, options: AppOptions) {
         api = toApiError(error);
         if (api.status === 500) log("error", `${request.method} ${new URL(request.url).pathname}: ${(error as Error)?.stack ?? String(error)}`);
       }
+      counters.request(routeLabel(request), api.status);
       return errorResponse(api, corsHeaders(request, options.cors));
     })
     .get("/health", () => {
       const h = models.health();
       return { status: "ok", models: h.models };
     })
+    .get("/metrics", () => new Response(renderMetrics(models), { headers: { "content-type": "text/plain; version=0.0.4" } }))
     .get("/v1/models", () => listModels(models.list()))
     .get("/v1/models/*", ({ params }) => {
       const id = decodeURIComponent(params["*"]);

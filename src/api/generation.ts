@@ -2,6 +2,7 @@
 // merged stream. Shared by the chat and text completion endpoints.
 import type { Engine, FinishReason, GenerateEvent, GenerateRequest, Timings, Usage } from "../engine/types.ts";
 import { ApiError, fromEngineError } from "./errors.ts";
+import { counters } from "./metrics.ts";
 
 export interface Started {
   events: AsyncIterator<GenerateEvent>;
@@ -53,6 +54,7 @@ export async function collect(started: Started, promptParam: string): Promise<Co
     } else if (value.kind === "done") {
       text += value.text;
       tokens.push(...value.tokens);
+      counters.usage(value.usage);
       return { text, tokens, finishReason: value.finishReason, usage: value.usage, timings: value.timings };
     } else if (value.kind === "error") {
       throw fromEngineError(value.code, value.message, promptParam);
@@ -180,6 +182,7 @@ export function streamChoices(started: Started[], header: ChunkHeader, shape: St
       } else if (ev.kind === "done") {
         send(chunk([shape.piece(index, ev.text, ev.finishReason)], index === 0 ? { timings: timingsJson(ev.timings) } : {}));
         usages.push(ev.usage);
+        counters.usage(ev.usage);
       } else if (ev.kind === "error") {
         throw new ApiError(ev.code === "engine_failure" ? 500 : 400, ev.message, undefined, null, ev.code);
       }

@@ -113,8 +113,10 @@ export async function runnerMain(): Promise<void> {
       wake = null;
     }
   }
+  // Unloading: every job still running ends with an error event, delivered before we exit.
   scheduler?.dispose();
   model?.dispose();
   flush();
+  await Bun.sleep(50);
   process.exit(0);
 }

@@ -224,3 +224,19 @@ describe("models, health, auth, CORS, limits", () => {
     expectEnvelope(await res.json());
   });
 });
+
+test("GET /metrics: Prometheus text with request counts by route and status, tokens and slots", async () => {
+  const app = appWith();
+  await post(app, "/v1/chat/completions", chat());
+  await post(app, "/v1/chat/completions", chat({ temperature: 9 }));
+  await app.handle(new Request("http://localhost/no/such/route/123"));
+  const res = await app.handle(new Request("http://localhost/metrics"));
+  expect(res.headers.get("content-type")).toContain("text/plain");
+  const text = await res.text();
+  expect(text).toMatch(/hearth_requests_total\{route="\/v1\/chat\/completions",status="200"\} [1-9]/);
+  expect(text).toMatch(/hearth_requests_total\{route="\/v1\/chat\/completions",status="400"\} [1-9]/);
+  expect(text).toContain('route="unmatched"');
+  expect(text).not.toContain("/no/such/route");
+  expect(text).toMatch(/hearth_completion_tokens_total [1-9]/);
+  expect(text).toContain("# TYPE hearth_slots_busy gauge");
+});
