@@ -124,7 +124,7 @@ run: lib deps
 	$(BUN) src/cli.ts serve $(ARGS)
 
 test: lib deps dist
-	$(BUN) test $(TEST_ARGS)
+	$(BUN) test --timeout 120000 $(TEST_ARGS)
 
 dist: lib deps
 	@rm -rf dist && mkdir -p dist
