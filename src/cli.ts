@@ -32,6 +32,9 @@ Options for serve:
                            mistral, phi3, generic) or a .jinja file, instead of the GGUF's
       --parse-special-in-chat  let special-token text in chat messages become control
                            tokens, as llama-server does (off: messages are always text)
+      --max-loaded N       keep at most N models loaded; the least recently used idle one
+                           is unloaded first (default 0: no limit)
+      --idle-unload S      unload a model idle for S seconds (default 0: never)
       --shutdown-timeout S on SIGTERM/SIGINT, let running requests finish for S seconds (default 30)
       --verbose            show llama.cpp's own log lines
 `;
@@ -78,6 +81,8 @@ async function serve(argv: string[]): Promise<void> {
       "chat-template": { type: "string" },
       "parse-special-in-chat": { type: "boolean", default: false },
       "shutdown-timeout": { type: "string" },
+      "max-loaded": { type: "string" },
+      "idle-unload": { type: "string" },
     },
     strict: true,
   });
@@ -108,6 +113,7 @@ async function serve(argv: string[]): Promise<void> {
     chatTemplate: values["chat-template"],
     parseSpecialInChat: values["parse-special-in-chat"],
     shutdownTimeoutS: int(values["shutdown-timeout"], "shutdown-timeout", 30),
+    loadPolicy: { maxLoaded: int(values["max-loaded"], "max-loaded", 0), idleUnloadS: int(values["idle-unload"], "idle-unload", 0) },
     runner: {
       nCtx: int(values["ctx-size"], "ctx-size", 4096),
       parallel: Math.max(1, int(values.parallel, "parallel", 4)),

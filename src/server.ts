@@ -1,6 +1,6 @@
 // Starts the HTTP server over a model registry, and stops it cleanly on SIGINT/SIGTERM.
 import { createApp } from "./api/app.ts";
-import { ModelRegistry, type RunnerDefaults } from "./models/registry.ts";
+import { ModelRegistry, type LoadPolicy, type RunnerDefaults } from "./models/registry.ts";
 import { log } from "./util/log.ts";
 
 export interface ServerConfig {
@@ -17,10 +17,11 @@ export interface ServerConfig {
   parseSpecialInChat?: boolean;
   /** Seconds in-flight generations may take to finish after SIGTERM/SIGINT. */
   shutdownTimeoutS?: number;
+  loadPolicy?: LoadPolicy;
 }
 
 export async function startServer(config: ServerConfig) {
-  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate);
+  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate, config.loadPolicy);
   const models = registry.list();
   if (models.length === 0) log("warn", "no models found: pass --model PATH or put .gguf files in ./models");
   if (config.apiKeys.length === 0 && config.host !== "127.0.0.1" && config.host !== "localhost" && config.host !== "::1") {

@@ -65,7 +65,7 @@ function routeLabel(request: Request): string {
   if (KNOWN_ROUTES.has(path)) return path;
   return path.startsWith("/v1/models/") ? "/v1/models/{id}" : "unmatched";
 }
-const KNOWN_ROUTES = new Set(["/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize"]);
+const KNOWN_ROUTES = new Set(["/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
 
 export function createApp(models: ModelSource, options: AppOptions) {
   return new Elysia()
@@ -118,6 +118,19 @@ export function createApp(models: ModelSource, options: AppOptions) {
     })
     .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, request.signal, !options.parseSpecialInChat), { body: chatCompletionBody })
     .post("/v1/completions", ({ body, request }) => completions(body, models, request.signal), { body: completionBody })
+    .post(
+      "/models/load",
+      async ({ body }) => {
+        const model = await models.acquire(body.model);
+        return { model: model.id, status: "loaded" };
+      },
+      { body: t.Object({ model: t.String({ minLength: 1 }) }) },
+    )
+    .post(
+      "/models/unload",
+      async ({ body }) => ({ model: body.model, status: (await models.unload(body.model)) ? "unloaded" : "not loaded" }),
+      { body: t.Object({ model: t.String({ minLength: 1 }) }) },
+    )
     .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { body: applyTemplateBody })
     .post(
       "/tokenize",

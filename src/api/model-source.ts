@@ -34,6 +34,8 @@ export interface ModelSource {
   defaultId(): string | undefined;
   /** Resolves an id (or alias) and loads it if needed. Throws ApiError 404 for unknown ids. */
   acquire(id: string): Promise<AcquiredModel>;
+  /** Stops the model's runner (its requests fail); false when it was not loaded. Throws for unknown ids. */
+  unload(id: string): Promise<boolean>;
   /** Readiness for /health. */
   health(): { ok: boolean; models: Array<{ id: string; state: string; slotsBusy: number; slotsTotal: number; queued: number }> };
 }

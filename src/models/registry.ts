@@ -8,11 +8,22 @@ import { RunnerEngine } from "../engine/runner-engine.ts";
 import { EngineError } from "../engine/types.ts";
 import { discoverModels, type ModelFile } from "./discover.ts";
 import { ModelNotFoundError, ModelUnavailableError } from "./errors.ts";
+import { log } from "../util/log.ts";
 
 export type RunnerDefaults = Omit<RunnerConfig, "modelPath">;
 
+/** How many models stay loaded, and for how long an idle one is kept. */
+export interface LoadPolicy {
+  /** Most models loaded at once; the least recently used idle one is unloaded first. 0 = no limit. */
+  maxLoaded: number;
+  /** Unload a model idle for this many seconds. 0 = never. */
+  idleUnloadS: number;
+}
+
 interface Entry {
   engine: RunnerEngine;
+  /** When a request last asked for this model (ms since epoch). */
+  lastUsed: number;
   loading: Promise<AcquiredModel> | null;
   acquired: AcquiredModel | null;
 }
@@ -27,8 +38,47 @@ export class ModelRegistry implements ModelSource {
     private readonly defaults: RunnerDefaults,
     /** --chat-template NAME|FILE for every model. */
     private readonly chatTemplate?: string,
+    private readonly policy: LoadPolicy = { maxLoaded: 0, idleUnloadS: 0 },
   ) {
     this.rescan();
+    if (policy.idleUnloadS > 0) {
+      this.idleTimer = setInterval(() => void this.unloadIdle(), Math.min(5000, policy.idleUnloadS * 250));
+      this.idleTimer.unref?.();
+    }
+  }
+
+  private idleTimer: ReturnType<typeof setInterval> | null = null;
+
+  /** A loaded model with no running or queued request. */
+  private isIdle(entry: Entry): boolean {
+    const h = entry.engine.health();
+    return entry.loading === null && h.slotsBusy === 0 && h.queued === 0;
+  }
+
+  private async unloadIdle(): Promise<void> {
+    const cutoff = Date.now() - this.policy.idleUnloadS * 1000;
+    for (const [id, entry] of this.entries) {
+      if (entry.engine.loaded && entry.lastUsed < cutoff && this.isIdle(entry)) {
+        log("info", `unloading ${id}: idle for ${this.policy.idleUnloadS} s`);
+        await this.stop(id);
+      }
+    }
+  }
+
+  /** Keeps at most maxLoaded models: unloads the least recently used idle ones, never `keep`. */
+  private async enforceMaxLoaded(keep: string): Promise<void> {
+    if (this.policy.maxLoaded <= 0) return;
+    const loaded = [...this.entries].filter(([id, e]) => id !== keep && (e.engine.loaded || e.loading));
+    const excess = loaded.length + 1 - this.policy.maxLoaded;
+    if (excess <= 0) return;
+    const victims = loaded
+      .filter(([id, e]) => id !== keep && this.isIdle(e))
+      .sort(([, a], [, b]) => a.lastUsed - b.lastUsed)
+      .slice(0, excess);
+    for (const [id] of victims) {
+      log("info", `unloading ${id}: --max-loaded ${this.policy.maxLoaded}`);
+      await this.stop(id);
+    }
   }
 
   /** Re-reads the model folders: files added while the server runs appear without a restart. */
@@ -73,12 +123,18 @@ export class ModelRegistry implements ModelSource {
     }
     let entry = this.entries.get(file.id);
     if (!entry) {
-      entry = { engine: new RunnerEngine({ ...this.defaults, modelPath: file.path }), loading: null, acquired: null };
+      entry = { engine: new RunnerEngine({ ...this.defaults, modelPath: file.path }), loading: null, acquired: null, lastUsed: 0 };
       this.entries.set(file.id, entry);
     }
+    entry.lastUsed = Date.now();
     if (entry.acquired && entry.engine.loaded) return entry.acquired;
     const e = entry;
-    e.loading ??= this.start(file, e).finally(() => (e.loading = null));
+    if (!e.loading) {
+      // Make room before loading, and concurrent first requests share this one load.
+      e.loading = this.enforceMaxLoaded(file.id)
+        .then(() => this.start(file, e))
+        .finally(() => (e.loading = null));
+    }
     return e.loading;
   }
 
@@ -120,6 +176,12 @@ export class ModelRegistry implements ModelSource {
   }
 
   async unload(id: string): Promise<boolean> {
+    if (!this.find(id)) throw new ModelNotFoundError(id);
+    return this.stop(id);
+  }
+
+  /** Stops a model's runner and forgets it (its in-flight requests end with an error). */
+  private async stop(id: string): Promise<boolean> {
     const entry = this.entries.get(id);
     if (!entry) return false;
     this.entries.delete(id);
@@ -128,6 +190,7 @@ export class ModelRegistry implements ModelSource {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.entries.keys()].map(id => this.unload(id)));
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    await Promise.all([...this.entries.keys()].map(id => this.stop(id)));
   }
 }

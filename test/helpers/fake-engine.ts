@@ -92,4 +92,8 @@ export class FakeModels implements ModelSource {
   health() {
     return { ok: true, models: [] };
   }
+  async unload(id: string) {
+    if (id !== this.id) throw new ModelNotFoundError(id);
+    return false;
+  }
 }

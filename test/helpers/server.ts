@@ -1,5 +1,6 @@
 // Starts real servers for tests: Hearth (our CLI) and llama.cpp's llama-server, on free ports.
 import type { Subprocess } from "bun";
+import { readFileSync, readdirSync } from "node:fs";
 import { refBin, repoRoot } from "./paths.ts";
 
 export async function freePort(): Promise<number> {
@@ -85,4 +86,14 @@ export async function readSse(res: Response): Promise<string[]> {
     .map(e => e.trim())
     .filter(e => e.startsWith("data: "))
     .map(e => e.slice(6));
+}
+
+/** Child process ids of a process (Linux /proc): a Hearth server's runners. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+    if (text) out.push(...text.split(/\s+/).map(Number));
+  }
+  return out;
 }

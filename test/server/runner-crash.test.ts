@@ -2,10 +2,9 @@
 // with a clean error event, the HTTP server keeps answering, and the next request starts a new
 // runner and succeeds.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { generatedModel } from "../helpers/models.ts";
-import { postJson, startHearth, type Running } from "../helpers/server.ts";
+import { childPids, postJson, startHearth, type Running } from "../helpers/server.ts";
 
 let server: Running;
 let model: string;
@@ -15,15 +14,6 @@ beforeAll(async () => {
   server = await startHearth(["--model", path, "--threads", "1"]);
 });
 afterAll(() => server?.stop());
-
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-    if (text) out.push(...text.split(/\s+/).map(Number));
-  }
-  return out;
-}
 
 test("kill -9 of the runner mid-stream: an error event, the server stays up, the next request works", async () => {
   const res = await postJson(`${server.url}/v1/completions`, { model, prompt: "Count:", max_tokens: 3000, ignore_eos: true, stream: true });
