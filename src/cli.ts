@@ -32,6 +32,7 @@ Options for serve:
                            mistral, phi3, generic) or a .jinja file, instead of the GGUF's
       --parse-special-in-chat  let special-token text in chat messages become control
                            tokens, as llama-server does (off: messages are always text)
+      --config FILE        aliases and per-model settings (default ./hearth.json if present)
       --max-loaded N       keep at most N models loaded; the least recently used idle one
                            is unloaded first (default 0: no limit)
       --idle-unload S      unload a model idle for S seconds (default 0: never)
@@ -82,12 +83,23 @@ async function serve(argv: string[]): Promise<void> {
       "parse-special-in-chat": { type: "boolean", default: false },
       "shutdown-timeout": { type: "string" },
       "max-loaded": { type: "string" },
+      config: { type: "string" },
       "idle-unload": { type: "string" },
     },
     strict: true,
   });
   if (values.verbose) setLogLevel("debug");
   const { startServer } = await import("./server.ts");
+  const { loadConfig, ConfigError } = await import("./models/config.ts");
+  const configPath = values.config ?? (existsSync("hearth.json") ? "hearth.json" : undefined);
+  let config;
+  try {
+    config = configPath ? loadConfig(configPath) : undefined;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`hearth: ${err.message}`);
+    process.exit(2);
+  }
   const home = process.env.HEARTH_HOME ?? join(homedir(), ".hearth");
   const dirs = values["models-dir"] ?? (values.model ? [] : ["./models", join(home, "models")].filter(d => existsSync(d)));
   const modelPaths = values.model ?? [];
@@ -113,6 +125,7 @@ async function serve(argv: string[]): Promise<void> {
     chatTemplate: values["chat-template"],
     parseSpecialInChat: values["parse-special-in-chat"],
     shutdownTimeoutS: int(values["shutdown-timeout"], "shutdown-timeout", 30),
+    config,
     loadPolicy: { maxLoaded: int(values["max-loaded"], "max-loaded", 0), idleUnloadS: int(values["idle-unload"], "idle-unload", 0) },
     runner: {
       nCtx: int(values["ctx-size"], "ctx-size", 4096),

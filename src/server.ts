@@ -1,5 +1,6 @@
 // Starts the HTTP server over a model registry, and stops it cleanly on SIGINT/SIGTERM.
 import { createApp } from "./api/app.ts";
+import type { HearthConfig } from "./models/config.ts";
 import { ModelRegistry, type LoadPolicy, type RunnerDefaults } from "./models/registry.ts";
 import { log } from "./util/log.ts";
 
@@ -18,10 +19,11 @@ export interface ServerConfig {
   /** Seconds in-flight generations may take to finish after SIGTERM/SIGINT. */
   shutdownTimeoutS?: number;
   loadPolicy?: LoadPolicy;
+  config?: HearthConfig;
 }
 
 export async function startServer(config: ServerConfig) {
-  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate, config.loadPolicy);
+  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate, config.loadPolicy, config.config);
   const models = registry.list();
   if (models.length === 0) log("warn", "no models found: pass --model PATH or put .gguf files in ./models");
   if (config.apiKeys.length === 0 && config.host !== "127.0.0.1" && config.host !== "localhost" && config.host !== "::1") {
@@ -53,7 +55,7 @@ export async function startServer(config: ServerConfig) {
     const deadline = Date.now() + (config.shutdownTimeoutS ?? 30) * 1000;
     log("info", "shutting down: waiting for in-flight requests");
     void server.stop(false);
-    const busy = () => registry.health().models.some(m => m.slotsBusy > 0 || m.queued > 0);
+    const busy = () => registry.health().models.some(m => m.inFlight > 0);
     while (busy() && Date.now() < deadline) await Bun.sleep(50);
     if (busy()) log("warn", "shutdown timeout reached: cancelling the requests still running");
     await registry.close();

@@ -112,7 +112,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
     .get("/v1/models", () => listModels(models.list()))
     .get("/v1/models/*", ({ params }) => {
       const id = decodeURIComponent(params["*"]);
-      const found = models.list().find(m => m.id === id);
+      const found = models.list().find(m => m.id === id || m.aliases?.includes(id));
       if (!found) throw new ApiError(404, `The model '${id}' does not exist`, "invalid_request_error", "model", "model_not_found");
       return modelObject(found);
     })

@@ -16,6 +16,8 @@ export interface ModelListing {
   /** Detected chat family and how prompts are rendered, once loaded. */
   family?: string;
   chatTemplate?: string;
+  /** Other names (config aliases) that resolve to this model. */
+  aliases?: string[];
 }
 
 export interface AcquiredModel {
@@ -37,5 +39,5 @@ export interface ModelSource {
   /** Stops the model's runner (its requests fail); false when it was not loaded. Throws for unknown ids. */
   unload(id: string): Promise<boolean>;
   /** Readiness for /health. */
-  health(): { ok: boolean; models: Array<{ id: string; state: string; slotsBusy: number; slotsTotal: number; queued: number }> };
+  health(): { ok: boolean; models: Array<{ id: string; state: string; slotsBusy: number; slotsTotal: number; queued: number; inFlight?: number }> };
 }

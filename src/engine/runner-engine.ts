@@ -201,6 +201,7 @@ export class RunnerEngine implements Engine {
       slotsTotal: this.config.parallel,
       slotsBusy: this.slotsBusy,
       queued: this.queued,
+      inFlight: this.channels.size,
       error: this.lastError,
     };
   }

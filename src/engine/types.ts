@@ -68,6 +68,8 @@ export interface EngineHealth {
   slotsTotal: number;
   slotsBusy: number;
   queued: number;
+  /** Generations this side is still waiting on (authoritative; slotsBusy/queued lag a step). */
+  inFlight: number;
   error?: string;
 }
 

@@ -7,6 +7,7 @@ import type { RunnerConfig } from "../engine/runner-protocol.ts";
 import { RunnerEngine } from "../engine/runner-engine.ts";
 import { EngineError } from "../engine/types.ts";
 import { discoverModels, type ModelFile } from "./discover.ts";
+import type { HearthConfig, ModelSettings } from "./config.ts";
 import { ModelNotFoundError, ModelUnavailableError } from "./errors.ts";
 import { log } from "../util/log.ts";
 
@@ -39,6 +40,7 @@ export class ModelRegistry implements ModelSource {
     /** --chat-template NAME|FILE for every model. */
     private readonly chatTemplate?: string,
     private readonly policy: LoadPolicy = { maxLoaded: 0, idleUnloadS: 0 },
+    private readonly config: HearthConfig = {},
   ) {
     this.rescan();
     if (policy.idleUnloadS > 0) {
@@ -52,7 +54,7 @@ export class ModelRegistry implements ModelSource {
   /** A loaded model with no running or queued request. */
   private isIdle(entry: Entry): boolean {
     const h = entry.engine.health();
-    return entry.loading === null && h.slotsBusy === 0 && h.queued === 0;
+    return entry.loading === null && h.inFlight === 0;
   }
 
   private async unloadIdle(): Promise<void> {
@@ -87,8 +89,14 @@ export class ModelRegistry implements ModelSource {
     return this.files;
   }
 
-  find(id: string): ModelFile | undefined {
+  /** The model file for an id or an alias of one. */
+  find(idOrAlias: string): ModelFile | undefined {
+    const id = this.config.aliases?.[idOrAlias] ?? idOrAlias;
     return this.files.find(f => f.id === id) ?? this.rescan().find(f => f.id === id);
+  }
+
+  private settings(id: string): ModelSettings {
+    return this.config.models?.[id] ?? {};
   }
 
   defaultId(): string | undefined {
@@ -111,6 +119,7 @@ export class ModelRegistry implements ModelSource {
         slots: loaded && health ? { total: health.slotsTotal, busy: health.slotsBusy } : undefined,
         info: entry?.acquired?.info,
         family: entry?.acquired?.chat.family,
+        aliases: Object.entries(this.config.aliases ?? {}).filter(([, target]) => target === file.id).map(([alias]) => alias),
         chatTemplate: entry?.acquired?.chat.templateSource,
       };
     });
@@ -123,7 +132,15 @@ export class ModelRegistry implements ModelSource {
     }
     let entry = this.entries.get(file.id);
     if (!entry) {
-      entry = { engine: new RunnerEngine({ ...this.defaults, modelPath: file.path }), loading: null, acquired: null, lastUsed: 0 };
+      const s = this.settings(file.id);
+      const runner = {
+        ...this.defaults,
+        nCtx: s.ctx_size ?? this.defaults.nCtx,
+        parallel: s.parallel ?? this.defaults.parallel,
+        gpuLayers: s.gpu_layers ?? this.defaults.gpuLayers,
+        modelPath: file.path,
+      };
+      entry = { engine: new RunnerEngine(runner), loading: null, acquired: null, lastUsed: 0 };
       this.entries.set(file.id, entry);
     }
     entry.lastUsed = Date.now();
@@ -147,11 +164,19 @@ export class ModelRegistry implements ModelSource {
       throw new ModelUnavailableError(file.id, message);
     }
     const family = detectFamily(info.metadata, undefined, file.path);
+    const settings = this.settings(file.id);
+    const sampling = samplingDefaults(info.metadata, family);
+    const configured = settings.sampling ?? {};
     entry.acquired = {
       id: file.id,
       engine: entry.engine,
       info,
-      defaults: samplingDefaults(info.metadata, family),
+      defaults: {
+        temperature: configured.temperature ?? sampling.temperature,
+        topP: configured.top_p ?? sampling.topP,
+        topK: configured.top_k ?? sampling.topK,
+        minP: configured.min_p ?? sampling.minP,
+      },
       chat:
         entry.acquired?.chat ??
         new ChatRenderer({
@@ -160,7 +185,7 @@ export class ModelRegistry implements ModelSource {
           eosText: info.eosText,
           modelId: file.id,
           family,
-          override: this.chatTemplate,
+          override: settings.chat_template ?? this.chatTemplate,
         }),
       fingerprint: `hearth-${Math.round(file.mtimeMs).toString(36)}-${file.sizeBytes.toString(36)}`,
     };
@@ -170,14 +195,15 @@ export class ModelRegistry implements ModelSource {
   health() {
     const models = [...this.entries.entries()].map(([id, e]) => {
       const h = e.engine.health();
-      return { id, state: e.engine.loaded ? "loaded" : h.state, slotsBusy: h.slotsBusy, slotsTotal: h.slotsTotal, queued: h.queued };
+      return { id, state: e.engine.loaded ? "loaded" : h.state, slotsBusy: h.slotsBusy, slotsTotal: h.slotsTotal, queued: h.queued, inFlight: h.inFlight };
     });
     return { ok: true, models };
   }
 
   async unload(id: string): Promise<boolean> {
-    if (!this.find(id)) throw new ModelNotFoundError(id);
-    return this.stop(id);
+    const file = this.find(id);
+    if (!file) throw new ModelNotFoundError(id);
+    return this.stop(file.id);
   }
 
   /** Stops a model's runner and forgets it (its in-flight requests end with an error). */

@@ -69,7 +69,7 @@ test("50 aborted streams leak no slot: afterwards --parallel requests all start 
   }
   // Cancellation lands at the next step boundary: give it a moment, then nothing may be busy.
   let h = await health();
-  for (let i = 0; i < 50 && h.models[0].slotsBusy > 0; i++) {
+  for (let i = 0; i < 150 && h.models[0].slotsBusy > 0; i++) {
     await Bun.sleep(20);
     h = await health();
   }

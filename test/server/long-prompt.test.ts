@@ -72,6 +72,8 @@ test("a disconnect stops a long generation at once (stream and non-stream)", asy
   const res = await complete({ prompt: "Count:", max_tokens: 3000, ignore_eos: true, stream: true }, { signal: controller.signal });
   const reader = res.body!.getReader();
   await reader.read();
+  // The runner reports slot use after each step: wait until it shows this one busy.
+  for (let i = 0; i < 200 && (await busySlots()) === 0; i++) await Bun.sleep(5);
   expect(await busySlots()).toBe(1);
   controller.abort();
   await reader.cancel().catch(() => {});
@@ -79,7 +81,7 @@ test("a disconnect stops a long generation at once (stream and non-stream)", asy
 
   const plain = new AbortController();
   const pending = complete({ prompt: "Count again:", max_tokens: 3000, ignore_eos: true }, { signal: plain.signal }).catch(() => null);
-  while ((await busySlots()) === 0) await Bun.sleep(5);
+  for (let i = 0; i < 400 && (await busySlots()) === 0; i++) await Bun.sleep(5);
   plain.abort();
   await pending;
   expect(await waitIdle(2000)).toBeLessThan(1000);

@@ -17,6 +17,7 @@ export function modelObject(m: ModelListing) {
       family: m.family ?? null,
       chat_template: m.chatTemplate ?? null,
       state: m.state,
+      aliases: m.aliases ?? [],
       loaded: m.loaded,
       ...(m.error ? { error: m.error } : {}),
       ...(m.slots ? { slots: m.slots } : {}),

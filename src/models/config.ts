@@ -1,0 +1,58 @@
+// hearth.json (or --config FILE): aliases and per-model settings, validated at start-up.
+// Precedence: request field > per-model config > CLI flag > built-in default.
+import { Type as t, type Static } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { existsSync, readFileSync } from "node:fs";
+
+const sampling = t.Object(
+  {
+    temperature: t.Optional(t.Number({ minimum: 0, maximum: 2 })),
+    top_p: t.Optional(t.Number({ minimum: 0, maximum: 1 })),
+    top_k: t.Optional(t.Integer({ minimum: 0 })),
+    min_p: t.Optional(t.Number({ minimum: 0, maximum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const modelSettings = t.Object(
+  {
+    ctx_size: t.Optional(t.Integer({ minimum: 16 })),
+    parallel: t.Optional(t.Integer({ minimum: 1, maximum: 256 })),
+    gpu_layers: t.Optional(t.Integer({ minimum: -1 })),
+    chat_template: t.Optional(t.String({ minLength: 1 })),
+    sampling: t.Optional(sampling),
+  },
+  { additionalProperties: false },
+);
+
+export const configSchema = t.Object(
+  {
+    aliases: t.Optional(t.Record(t.String({ minLength: 1 }), t.String({ minLength: 1 }))),
+    models: t.Optional(t.Record(t.String({ minLength: 1 }), modelSettings)),
+  },
+  { additionalProperties: false },
+);
+
+export type HearthConfig = Static<typeof configSchema>;
+export type ModelSettings = Static<typeof modelSettings>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads and validates a config file; errors name the file and the bad key. */
+export function loadConfig(path: string): HearthConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`${path}: ${existsSync(path) ? `not valid JSON (${(err as Error).message})` : "no such file"}`);
+  }
+  const first = Value.Errors(configSchema, raw).First();
+  if (first) {
+    const key = first.path.split("/").filter(Boolean).join(".") || "(top level)";
+    const unknown = first.message.startsWith("Unexpected property") ? "unknown key" : first.message;
+    throw new ConfigError(`${path}: ${key}: ${unknown}`);
+  }
+  return raw as HearthConfig;
+}
