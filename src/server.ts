@@ -24,7 +24,7 @@ export interface ServerConfig {
 
 export async function startServer(config: ServerConfig) {
   const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate, config.loadPolicy, config.config);
-  const models = registry.list();
+  const models = await registry.list();
   if (models.length === 0) log("warn", "no models found: pass --model PATH or put .gguf files in ./models");
   if (config.apiKeys.length === 0 && config.host !== "127.0.0.1" && config.host !== "localhost" && config.host !== "::1") {
     log("warn", `listening on ${config.host} WITHOUT an API key: anyone who can reach this port can use it (set --api-key)`);

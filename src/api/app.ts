@@ -109,10 +109,10 @@ export function createApp(models: ModelSource, options: AppOptions) {
       return { status: "ok", models: h.models };
     })
     .get("/metrics", () => new Response(renderMetrics(models), { headers: { "content-type": "text/plain; version=0.0.4" } }))
-    .get("/v1/models", () => listModels(models.list()))
-    .get("/v1/models/*", ({ params }) => {
+    .get("/v1/models", async () => listModels(await models.list()))
+    .get("/v1/models/*", async ({ params }) => {
       const id = decodeURIComponent(params["*"]);
-      const found = models.list().find(m => m.id === id || m.aliases?.includes(id));
+      const found = (await models.list()).find(m => m.id === id || m.aliases?.includes(id));
       if (!found) throw new ApiError(404, `The model '${id}' does not exist`, "invalid_request_error", "model", "model_not_found");
       return modelObject(found);
     })

@@ -18,6 +18,11 @@ export interface ModelListing {
   chatTemplate?: string;
   /** Other names (config aliases) that resolve to this model. */
   aliases?: string[];
+  /** From the GGUF header, without loading the model. */
+  architecture?: string | null;
+  parameters?: number;
+  quantization?: string | null;
+  contextLength?: number | null;
 }
 
 export interface AcquiredModel {
@@ -31,7 +36,7 @@ export interface AcquiredModel {
 }
 
 export interface ModelSource {
-  list(): ModelListing[];
+  list(): Promise<ModelListing[]>;
   /** The model used when a request names none (llama-server's /tokenize does not). */
   defaultId(): string | undefined;
   /** Resolves an id (or alias) and loads it if needed. Throws ApiError 404 for unknown ids. */

@@ -7,6 +7,7 @@ import type { RunnerConfig } from "../engine/runner-protocol.ts";
 import { RunnerEngine } from "../engine/runner-engine.ts";
 import { EngineError } from "../engine/types.ts";
 import { discoverModels, type ModelFile } from "./discover.ts";
+import { readGgufHeader, summarize, type GgufSummary } from "./gguf.ts";
 import type { HearthConfig, ModelSettings } from "./config.ts";
 import { ModelNotFoundError, ModelUnavailableError } from "./errors.ts";
 import { log } from "../util/log.ts";
@@ -103,8 +104,22 @@ export class ModelRegistry implements ModelSource {
     return this.files[0]?.id;
   }
 
-  list(): ModelListing[] {
-    return this.rescan().map(file => {
+  private readonly headers = new Map<string, { mtimeMs: number; summary: GgufSummary | null }>();
+
+  /** The file's header summary, read once per file version; null for a file that is not valid GGUF. */
+  private async summary(file: ModelFile): Promise<GgufSummary | null> {
+    const cached = this.headers.get(file.path);
+    if (cached && cached.mtimeMs === file.mtimeMs) return cached.summary;
+    const summary = await readGgufHeader(file.path).then(summarize, () => null);
+    this.headers.set(file.path, { mtimeMs: file.mtimeMs, summary });
+    return summary;
+  }
+
+  async list(): Promise<ModelListing[]> {
+    const files = this.rescan();
+    const summaries = await Promise.all(files.map(f => this.summary(f)));
+    return files.map((file, i) => {
+      const header = summaries[i];
       const entry = this.entries.get(file.id);
       const health = entry?.engine.health();
       const loaded = entry?.acquired != null && entry.engine.loaded;
@@ -118,9 +133,13 @@ export class ModelRegistry implements ModelSource {
         error: state === "failed" ? health?.error : undefined,
         slots: loaded && health ? { total: health.slotsTotal, busy: health.slotsBusy } : undefined,
         info: entry?.acquired?.info,
-        family: entry?.acquired?.chat.family,
+        family: entry?.acquired?.chat.family ?? (header ? detectFamily(header.metadata, undefined, file.path) : undefined),
+        architecture: header?.architecture ?? null,
+        parameters: header?.parameters,
+        quantization: header?.quantization ?? null,
+        contextLength: header?.contextLength ?? null,
         aliases: Object.entries(this.config.aliases ?? {}).filter(([, target]) => target === file.id).map(([alias]) => alias),
-        chatTemplate: entry?.acquired?.chat.templateSource,
+        chatTemplate: entry?.acquired?.chat.templateSource ?? (header ? (header.hasChatTemplate ? "gguf" : undefined) : undefined),
       };
     });
   }

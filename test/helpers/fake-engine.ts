@@ -75,7 +75,7 @@ export class FakeModels implements ModelSource {
   defaultId() {
     return this.id;
   }
-  list(): ModelListing[] {
+  async list(): Promise<ModelListing[]> {
     return [{ id: this.id, created: 1700000000, sizeBytes: 5678, loaded: true, state: "loaded", info: fakeInfo, family: "generic", chatTemplate: "builtin:generic" }];
   }
   async acquire(id: string): Promise<AcquiredModel> {

@@ -83,3 +83,14 @@ test("--idle-unload unloads a model nobody used for that long", async () => {
     await idle.stop();
   }
 });
+
+test("an unloaded model is described from its GGUF header alone", async () => {
+  await postJson(`${server.url}/models/unload`, { model: "beta" });
+  const meta = ((await (await fetch(`${server.url}/v1/models/beta`)).json()) as any).meta;
+  expect(meta.loaded).toBe(false);
+  expect(meta.architecture).toBe("llama");
+  expect(meta.quantization).toBe("F32");
+  expect(meta.parameters).toBeGreaterThan(1000);
+  expect(meta.context_length).toBe(4096);
+  expect(meta.size_bytes).toBeGreaterThan(1000);
+});

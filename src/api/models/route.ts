@@ -9,9 +9,10 @@ export function modelObject(m: ModelListing) {
     created: m.created,
     owned_by: "hearth",
     meta: {
-      architecture: md["general.architecture"] ?? null,
-      parameters: m.info?.nParams ?? null,
-      context_length: m.info?.nCtxTrain ?? null,
+      architecture: md["general.architecture"] ?? m.architecture ?? null,
+      parameters: m.info?.nParams ?? m.parameters ?? null,
+      quantization: m.quantization ?? null,
+      context_length: m.info?.nCtxTrain ?? m.contextLength ?? null,
       n_ctx: m.info?.nCtx ?? null,
       size_bytes: m.sizeBytes,
       family: m.family ?? null,

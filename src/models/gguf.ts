@@ -1,0 +1,177 @@
+// Reads a GGUF file's header — metadata and tensor shapes — without loading weights, so the
+// model list can describe every file (architecture, family, size, quantization, context).
+// Format: "GGUF", u32 version, u64 tensor count, u64 key/value count, the key/values, then
+// one info record (name, dims, type, offset) per tensor; everything little-endian.
+
+export type GgufValue = string | number | bigint | boolean | GgufArray;
+/** Arrays are summarized (tokenizer arrays hold hundreds of thousands of entries). */
+export interface GgufArray {
+  type: "array";
+  elementType: number;
+  length: number;
+}
+
+export interface GgufHeader {
+  version: number;
+  metadata: Record<string, GgufValue>;
+  tensors: Array<{ name: string; dims: number[]; type: number }>;
+}
+
+export class GgufError extends Error {
+  override name = "GgufError";
+}
+
+class OutOfData extends Error {}
+
+class Reader {
+  private pos = 0;
+  private readonly view: DataView;
+  private readonly decoder = new TextDecoder();
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  private need(n: number): number {
+    if (this.pos + n > this.bytes.length) throw new OutOfData();
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+  u8 = () => this.view.getUint8(this.need(1));
+  i8 = () => this.view.getInt8(this.need(1));
+  u16 = () => this.view.getUint16(this.need(2), true);
+  i16 = () => this.view.getInt16(this.need(2), true);
+  u32 = () => this.view.getUint32(this.need(4), true);
+  i32 = () => this.view.getInt32(this.need(4), true);
+  f32 = () => this.view.getFloat32(this.need(4), true);
+  f64 = () => this.view.getFloat64(this.need(8), true);
+  u64 = () => this.view.getBigUint64(this.need(8), true);
+  i64 = () => this.view.getBigInt64(this.need(8), true);
+  /** A u64 that must fit a JS number (counts, lengths, dims). */
+  count(): number {
+    const v = this.u64();
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new GgufError("GGUF count out of range");
+    return Number(v);
+  }
+  string(): string {
+    const n = this.count();
+    const at = this.need(n);
+    return this.decoder.decode(this.bytes.subarray(at, at + n));
+  }
+  skip(n: number): void {
+    this.need(n);
+  }
+}
+
+const SCALAR_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+
+function readValue(r: Reader, type: number): GgufValue {
+  switch (type) {
+    case 0: return r.u8();
+    case 1: return r.i8();
+    case 2: return r.u16();
+    case 3: return r.i16();
+    case 4: return r.u32();
+    case 5: return r.i32();
+    case 6: return r.f32();
+    case 7: return r.u8() !== 0;
+    case 8: return r.string();
+    case 10: return r.u64();
+    case 11: return r.i64();
+    case 12: return r.f64();
+    case 9: {
+      const elementType = r.u32();
+      const length = r.count();
+      if (elementType === 8) for (let i = 0; i < length; i++) r.string();
+      else if (SCALAR_SIZE[elementType] !== undefined) r.skip(SCALAR_SIZE[elementType]! * length);
+      else throw new GgufError(`unsupported GGUF array element type ${elementType}`);
+      return { type: "array", elementType, length };
+    }
+    default:
+      throw new GgufError(`unsupported GGUF value type ${type}`);
+  }
+}
+
+function parse(bytes: Uint8Array): GgufHeader {
+  const r = new Reader(bytes);
+  if (new TextDecoder().decode(bytes.subarray(0, 4)) !== "GGUF") throw new GgufError("not a GGUF file");
+  r.skip(4);
+  const version = r.u32();
+  if (version < 2 || version > 3) throw new GgufError(`unsupported GGUF version ${version}`);
+  const tensorCount = r.count();
+  const kvCount = r.count();
+  const metadata: Record<string, GgufValue> = {};
+  for (let i = 0; i < kvCount; i++) {
+    const key = r.string();
+    metadata[key] = readValue(r, r.u32());
+  }
+  const tensors: GgufHeader["tensors"] = [];
+  for (let i = 0; i < tensorCount; i++) {
+    const name = r.string();
+    const nDims = r.u32();
+    const dims = Array.from({ length: nDims }, () => r.count());
+    const type = r.u32();
+    r.u64(); // offset
+    tensors.push({ name, dims, type });
+  }
+  return { version, metadata, tensors };
+}
+
+/** Reads the header, fetching more of the file only while the header needs it. */
+export async function readGgufHeader(path: string): Promise<GgufHeader> {
+  const file = Bun.file(path);
+  for (let size = 1 << 20; ; size *= 4) {
+    const bytes = new Uint8Array(await file.slice(0, size).arrayBuffer());
+    try {
+      return parse(bytes);
+    } catch (err) {
+      if (!(err instanceof OutOfData)) throw err;
+      if (bytes.length < size) throw new GgufError("truncated GGUF header");
+    }
+  }
+}
+
+/** Total parameter count: the product of each tensor's dims, summed. */
+export function parameterCount(header: GgufHeader): number {
+  return header.tensors.reduce((n, t) => n + t.dims.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Metadata as plain strings (arrays summarized), the shape family detection reads. */
+export function metadataStrings(header: GgufHeader): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(header.metadata)) {
+    out[k] = typeof v === "object" ? `arr[${v.elementType},${v.length}]` : String(v);
+  }
+  return out;
+}
+
+const FTYPE_NAMES: Record<number, string> = {
+  0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M",
+  13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS",
+  21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S",
+  29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4_MOE",
+};
+
+/** What the model list shows for a file, read from its header alone. */
+export interface GgufSummary {
+  architecture: string | null;
+  parameters: number;
+  quantization: string | null;
+  contextLength: number | null;
+  hasChatTemplate: boolean;
+  metadata: Record<string, string>;
+}
+
+export function summarize(header: GgufHeader): GgufSummary {
+  const md = header.metadata;
+  const arch = typeof md["general.architecture"] === "string" ? (md["general.architecture"] as string) : null;
+  const ctx = arch ? md[`${arch}.context_length`] : undefined;
+  const ftype = md["general.file_type"];
+  return {
+    architecture: arch,
+    parameters: parameterCount(header),
+    quantization: typeof ftype === "number" ? (FTYPE_NAMES[ftype] ?? `ftype ${ftype}`) : null,
+    contextLength: typeof ctx === "number" ? ctx : typeof ctx === "bigint" ? Number(ctx) : null,
+    hasChatTemplate: typeof md["tokenizer.chat_template"] === "string",
+    metadata: metadataStrings(header),
+  };
+}

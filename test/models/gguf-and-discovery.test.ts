@@ -1,0 +1,64 @@
+// Model files without loading them: our GGUF header reader agrees with llama.cpp, and discovery
+// names files as the conventions say (split models once, collisions by sub-folder, new files seen).
+import { describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LlamaModel } from "../../src/llama/index.ts";
+import { discoverModels } from "../../src/models/discover.ts";
+import { readGgufHeader, summarize } from "../../src/models/gguf.ts";
+import { generatedModel } from "../helpers/models.ts";
+import { defaultModel } from "../helpers/paths.ts";
+
+describe("GGUF header reader", () => {
+  test.each(["stories260K", "tiny-qwen2", "tiny-llama-spm", "family-gemma"])("%s: metadata and parameter count equal llama.cpp's", async name => {
+    const path = name === "stories260K" ? defaultModel : await generatedModel(name as "tiny-qwen2");
+    const summary = summarize(await readGgufHeader(path));
+    const model = LlamaModel.load(path);
+    try {
+      const theirs = model.metadata();
+      let compared = 0;
+      for (const [key, value] of Object.entries(theirs)) {
+        const ours = summary.metadata[key];
+        expect(ours).toBeDefined();
+        if (ours!.startsWith("arr[")) continue; // arrays: llama.cpp prints them its own way
+        if (key === "tokenizer.chat_template") expect(ours).toBe(value);
+        else if (Number.isFinite(Number(value)) && value !== "") expect(Number(ours)).toBeCloseTo(Number(value), 5);
+        else expect(ours).toBe(value);
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(5);
+      expect(summary.parameters).toBe(model.nParams);
+      expect(summary.contextLength).toBe(model.nCtxTrain);
+      expect(summary.architecture).toBe(theirs["general.architecture"]!);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test("quantization is named from general.file_type", async () => {
+    expect(summarize(await readGgufHeader(await generatedModel("tiny-qwen2"))).quantization).toBe("F32");
+  });
+
+  test("a truncated or foreign file is an error, not a crash", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-gguf-"));
+    await Bun.write(join(dir, "short.gguf"), (await Bun.file(defaultModel).arrayBuffer()).slice(0, 100));
+    await Bun.write(join(dir, "text.gguf"), "hello");
+    await expect(readGgufHeader(join(dir, "short.gguf"))).rejects.toThrow(/truncated/);
+    await expect(readGgufHeader(join(dir, "text.gguf"))).rejects.toThrow(/not a GGUF/);
+  });
+});
+
+describe("discovery", () => {
+  test("ids from file names; a split model once; a colliding stem gets its folder; new files appear", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-discover-"));
+    mkdirSync(join(dir, "team"));
+    copyFileSync(defaultModel, join(dir, "alpha.gguf"));
+    copyFileSync(defaultModel, join(dir, "team", "alpha.gguf"));
+    copyFileSync(defaultModel, join(dir, "big-00001-of-00002.gguf"));
+    copyFileSync(defaultModel, join(dir, "big-00002-of-00002.gguf"));
+    expect(discoverModels([], [dir]).map(m => m.id).sort()).toEqual(["alpha", "big", "team/alpha"]);
+    copyFileSync(defaultModel, join(dir, "later.gguf"));
+    expect(discoverModels([], [dir]).map(m => m.id)).toContain("later");
+  });
+});
