@@ -11,6 +11,10 @@ const HELP = `hearth — a local OpenAI-compatible LLM server on llama.cpp
 
 Usage:
   hearth serve [options]        serve models over HTTP
+  hearth pull SOURCE            download a GGUF: OWNER/REPO/FILE.gguf[@rev] from Hugging Face, or a URL
+                                (--sha256 HEX, --hf-endpoint URL, --dir DIR; HF_TOKEN honoured)
+  hearth list [--models-dir D]  the local models: family, size, quantization, context
+  hearth ps [--url URL]         the models a running server has loaded (slots busy)
   hearth --help | --version
 
 Options for serve:
@@ -139,6 +143,64 @@ async function serve(argv: string[]): Promise<void> {
   });
 }
 
+function hearthHome(): string {
+  return process.env.HEARTH_HOME ?? join(homedir(), ".hearth");
+}
+
+async function pullCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { sha256: { type: "string" }, "hf-endpoint": { type: "string" }, dir: { type: "string" } },
+  });
+  if (positionals.length !== 1) {
+    console.error("hearth pull: give one OWNER/REPO/FILE.gguf or URL");
+    process.exit(2);
+  }
+  const { pull, progressReporter, resolveSource } = await import("./models/pull.ts");
+  const source = positionals[0]!;
+  const hfEndpoint = values["hf-endpoint"] ?? process.env.HF_ENDPOINT;
+  const { fileName } = resolveSource(source, hfEndpoint);
+  const path = await pull({
+    source,
+    dir: values.dir ?? join(hearthHome(), "models"),
+    sha256: values.sha256,
+    token: process.env.HF_TOKEN,
+    hfEndpoint,
+    onProgress: progressReporter(fileName),
+  });
+  console.log(path);
+}
+
+async function listCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { "models-dir": { type: "string", multiple: true } } });
+  const { ModelRegistry } = await import("./models/registry.ts");
+  const dirs = values["models-dir"] ?? ["./models", join(hearthHome(), "models")].filter(d => existsSync(d));
+  const registry = new ModelRegistry([], dirs, { nCtx: 0, parallel: 1, nBatch: 512, threads: 1, gpuLayers: 0, queueSize: 0, verbose: false });
+  const rows = (await registry.list()).map(m => [m.id, m.family ?? "?", `${(m.sizeBytes / 1048576).toFixed(1)} MiB`, m.quantization ?? "?", String(m.contextLength ?? "?")]);
+  printTable(["MODEL", "FAMILY", "SIZE", "QUANT", "CTX"], rows);
+}
+
+async function psCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { url: { type: "string", default: "http://127.0.0.1:8080" } } });
+  const key = process.env.HEARTH_API_KEY;
+  const res = await fetch(`${values.url}/v1/models`, { headers: key ? { authorization: `Bearer ${key}` } : {} }).catch(() => null);
+  if (!res?.ok) {
+    console.error(`hearth ps: no Hearth server answering at ${values.url}${res ? ` (HTTP ${res.status})` : ""}`);
+    process.exit(1);
+  }
+  const body = (await res.json()) as { data: Array<{ id: string; meta: any }> };
+  const rows = body.data
+    .filter(m => m.meta.loaded)
+    .map(m => [m.id, m.meta.family ?? "?", `${(m.meta.size_bytes / 1048576).toFixed(1)} MiB`, `${m.meta.slots?.busy ?? 0}/${m.meta.slots?.total ?? "?"}`, String(m.meta.n_ctx ?? "?")]);
+  printTable(["MODEL", "FAMILY", "SIZE", "SLOTS BUSY", "CTX"], rows);
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)));
+  for (const row of [header, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   switch (command) {
@@ -148,6 +210,12 @@ async function main(): Promise<void> {
     }
     case "serve":
       return serve(rest);
+    case "pull":
+      return pullCommand(rest);
+    case "list":
+      return listCommand(rest);
+    case "ps":
+      return psCommand(rest);
     case "--version":
     case "-v":
       console.log("hearth 0.1.0 (llama.cpp v0.5.0)");

@@ -6,6 +6,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatedModel } from "../helpers/models.ts";
+import { repoRoot } from "../helpers/paths.ts";
 import { childPids, postJson, startHearth, type Running } from "../helpers/server.ts";
 
 let dir: string;
@@ -93,4 +94,20 @@ test("an unloaded model is described from its GGUF header alone", async () => {
   expect(meta.parameters).toBeGreaterThan(1000);
   expect(meta.context_length).toBe(4096);
   expect(meta.size_bytes).toBeGreaterThan(1000);
+});
+
+test("`hearth list` shows the folder's models; `hearth ps` shows what the server has loaded", async () => {
+  const cli = async (...args: string[]) => {
+    const run = Bun.spawn([process.execPath, `${repoRoot}/src/cli.ts`, ...args], { stdout: "pipe", stderr: "pipe" });
+    expect(await run.exited).toBe(0);
+    return new Response(run.stdout).text();
+  };
+  const list = await cli("list", "--models-dir", dir);
+  expect(list).toMatch(/^MODEL\s+FAMILY\s+SIZE\s+QUANT\s+CTX/);
+  expect(list).toMatch(/alpha\s+qwen\s+[\d.]+ MiB\s+F32\s+4096/);
+  expect(list).toMatch(/beta\s+generic/);
+  await postJson(`${server.url}/models/load`, { model: "alpha" });
+  const ps = await cli("ps", "--url", server.url);
+  expect(ps).toMatch(/alpha\s+qwen\s+[\d.]+ MiB\s+0\/4/);
+  expect(ps).not.toContain("beta");
 });
