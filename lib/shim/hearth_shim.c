@@ -64,8 +64,9 @@ EXPORT int32_t hearth_log_drain(char * out, int32_t cap) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Model loading. Progress is written as "<permille>\n" to progress_fd (a pipe the supervisor
-// reads) because the loading thread is blocked inside llama.cpp and cannot run JavaScript.
+// Model loading. Progress is written as a "\x1ehearth-load <permille>\n" line to progress_fd (the
+// runner's stderr, which the supervisor reads) because the loading thread is blocked inside
+// llama.cpp and cannot run JavaScript.
 
 struct load_progress { int fd; int last; };
 
@@ -73,8 +74,8 @@ static bool progress_callback(float progress, void * user_data) {
     struct load_progress * p = (struct load_progress *) user_data;
     int permille = (int) (progress * 1000.0f);
     if (p->fd >= 0 && permille / 10 != p->last / 10) {
-        char line[16];
-        int n = snprintf(line, sizeof(line), "%d\n", permille);
+        char line[32];
+        int n = snprintf(line, sizeof(line), "\x1ehearth-load %d\n", permille);
         if (write(p->fd, line, (size_t) n) < 0) { /* the reader went away: keep loading */ }
         p->last = permille;
     }

@@ -5,7 +5,8 @@
 // one async stream per request. If the runner dies (a native abort, a kill), every request it
 // had fails with a clean error and a new runner is started for the next request.
 import type { Subprocess } from "bun";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
+import { relayRunnerStderr } from "./load-progress.ts";
 import { log } from "../util/log.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
 import {
@@ -76,13 +77,15 @@ export class RunnerEngine implements Engine {
     this.lastError = undefined;
     return new Promise<ModelInfo>((resolveStart, rejectStart) => {
       let started = false;
+      const t0 = performance.now();
       const child = Bun.spawn(runnerCommand(), {
-        stdio: ["ignore", "inherit", "inherit"],
+        stdio: ["ignore", "inherit", "pipe"],
         serialization: "advanced",
         env: { ...process.env },
         ipc: (message: FromRunner) => {
           if (message.type === "ready") {
             started = true;
+            log("info", `loaded ${basename(this.config.modelPath)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
             this.modelInfo = message.info;
             this.state = "ready";
             resolveStart(message.info);
@@ -111,6 +114,7 @@ export class RunnerEngine implements Engine {
         },
       });
       this.child = child;
+      relayRunnerStderr(child.stderr as ReadableStream<Uint8Array>, basename(this.config.modelPath));
       child.send({ type: "init", config: this.config } satisfies ToRunner);
     });
   }

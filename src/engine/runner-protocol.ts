@@ -11,6 +11,8 @@ export interface RunnerConfig {
   gpuLayers: number;
   queueSize: number;
   verbose: boolean;
+  /** Write load progress lines to stderr for the supervisor (see hearth_shim.c). */
+  reportProgress?: boolean;
 }
 
 export type ToRunner =

@@ -27,7 +27,7 @@ export async function runnerMain(): Promise<void> {
   const init = (config: RunnerConfig) => {
     if (config.verbose) setLogLevel("debug");
     try {
-      model = LlamaModel.load(config.modelPath, { gpuLayers: config.gpuLayers });
+      model = LlamaModel.load(config.modelPath, { gpuLayers: config.gpuLayers, progressFd: config.reportProgress === false ? -1 : 2 });
       const nCtx = config.nCtx > 0 ? config.nCtx : Math.min(model.nCtxTrain, 4096);
       scheduler = new Scheduler(model, {
         nCtx,
