@@ -36,6 +36,8 @@ Options for serve:
                            mistral, phi3, generic) or a .jinja file, instead of the GGUF's
       --parse-special-in-chat  let special-token text in chat messages become control
                            tokens, as llama-server does (off: messages are always text)
+      -hf, --hf SOURCE     pull OWNER/REPO:QUANT, OWNER/REPO/FILE.gguf or a URL before serving
+                           (repeatable; --hf-endpoint URL for a mirror, HF_TOKEN honoured)
       --config FILE        aliases and per-model settings (default ./hearth.json if present)
       --max-loaded N       keep at most N models loaded; the least recently used idle one
                            is unloaded first (default 0: no limit)
@@ -56,7 +58,7 @@ function int(value: string | undefined, name: string, fallback: number): number 
 
 // Short flags with two letters (llama-server's -np, -ngl) become their long forms.
 function normalizeArgs(argv: string[]): string[] {
-  const aliases: Record<string, string> = { "-np": "--parallel", "-ngl": "--gpu-layers" };
+  const aliases: Record<string, string> = { "-np": "--parallel", "-ngl": "--gpu-layers", "-hf": "--hf" };
   return argv.map(a => aliases[a] ?? a);
 }
 
@@ -88,6 +90,8 @@ async function serve(argv: string[]): Promise<void> {
       "shutdown-timeout": { type: "string" },
       "max-loaded": { type: "string" },
       config: { type: "string" },
+      hf: { type: "string", multiple: true },
+      "hf-endpoint": { type: "string" },
       "idle-unload": { type: "string" },
     },
     strict: true,
@@ -107,6 +111,8 @@ async function serve(argv: string[]): Promise<void> {
   const home = process.env.HEARTH_HOME ?? join(homedir(), ".hearth");
   const dirs = values["models-dir"] ?? (values.model ? [] : ["./models", join(home, "models")].filter(d => existsSync(d)));
   const modelPaths = values.model ?? [];
+  // -hf OWNER/REPO:QUANT | OWNER/REPO/FILE.gguf | URL: pull (or reuse) into $HEARTH_HOME/models first.
+  for (const source of values.hf ?? []) modelPaths.push(await pullSource(source, values["hf-endpoint"]));
   // Nothing to serve anywhere: serve the embedded default model.
   if (modelPaths.length === 0 && !values["models-dir"] && !hasGguf(dirs)) {
     const { embeddedModelPath } = await import("./models/embedded.ts");
@@ -147,6 +153,17 @@ function hearthHome(): string {
   return process.env.HEARTH_HOME ?? join(homedir(), ".hearth");
 }
 
+/** Downloads a model unless it is already in $HEARTH_HOME/models; returns its path. */
+async function pullSource(source: string, endpoint?: string): Promise<string> {
+  const { pull, progressReporter, resolveQuant, resolveSource } = await import("./models/pull.ts");
+  const hfEndpoint = endpoint ?? process.env.HF_ENDPOINT;
+  const resolved = await resolveQuant(source, hfEndpoint, process.env.HF_TOKEN);
+  const { fileName } = resolveSource(resolved, hfEndpoint);
+  const dir = join(hearthHome(), "models");
+  if (existsSync(join(dir, fileName))) return join(dir, fileName);
+  return pull({ source: resolved, dir, token: process.env.HF_TOKEN, hfEndpoint, onProgress: progressReporter(fileName) });
+}
+
 async function pullCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -157,9 +174,9 @@ async function pullCommand(argv: string[]): Promise<void> {
     console.error("hearth pull: give one OWNER/REPO/FILE.gguf or URL");
     process.exit(2);
   }
-  const { pull, progressReporter, resolveSource } = await import("./models/pull.ts");
-  const source = positionals[0]!;
+  const { pull, progressReporter, resolveQuant, resolveSource } = await import("./models/pull.ts");
   const hfEndpoint = values["hf-endpoint"] ?? process.env.HF_ENDPOINT;
+  const source = await resolveQuant(positionals[0]!, hfEndpoint, process.env.HF_TOKEN);
   const { fileName } = resolveSource(source, hfEndpoint);
   const path = await pull({
     source,

@@ -22,6 +22,23 @@ export interface PullOptions {
   onProgress?: (done: number, total: number | null) => void;
 }
 
+/**
+ * OWNER/REPO:QUANT → OWNER/REPO/FILE.gguf, choosing the repository's GGUF file whose name has that
+ * quantization (Hugging Face's model API lists the files). Other sources pass through.
+ */
+export async function resolveQuant(source: string, hfEndpoint = "https://huggingface.co", token?: string): Promise<string> {
+  const m = /^([^/:@\s]+\/[^/:@\s]+):([A-Za-z0-9_]+)$/.exec(source);
+  if (!m) return source;
+  const [, repo, quant] = m;
+  const res = await fetch(`${hfEndpoint.replace(/\/$/, "")}/api/models/${repo}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) throw new PullError(`${repo}: HTTP ${res.status} listing the repository`);
+  const body = (await res.json()) as { siblings?: Array<{ rfilename: string }> };
+  const files = (body.siblings ?? []).map(s => s.rfilename).filter(f => f.toLowerCase().endsWith(".gguf"));
+  const match = files.filter(f => f.toLowerCase().includes(quant!.toLowerCase())).sort((a, b) => a.length - b.length)[0];
+  if (!match) throw new PullError(`${repo} has no ${quant} GGUF file (it has: ${files.join(", ") || "none"})`);
+  return `${repo}/${match}`;
+}
+
 /** REPO/FILE.gguf → its Hugging Face resolve URL; URLs pass through. */
 export function resolveSource(source: string, hfEndpoint = "https://huggingface.co"): { url: string; fileName: string } {
   if (/^https?:\/\//.test(source)) return { url: source, fileName: basename(new URL(source).pathname) };

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pull, resolveSource } from "../../src/models/pull.ts";
 import { defaultModel, repoRoot } from "../helpers/paths.ts";
+import { freePort } from "../helpers/server.ts";
 
 const model = new Uint8Array(readFileSync(defaultModel));
 const sha256 = createHash("sha256").update(model).digest("hex");
@@ -99,4 +100,41 @@ test("`hearth pull URL --dir D` downloads and prints the path", async () => {
   expect(await run.exited).toBe(0);
   expect((await new Response(run.stdout).text()).trim()).toBe(join(dir, "cli.gguf"));
   expect(await new Response(run.stderr).text()).toContain("100%");
+});
+
+test("`hearth serve -hf OWNER/REPO:QUANT` picks the file from the repository listing, pulls it and serves it", async () => {
+  const hub = Bun.serve({
+    port: 0,
+    fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === "/api/models/owner/repo") {
+        return Response.json({ siblings: [{ rfilename: "README.md" }, { rfilename: "tiny-q8_0.gguf" }, { rfilename: "tiny-q4_0.gguf" }] });
+      }
+      if (path === "/owner/repo/resolve/main/tiny-q4_0.gguf") return new Response(model);
+      return new Response("not found", { status: 404 });
+    },
+  });
+  const home = freshDir();
+  const port = await freePort();
+  const proc = Bun.spawn(
+    [process.execPath, `${repoRoot}/src/cli.ts`, "serve", "-hf", "owner/repo:Q4_0", "--hf-endpoint", `http://127.0.0.1:${hub.port}`, "--port", String(port), "--threads", "1"],
+    { env: { ...process.env, HEARTH_HOME: home }, stdout: "ignore", stderr: "ignore" },
+  );
+  try {
+    let answer: any;
+    for (let i = 0; i < 100 && !answer; i++) {
+      await Bun.sleep(100);
+      const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "tiny-q4_0", prompt: "Once", max_tokens: 4 }),
+      }).catch(() => null);
+      if (res?.ok) answer = await res.json();
+    }
+    expect(answer?.usage?.completion_tokens).toBe(4);
+    expect(existsSync(join(home, "models", "tiny-q4_0.gguf"))).toBe(true);
+  } finally {
+    proc.kill("SIGKILL");
+    hub.stop(true);
+  }
 });
