@@ -111,3 +111,10 @@ test("`hearth list` shows the folder's models; `hearth ps` shows what the server
   expect(ps).toMatch(/alpha\s+qwen\s+[\d.]+ MiB\s+0\/4/);
   expect(ps).not.toContain("beta");
 });
+
+test("a file added while the server runs appears in /v1/models and can be used", async () => {
+  copyFileSync(await generatedModel("tiny-llama-spm"), join(dir, "gamma.gguf"));
+  const ids = ((await (await fetch(`${server.url}/v1/models`)).json()) as any).data.map((m: any) => m.id);
+  expect(ids).toContain("gamma");
+  expect((await complete("gamma")).status).toBe(200);
+});
