@@ -6,6 +6,7 @@ import { chatCompletions } from "./chat-completions/handler.ts";
 import { completionBody } from "./completions/schema.ts";
 import { completions } from "./completions/handler.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import { parseJsonBody } from "./json-body.ts";
 import type { ModelSource } from "./model-source.ts";
 import { counters, renderMetrics } from "./metrics.ts";
 import { listModels, modelObject } from "./models/route.ts";
@@ -86,6 +87,9 @@ export function createApp(models: ModelSource, options: AppOptions) {
         );
       }
     })
+    .onParse(async ({ request }, contentType) => {
+      if (contentType.startsWith("application/json")) return parseJsonBody(new Uint8Array(await request.arrayBuffer()), options.maxBodyBytes);
+    })
     .onAfterHandle(({ request, set }) => {
       Object.assign(set.headers, corsHeaders(request, options.cors));
     })
@@ -94,7 +98,10 @@ export function createApp(models: ModelSource, options: AppOptions) {
     })
     .onError(({ code, error, request }) => {
       let api: ApiError;
-      if (code === "VALIDATION") api = validationError(error);
+      // Elysia wraps what our body parser throws in its ParseError: keep our own error.
+      const own = error instanceof ApiError ? error : (error as { cause?: unknown }).cause;
+      if (own instanceof ApiError) api = own;
+      else if (code === "VALIDATION") api = validationError(error);
       else if (code === "PARSE") api = new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", null, "invalid_json");
       else if (code === "NOT_FOUND") api = new ApiError(404, `No route for ${request.method} ${new URL(request.url).pathname}`, "not_found_error", null, "not_found");
       else {

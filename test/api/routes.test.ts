@@ -240,3 +240,36 @@ test("GET /metrics: Prometheus text with request counts by route and status, tok
   expect(text).toMatch(/hearth_completion_tokens_total [1-9]/);
   expect(text).toContain("# TYPE hearth_slots_busy gauge");
 });
+
+describe("hostile bodies", () => {
+  const raw = (app: ReturnType<typeof appWith>, body: BodyInit, headers: Record<string, string> = {}) =>
+    app.handle(new Request("http://localhost/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json", ...headers }, body }));
+
+  test("invalid UTF-8 → 400 invalid_encoding (not silently replaced)", async () => {
+    const bytes = new Uint8Array([...new TextEncoder().encode('{"model":"fake-model","messages":[{"role":"user","content":"'), 0xff, 0xfe, ...new TextEncoder().encode('"}]}')]);
+    const res = await raw(appWith(), bytes);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.code).toBe("invalid_encoding");
+  });
+
+  test("JSON nested 100,000 deep → 400, and the server is fine", async () => {
+    const app = appWith();
+    const res = await raw(app, "[".repeat(100_000) + "]".repeat(100_000));
+    expect(res.status).toBe(400);
+    expectEnvelope(await res.json());
+    expect((await post(app, "/v1/chat/completions", chat())).status).toBe(200);
+  });
+
+  test("a body without Content-Length over --max-body → 413", async () => {
+    const big = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(JSON.stringify(chat({ messages: [{ role: "user", content: "x".repeat(300) }] }))));
+        c.close();
+      },
+    });
+    const res = await appWith(new FakeEngine(), { maxBodyBytes: 100 }).handle(
+      new Request("http://localhost/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: big, duplex: "half" } as RequestInit),
+    );
+    expect(res.status).toBe(413);
+  });
+});
