@@ -56,7 +56,7 @@ ifeq ($(GPU),cuda)
 CMAKE_FLAGS += -DCMAKE_CUDA_ARCHITECTURES=$(CUDA_ARCHS)
 endif
 
-TOOLS   := llama-simple llama-server llama-quantize $(if $(filter 1,$(RPC)),rpc-server,)
+TOOLS   := llama-simple llama-server llama-quantize $(if $(filter 1,$(RPC)),ggml-rpc-server,)
 TARGETS := llama ggml $(TOOLS)
 
 SHIM_SRC := lib/shim/hearth_shim.c
