@@ -8,7 +8,7 @@ import { repoRoot } from "./paths.ts";
 export type GeneratedPreset = "tiny-qwen2" | "tiny-llama-spm" | "qwen2.5-0.5b-q4_0" | FamilyModel;
 
 /** One tiny model per chat family: the family's real vocabulary with its template embedded. */
-export type FamilyModel = "family-qwen" | "family-gemma" | "family-llama3" | "family-llama-spm" | "family-phi3" | "family-glm";
+export type FamilyModel = "family-qwen" | "family-gemma" | "family-llama3" | "family-llama-spm" | "family-mistral" | "family-phi3" | "family-glm";
 
 const tiny = ["--arch", "llama", "--n-embd", "64", "--n-layer", "1", "--n-head", "4", "--n-head-kv", "2", "--n-ff", "128", "--type", "f32"];
 const tmpl = (name: string) => ["--template", `lib/llama.cpp/models/templates/${name}.jinja`];
@@ -23,6 +23,7 @@ const PRESET_ARGS: Record<GeneratedPreset, string[]> = {
   "family-llama3": ["--vocab", "llama-bpe", ...tiny, ...tmpl("meta-llama-Llama-3.1-8B-Instruct")],
   // SentencePiece (Llama 2 / Mistral style) vocabulary without a template: the ChatML fallback.
   "family-llama-spm": ["--vocab", "llama-spm", ...tiny, "--template", "none"],
+  "family-mistral": ["--vocab", "llama-spm", ...tiny, ...tmpl("mistralai-Mistral-Nemo-Instruct-2407")],
   "family-phi3": ["--vocab", "phi-3", ...tiny, ...tmpl("microsoft-Phi-3.5-mini-instruct")],
   "family-glm": ["--vocab", "qwen2", ...tiny, ...tmpl("GLM-4.6")],
 };

@@ -11,6 +11,7 @@ const cases: Array<[FamilyModel, string]> = [
   ["family-gemma", "gemma"],
   ["family-llama3", "llama3"],
   ["family-llama-spm", "generic"],
+  ["family-mistral", "mistral"],
   ["family-phi3", "phi3"],
   ["family-glm", "glm4"],
 ];
