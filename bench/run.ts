@@ -7,9 +7,9 @@
 // medians, the Hearth/llama-server ratio and the spread, in bench/results/latest.{json,md,svg}.
 import { parseArgs } from "node:util";
 import { basename, resolve } from "node:path";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { generatedModel } from "../test/helpers/models.ts";
-import { startHearth, startLlamaServer, postJson, type Running } from "../test/helpers/server.ts";
+import { childPids, startHearth, startLlamaServer, postJson, type Running } from "../test/helpers/server.ts";
 import { fillerText, median, percentile, streamChat, type ChatMessage, type StreamResult } from "./load.ts";
 import { writeReport, type WorkloadResult } from "./report.ts";
 
@@ -39,24 +39,11 @@ const llamaArgs = ["-m", modelPath, "-t", threads, "-c", String(CTX), "-np", Str
 /** Peak resident memory of a process and its children (kB → MiB), from /proc VmHWM. */
 function peakRssMiB(pid: number): number {
   const pids = [pid];
-  for (let i = 0; i < pids.length; i++) {
-    try {
-      for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
-        const children = readFileSync(`/proc/${pids[i]}/task/${task}/children`, "utf8").trim();
-        if (children) pids.push(...children.split(/\s+/).map(Number));
-      }
-    } catch {
-      /* gone */
-    }
-  }
+  for (let k = 0; k < pids.length; k++) pids.push(...childPids(pids[k]!));
   let kb = 0;
   for (const p of pids) {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
-      if (m) kb += Number(m[1]);
-    } catch {
-      /* gone */
-    }
+    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
+    if (m) kb += Number(m[1]);
   }
   return kb / 1024;
 }

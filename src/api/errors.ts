@@ -30,7 +30,7 @@ export function errorResponse(error: ApiError, extraHeaders: Record<string, stri
 }
 
 /** Maps an engine failure to what the client sees. `param` names the request field it concerns. */
-export function fromEngineError(code: EngineErrorCode, message: string, promptParam: string): ApiError {
+export function fromEngineError(code: EngineErrorCode, message: string, promptParam: string | null): ApiError {
   switch (code) {
     case "context_length_exceeded":
       return new ApiError(400, message, "invalid_request_error", promptParam, "context_length_exceeded");

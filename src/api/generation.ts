@@ -143,13 +143,28 @@ export function sseResponse(produce: (send: (data: unknown) => void) => Promise<
   });
 }
 
-/** What every chunk of one response repeats. */
+/** What every chunk of one response repeats (and the non-stream body starts with). */
 export interface ChunkHeader {
   id: string;
   object: string;
   created: number;
   model: string;
   system_fingerprint: string;
+}
+
+/** A fresh response header: `prefix-<uuid>`, created now. */
+export function responseHeader(prefix: string, object: string, model: string, fingerprint: string): ChunkHeader {
+  return { id: `${prefix}-${crypto.randomUUID().replaceAll("-", "")}`, object, created: Math.floor(Date.now() / 1000), model, system_fingerprint: fingerprint };
+}
+
+/** The non-stream answer: one choice per collected generation, usage over all of them. */
+export function completionBody(header: ChunkHeader, results: Collected[], promptTokens: number, choice: (r: Collected, index: number) => object) {
+  return {
+    ...header,
+    choices: results.map(choice),
+    usage: sumUsage(results.map(r => r.usage), promptTokens),
+    timings: timingsJson(results[0]!.timings),
+  };
 }
 
 /** How an endpoint writes a piece of a choice's text (chat: a delta; completions: text). */
@@ -164,11 +179,10 @@ export interface StreamShape {
  * Streams several generations as one SSE response, OpenAI's way: one header for all chunks,
  * text as it comes, the final text with finish_reason, an optional usage chunk, then [DONE].
  */
-export function streamChoices(started: Started[], header: ChunkHeader, shape: StreamShape, includeUsage: boolean, signal: AbortSignal): Response {
+export function streamChoices(started: Started[], header: ChunkHeader, shape: StreamShape, usage: { include: boolean; promptTokens: number }, signal: AbortSignal): Response {
   const chunk = (choices: unknown[], extra: object = {}) => ({ ...header, choices, ...extra });
   const controller = new AbortController();
   signal.addEventListener("abort", () => controller.abort(), { once: true });
-  const promptTokens = started[0]?.promptTokens ?? 0;
   return sseResponse(async send => {
     started.forEach((_, index) => {
       const opening = shape.opening(index);
@@ -184,11 +198,11 @@ export function streamChoices(started: Started[], header: ChunkHeader, shape: St
         usages.push(ev.usage);
         counters.usage(ev.usage);
       } else if (ev.kind === "error") {
-        throw new ApiError(ev.code === "engine_failure" ? 500 : 400, ev.message, undefined, null, ev.code);
+        throw fromEngineError(ev.code, ev.message, null);
       }
     }
     if (controller.signal.aborted) return;
-    if (includeUsage) send(chunk([], { usage: sumUsage(usages, promptTokens) }));
+    if (usage.include) send(chunk([], { usage: sumUsage(usages, usage.promptTokens) }));
     send("[DONE]");
   }, () => controller.abort());
 }

@@ -34,10 +34,9 @@ export const samplingFields = {
 type Fields = { [K in keyof typeof samplingFields]?: (typeof samplingFields)[K]["static"] };
 
 export type Defaults = SamplingDefaults;
-export const builtinDefaults: Defaults = builtinSampling;
 
 /** Resolves aliases and defaults into the engine's parameters (without the prompt). */
-export function toGenerateParams(body: Fields, nVocab: number, defaults: Defaults = builtinDefaults): Omit<GenerateRequest, "prompt" | "addSpecial"> {
+export function toGenerateParams(body: Fields, nVocab: number, defaults: Defaults = builtinSampling): Omit<GenerateRequest, "prompt" | "addSpecial"> {
   const stop = body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop;
   const logitBias: Array<[number, number]> = [];
   for (const [key, bias] of Object.entries(body.logit_bias ?? {})) {

@@ -60,8 +60,7 @@ export class ChatRenderer {
     return this.own ? this.ownLabel : `builtin:${this.family}`;
   }
 
-  /** Variables a template sees (raise_exception and strftime_now come with @huggingface/jinja). */
-  /** What a template sees, as llama.cpp's chat code gives it (common/chat.cpp). */
+  /** What a template sees, as llama.cpp's chat code gives it (common/chat.cpp); raise_exception and strftime_now come with @huggingface/jinja. */
   private context(messages: ChatMessage[], addGenerationPrompt: boolean, tools?: unknown[]) {
     const now = new Date();
     return {

@@ -3,7 +3,7 @@ import { TemplateError } from "../../chat/renderer.ts";
 import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
-import { collect, startAll, streamChoices, sumUsage, timingsJson, type StreamShape } from "../generation.ts";
+import { collect, completionBody, responseHeader, startAll, streamChoices, type StreamShape } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
 import type { ChatCompletionBody } from "./schema.ts";
@@ -61,31 +61,19 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   const n = body.n ?? 1;
   const requests = Array.from({ length: n }, (_, i) => withChoiceSeed(request, i));
   const started = await startAll(model.engine, requests, signal, "messages");
-  const id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
-  const created = Math.floor(Date.now() / 1000);
-  const promptTokens = started[0]!.promptTokens;
-
   if (!body.stream) {
     const results = await Promise.all(started.map(s => collect(s, "messages")));
-    return {
-      id,
-      object: "chat.completion",
-      created,
-      model: body.model,
-      system_fingerprint: model.fingerprint,
-      choices: results.map((r, index) => ({
-        index,
-        message: { role: "assistant", content: r.text },
-        logprobs: null,
-        finish_reason: r.finishReason,
-      })),
-      usage: sumUsage(results.map(r => r.usage), promptTokens),
-      timings: timingsJson(results[0]!.timings),
-    };
+    const header = responseHeader("chatcmpl", "chat.completion", body.model, model.fingerprint);
+    return completionBody(header, results, started[0]!.promptTokens, (r, index) => ({
+      index,
+      message: { role: "assistant", content: r.text },
+      logprobs: null,
+      finish_reason: r.finishReason,
+    }));
   }
-
-  const header = { id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: model.fingerprint };
-  return streamChoices(started, header, chatShape, body.stream_options?.include_usage === true, signal);
+  const header = responseHeader("chatcmpl", "chat.completion.chunk", body.model, model.fingerprint);
+  const usage = { include: body.stream_options?.include_usage === true, promptTokens: started[0]!.promptTokens };
+  return streamChoices(started, header, chatShape, usage, signal);
 }
 
 const chatShape: StreamShape = {

@@ -4,7 +4,7 @@
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { withChoiceSeed } from "../chat-completions/handler.ts";
 import { ApiError } from "../errors.ts";
-import { collect, startAll, streamChoices, sumUsage, timingsJson, type StreamShape } from "../generation.ts";
+import { collect, completionBody, responseHeader, startAll, streamChoices, type StreamShape } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
 import type { CompletionBody } from "./schema.ts";
@@ -28,8 +28,6 @@ export async function completions(body: CompletionBody, models: ModelSource, sig
     Array.from({ length: n }, (_, i) => withChoiceSeed({ ...params, prompt, addSpecial: true }, i)),
   );
   const started = await startAll(model.engine, requests, signal, "prompt");
-  const id = `cmpl-${crypto.randomUUID().replaceAll("-", "")}`;
-  const created = Math.floor(Date.now() / 1000);
   // Prompt tokens count once per prompt, not once per choice.
   const promptTokens = started.filter((_, i) => i % n === 0).reduce((s, x) => s + x.promptTokens, 0);
   const echoOf = (i: number) => {
@@ -39,22 +37,14 @@ export async function completions(body: CompletionBody, models: ModelSource, sig
 
   if (!body.stream) {
     const results = await Promise.all(started.map(s => collect(s, "prompt")));
-    return {
-      id,
-      object: "text_completion",
-      created,
-      model: body.model,
-      system_fingerprint: model.fingerprint,
-      choices: results.map((r, index) => ({ index, text: echoOf(index) + r.text, logprobs: null, finish_reason: r.finishReason })),
-      usage: sumUsage(results.map(r => r.usage), promptTokens),
-      timings: timingsJson(results[0]!.timings),
-    };
+    const header = responseHeader("cmpl", "text_completion", body.model, model.fingerprint);
+    return completionBody(header, results, promptTokens, (r, index) => ({ index, text: echoOf(index) + r.text, logprobs: null, finish_reason: r.finishReason }));
   }
 
   const shape: StreamShape = {
     opening: index => (body.echo ? { index, text: echoOf(index), logprobs: null, finish_reason: null } : null),
     piece: (index, text, finishReason) => ({ index, text, logprobs: null, finish_reason: finishReason }),
   };
-  const header = { id, object: "text_completion", created, model: body.model, system_fingerprint: model.fingerprint };
-  return streamChoices(started, header, shape, body.stream_options?.include_usage === true, signal);
+  const header = responseHeader("cmpl", "text_completion", body.model, model.fingerprint);
+  return streamChoices(started, header, shape, { include: body.stream_options?.include_usage === true, promptTokens }, signal);
 }
