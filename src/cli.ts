@@ -2,10 +2,10 @@
 // hearth — command line entry. `hearth serve` runs the HTTP server; `__runner` (hidden) is the
 // per-model child process the server starts.
 import { parseArgs } from "node:util";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { log, setLogLevel } from "./util/log.ts";
+import { log, setLogFormat, setLogLevel } from "./util/log.ts";
 
 const HELP = `hearth — a local OpenAI-compatible LLM server on llama.cpp
 
@@ -43,6 +43,11 @@ Options for serve:
                            is unloaded first (default 0: no limit)
       --idle-unload S      unload a model idle for S seconds (default 0: never)
       --shutdown-timeout S on SIGTERM/SIGINT, let running requests finish for S seconds (default 30)
+      --request-timeout S  cancel a generation request after S seconds: 504, or a final
+                           error event in a stream (default 0: no limit)
+      --max-stream-buffer BYTES  output a stream may hold for a client that is not reading
+                           before the request is cancelled (default 4 MiB)
+      --log-format F       pretty (default) or json: one object per line, one line per request
       --verbose            show llama.cpp's own log lines
 `;
 
@@ -93,10 +98,18 @@ async function serve(argv: string[]): Promise<void> {
       hf: { type: "string", multiple: true },
       "hf-endpoint": { type: "string" },
       "idle-unload": { type: "string" },
+      "request-timeout": { type: "string" },
+      "max-stream-buffer": { type: "string" },
+      "log-format": { type: "string", default: "pretty" },
     },
     strict: true,
   });
   if (values.verbose) setLogLevel("debug");
+  if (values["log-format"] !== "pretty" && values["log-format"] !== "json") {
+    console.error(`hearth: --log-format must be 'pretty' or 'json', got '${values["log-format"]}'`);
+    process.exit(2);
+  }
+  setLogFormat(values["log-format"]);
   const { startServer } = await import("./server.ts");
   const { loadConfig, ConfigError } = await import("./models/config.ts");
   const configPath = values.config ?? (existsSync("hearth.json") ? "hearth.json" : undefined);
@@ -120,10 +133,7 @@ async function serve(argv: string[]): Promise<void> {
   }
   const keys = [...(values["api-key"] ?? [])];
   if (process.env.HEARTH_API_KEY) keys.push(process.env.HEARTH_API_KEY);
-  if (values["api-key-file"]) {
-    const text = await Bun.file(values["api-key-file"]).text();
-    keys.push(...text.split("\n").map(l => l.trim()).filter(l => l && !l.startsWith("#")));
-  }
+  if (values["api-key-file"]) keys.push(...readKeyFile(values["api-key-file"]));
   await startServer({
     modelPaths,
     modelDirs: dirs,
@@ -135,6 +145,8 @@ async function serve(argv: string[]): Promise<void> {
     chatTemplate: values["chat-template"],
     parseSpecialInChat: values["parse-special-in-chat"],
     shutdownTimeoutS: int(values["shutdown-timeout"], "shutdown-timeout", 30),
+    requestTimeoutS: int(values["request-timeout"], "request-timeout", 0),
+    maxStreamBufferBytes: int(values["max-stream-buffer"], "max-stream-buffer", 4 << 20),
     config,
     loadPolicy: { maxLoaded: int(values["max-loaded"], "max-loaded", 0), idleUnloadS: int(values["idle-unload"], "idle-unload", 0) },
     runner: {
@@ -147,6 +159,23 @@ async function serve(argv: string[]): Promise<void> {
       verbose: values.verbose!,
     },
   });
+}
+
+/** One key a line; blank lines and # comments skipped. A file given but unreadable or empty stops the start. */
+function readKeyFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    console.error(`hearth: cannot read --api-key-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    process.exit(2);
+  }
+  const keys = text.split("\n").map(l => l.trim()).filter(l => l && !l.startsWith("#"));
+  if (keys.length === 0) {
+    console.error(`hearth: --api-key-file ${path} holds no keys`);
+    process.exit(2);
+  }
+  return keys;
 }
 
 function hearthHome(): string {

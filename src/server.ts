@@ -18,8 +18,22 @@ export interface ServerConfig {
   parseSpecialInChat?: boolean;
   /** Seconds in-flight generations may take to finish after SIGTERM/SIGINT. */
   shutdownTimeoutS?: number;
+  /** Seconds a generation request may take (0: no limit). */
+  requestTimeoutS?: number;
+  maxStreamBufferBytes?: number;
   loadPolicy?: LoadPolicy;
   config?: HearthConfig;
+}
+
+/**
+ * Elysia 1.4 finds the path by searching for "/" from index 11 of the URL, so a request whose
+ * Host is shorter than 4 characters (`Host: ai`) routes to 404. Such requests get a longer host.
+ */
+function withRoutableUrl(request: Request): Request {
+  if (request.url.indexOf("/", 8) >= 11) return request;
+  const url = new URL(request.url);
+  url.host = "localhost";
+  return new Request(url, request);
 }
 
 export async function startServer(config: ServerConfig) {
@@ -34,11 +48,13 @@ export async function startServer(config: ServerConfig) {
     cors: config.cors,
     maxBodyBytes: config.maxBodyBytes,
     parseSpecialInChat: config.parseSpecialInChat,
+    requestTimeoutMs: (config.requestTimeoutS ?? 0) * 1000,
+    maxStreamBufferBytes: config.maxStreamBufferBytes,
   });
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    fetch: app.fetch,
+    fetch: request => app.fetch(withRoutableUrl(request)),
     maxRequestBodySize: config.maxBodyBytes + 1024,
     idleTimeout: 0,
   });

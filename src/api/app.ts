@@ -6,11 +6,13 @@ import { chatCompletions } from "./chat-completions/handler.ts";
 import { completionBody } from "./completions/schema.ts";
 import { completions } from "./completions/handler.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import { setStreamBufferLimit, type GenerationContext } from "./generation.ts";
 import { parseJsonBody } from "./json-body.ts";
 import type { ModelSource } from "./model-source.ts";
 import { counters, renderMetrics } from "./metrics.ts";
 import { listModels, modelObject } from "./models/route.ts";
 import { log } from "../util/log.ts";
+import { RequestTrace } from "./request-trace.ts";
 import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
 
 export interface AppOptions {
@@ -20,6 +22,10 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** Let special-token text in chat messages become control tokens (llama-server's behaviour). Off by default. */
   parseSpecialInChat?: boolean;
+  /** Generation requests are cancelled after this many ms (0: no limit). */
+  requestTimeoutMs?: number;
+  /** Bytes a stream may hold for a client that does not read before it is cancelled. */
+  maxStreamBufferBytes?: number;
 }
 
 const PUBLIC_PATHS = new Set(["/health"]);
@@ -68,23 +74,48 @@ function routeLabel(request: Request): string {
 }
 const KNOWN_ROUTES = new Set(["/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
 
+/** A client's own X-Request-Id when it is a sane token, else a fresh one. */
+function requestId(request: Request): string {
+  const given = request.headers.get("x-request-id");
+  return given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
+}
+
 export function createApp(models: ModelSource, options: AppOptions) {
+  if (options.maxStreamBufferBytes) setStreamBufferLimit(options.maxStreamBufferBytes);
+  const traces = new WeakMap<Request, RequestTrace>();
+  const traceOf = (request: Request) => {
+    let trace = traces.get(request);
+    if (!trace) traces.set(request, (trace = new RequestTrace(requestId(request), request.method, new URL(request.url).pathname)));
+    return trace;
+  };
+  // Client gone, or --request-timeout passed (the signal's reason is then a TimeoutError).
+  const generation = (request: Request): GenerationContext => ({
+    signal: options.requestTimeoutMs ? AbortSignal.any([request.signal, AbortSignal.timeout(options.requestTimeoutMs)]) : request.signal,
+    trace: traceOf(request),
+  });
+  /** Ends a request that never reached a handler. */
+  const early = (request: Request, response: Response) => {
+    counters.request(routeLabel(request), response.status);
+    const trace = traceOf(request);
+    response.headers.set("x-request-id", trace.id);
+    trace.end(response.status);
+    return response;
+  };
   return new Elysia()
-    .onRequest(({ request }) => {
+    .onRequest(({ request, set }) => {
       const url = new URL(request.url);
       const cors = corsHeaders(request, options.cors);
-      if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
+      set.headers["x-request-id"] = traceOf(request).id;
+      if (request.method === "OPTIONS") return early(request, new Response(null, { status: 204, headers: cors }));
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > options.maxBodyBytes) {
-        counters.request(routeLabel(request), 413);
-        return errorResponse(new ApiError(413, `request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`, "invalid_request_error", null, "request_too_large"), cors);
+        return early(request, errorResponse(new ApiError(413, `request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`, "invalid_request_error", null, "request_too_large"), cors));
       }
       if (options.apiKeys.length > 0 && !PUBLIC_PATHS.has(url.pathname) && !keyAccepted(presentedKey(request), options.apiKeys)) {
-        counters.request(routeLabel(request), 401);
-        return errorResponse(
+        return early(request, errorResponse(
           new ApiError(401, "Incorrect or missing API key. Pass it as 'Authorization: Bearer KEY'.", "authentication_error", null, "invalid_api_key"),
           { ...cors, "www-authenticate": "Bearer" },
-        );
+        ));
       }
     })
     .onParse(async ({ request }, contentType) => {
@@ -94,7 +125,10 @@ export function createApp(models: ModelSource, options: AppOptions) {
       Object.assign(set.headers, corsHeaders(request, options.cors));
     })
     .onAfterHandle(({ request, set }) => {
-      counters.request(routeLabel(request), typeof set.status === "number" ? set.status : 200);
+      const status = typeof set.status === "number" ? set.status : 200;
+      counters.request(routeLabel(request), status);
+      const trace = traceOf(request);
+      if (!trace.streaming) trace.end(status);
     })
     .onError(({ code, error, request }) => {
       let api: ApiError;
@@ -109,7 +143,10 @@ export function createApp(models: ModelSource, options: AppOptions) {
         if (api.status === 500) log("error", `${request.method} ${new URL(request.url).pathname}: ${(error as Error)?.stack ?? String(error)}`);
       }
       counters.request(routeLabel(request), api.status);
-      return errorResponse(api, corsHeaders(request, options.cors));
+      const trace = traceOf(request);
+      trace.error = api.message;
+      trace.end(api.status);
+      return errorResponse(api, { ...corsHeaders(request, options.cors), "x-request-id": trace.id });
     })
     .get("/health", () => {
       const h = models.health();
@@ -123,8 +160,8 @@ export function createApp(models: ModelSource, options: AppOptions) {
       if (!found) throw new ApiError(404, `The model '${id}' does not exist`, "invalid_request_error", "model", "model_not_found");
       return modelObject(found);
     })
-    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, request.signal, !options.parseSpecialInChat), { body: chatCompletionBody })
-    .post("/v1/completions", ({ body, request }) => completions(body, models, request.signal), { body: completionBody })
+    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { body: chatCompletionBody })
+    .post("/v1/completions", ({ body, request }) => completions(body, models, generation(request)), { body: completionBody })
     .post(
       "/models/load",
       async ({ body }) => {

@@ -3,20 +3,50 @@
 import type { Engine, FinishReason, GenerateEvent, GenerateRequest, Timings, Usage } from "../engine/types.ts";
 import { ApiError, fromEngineError } from "./errors.ts";
 import { counters } from "./metrics.ts";
+import type { RequestTrace } from "./request-trace.ts";
+import { log } from "../util/log.ts";
+
+/** What a generation endpoint gets from the app besides its body. */
+export interface GenerationContext {
+  /** Aborted when the client goes away or --request-timeout passes (reason: a TimeoutError). */
+  signal: AbortSignal;
+  trace: RequestTrace;
+}
 
 export interface Started {
   events: AsyncIterator<GenerateEvent>;
   promptTokens: number;
+  ctx: GenerationContext;
+}
+
+/** Streams may buffer this many bytes for a client that does not read before they are cancelled. */
+const streamLimits = { maxBufferedBytes: 4 << 20 };
+
+export function setStreamBufferLimit(bytes: number): void {
+  streamLimits.maxBufferedBytes = bytes;
+}
+
+const timedOut = (signal: AbortSignal) => signal.aborted && (signal.reason as { name?: string } | undefined)?.name === "TimeoutError";
+
+function timeoutError(): ApiError {
+  return new ApiError(504, "the request took longer than the server's --request-timeout and was cancelled", "server_error", null, "request_timeout");
+}
+
+/** An engine error event as the client sees it; a cancel caused by the timeout is a timeout. */
+function engineError(ev: Extract<GenerateEvent, { kind: "error" }>, ctx: GenerationContext, promptParam: string | null): ApiError {
+  if (ev.code === "cancelled" && timedOut(ctx.signal)) return timeoutError();
+  return fromEngineError(ev.code, ev.message, promptParam);
 }
 
 /**
  * Starts every generation and waits for each to be accepted, so that bad input or a full queue
  * becomes an HTTP error before the first byte of the response. On failure the others are cancelled.
  */
-export async function startAll(engine: Engine, requests: GenerateRequest[], signal: AbortSignal, promptParam: string): Promise<Started[]> {
+export async function startAll(engine: Engine, requests: GenerateRequest[], ctx: GenerationContext, promptParam: string): Promise<Started[]> {
   const controller = new AbortController();
   const abort = () => controller.abort();
-  signal.addEventListener("abort", abort, { once: true });
+  ctx.signal.addEventListener("abort", abort, { once: true });
+  if (ctx.signal.aborted) abort();
   const started = requests.map(r => engine.generate(r, controller.signal)[Symbol.asyncIterator]());
   const firsts = await Promise.all(started.map(it => it.next()));
   const failed = firsts.find(f => f.done || f.value.kind === "error");
@@ -24,12 +54,12 @@ export async function startAll(engine: Engine, requests: GenerateRequest[], sign
     controller.abort();
     await Promise.all(started.map(it => it.return?.()));
     if (failed.done) throw new ApiError(500, "the engine ended the request without an answer");
-    const ev = failed.value as Extract<GenerateEvent, { kind: "error" }>;
-    throw fromEngineError(ev.code, ev.message, promptParam);
+    throw engineError(failed.value as Extract<GenerateEvent, { kind: "error" }>, ctx, promptParam);
   }
   return started.map((events, i) => ({
     events,
     promptTokens: (firsts[i]!.value as Extract<GenerateEvent, { kind: "accepted" }>).promptTokens,
+    ctx,
   }));
 }
 
@@ -47,17 +77,20 @@ export async function collect(started: Started, promptParam: string): Promise<Co
   const tokens: number[] = [];
   for (;;) {
     const { value, done } = await started.events.next();
-    if (done) throw new ApiError(500, "the engine ended the request without an answer");
+    if (done) throw timedOut(started.ctx.signal) ? timeoutError() : new ApiError(500, "the engine ended the request without an answer");
     if (value.kind === "text") {
       text += value.text;
       tokens.push(...value.tokens);
+      started.ctx.trace.tokens(value.tokens.length);
     } else if (value.kind === "done") {
       text += value.text;
       tokens.push(...value.tokens);
+      started.ctx.trace.tokens(value.tokens.length);
+      started.ctx.trace.usage(value.usage, value.finishReason);
       counters.usage(value.usage);
       return { text, tokens, finishReason: value.finishReason, usage: value.usage, timings: value.timings };
     } else if (value.kind === "error") {
-      throw fromEngineError(value.code, value.message, promptParam);
+      throw engineError(value, started.ctx, promptParam);
     }
   }
 }
@@ -108,37 +141,64 @@ export function timingsJson(t: Timings) {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-/** A Server-Sent Events response whose body is produced by `produce`; flushed per chunk. */
-export function sseResponse(produce: (send: (data: unknown) => void) => Promise<void>, onCancel: () => void): Response {
+/**
+ * A Server-Sent Events response whose body is produced by `produce`, written straight to the socket
+ * (Bun's "direct" stream, the only kind that reports backpressure). A client that stops reading
+ * may hold `maxBufferedBytes` beyond the kernel's buffers; past that its request is cancelled, so
+ * one stalled reader cannot grow the server's memory. Other streams never wait on it.
+ */
+export function sseResponse(produce: (send: (data: unknown) => void) => Promise<void>, onCancel: () => void, trace?: RequestTrace): Response {
   const encoder = new TextEncoder();
-  const stream = new ReadableStream<Uint8Array>({
-    async start(controller) {
+  const limit = streamLimits.maxBufferedBytes;
+  const source: Bun.DirectUnderlyingSource = {
+    type: "direct",
+    async pull(controller) {
+      let buffered = 0;
+      let gone = false;
       const send = (data: unknown) => {
+        if (gone) return;
         const payload = typeof data === "string" ? data : JSON.stringify(data);
-        try {
-          controller.enqueue(encoder.encode(`data: ${payload}\n\n`));
-        } catch {
-          /* the client is gone; the producer stops on the abort signal */
+        const bytes = encoder.encode(`data: ${payload}\n\n`);
+        const written = controller.write(bytes);
+        if (written === 0) {
+          gone = true; // the client disconnected
+          onCancel();
+        } else if (written instanceof Promise) {
+          buffered += bytes.length;
+          // It resolves once everything written so far has drained.
+          void written.then(() => (buffered = 0), () => {});
+          if (buffered > limit) {
+            gone = true;
+            log("warn", "client is not reading its stream: cancelled", { id: trace?.id, buffered_bytes: buffered });
+            if (trace) trace.error = "client not reading";
+            onCancel();
+          }
         }
       };
+      let status = 200;
       try {
         await produce(send);
       } catch (err) {
         // After the first byte an error can only be an event (OpenAI's shape), then the end.
         const e = err instanceof ApiError ? err : new ApiError(500, "internal error while streaming");
+        if (!(err instanceof ApiError)) log("error", `stream failed: ${(err as Error)?.stack ?? String(err)}`, { id: trace?.id });
+        status = e.status;
+        if (trace) trace.error ??= e.message;
         send({ error: { message: e.message, type: e.type, param: e.param, code: e.code } });
       }
+      trace?.end(status);
       try {
         controller.close();
       } catch {
-        /* already closed by a cancel */
+        /* the client is gone */
       }
     },
     cancel() {
       onCancel();
     },
-  });
-  return new Response(stream, {
+  };
+  // lib.dom's ReadableStream constructor hides bun-types' overload for direct sources.
+  return new Response(new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>), {
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
   });
 }
@@ -179,10 +239,12 @@ export interface StreamShape {
  * Streams several generations as one SSE response, OpenAI's way: one header for all chunks,
  * text as it comes, the final text with finish_reason, an optional usage chunk, then [DONE].
  */
-export function streamChoices(started: Started[], header: ChunkHeader, shape: StreamShape, usage: { include: boolean; promptTokens: number }, signal: AbortSignal): Response {
+export function streamChoices(started: Started[], header: ChunkHeader, shape: StreamShape, usage: { include: boolean; promptTokens: number }): Response {
   const chunk = (choices: unknown[], extra: object = {}) => ({ ...header, choices, ...extra });
+  const ctx = started[0]!.ctx;
   const controller = new AbortController();
-  signal.addEventListener("abort", () => controller.abort(), { once: true });
+  ctx.signal.addEventListener("abort", () => controller.abort(), { once: true });
+  ctx.trace.streaming = true;
   return sseResponse(async send => {
     started.forEach((_, index) => {
       const opening = shape.opening(index);
@@ -192,17 +254,25 @@ export function streamChoices(started: Started[], header: ChunkHeader, shape: St
     for await (const [index, ev] of merge(started)) {
       if (controller.signal.aborted) break;
       if (ev.kind === "text") {
+        ctx.trace.tokens(ev.tokens.length);
         if (ev.text) send(chunk([shape.piece(index, ev.text, null)]));
       } else if (ev.kind === "done") {
+        ctx.trace.tokens(ev.tokens.length);
+        ctx.trace.usage(ev.usage, ev.finishReason);
         send(chunk([shape.piece(index, ev.text, ev.finishReason)], index === 0 ? { timings: timingsJson(ev.timings) } : {}));
         usages.push(ev.usage);
         counters.usage(ev.usage);
       } else if (ev.kind === "error") {
-        throw fromEngineError(ev.code, ev.message, null);
+        throw engineError(ev, ctx, null);
       }
     }
-    if (controller.signal.aborted) return;
+    // The timeout ends the stream with an error event; a client that left gets nothing more.
+    if (timedOut(ctx.signal)) throw timeoutError();
+    if (controller.signal.aborted) {
+      ctx.trace.error ??= "client disconnected";
+      return;
+    }
     if (usage.include) send(chunk([], { usage: sumUsage(usages, usage.promptTokens) }));
     send("[DONE]");
-  }, () => controller.abort());
+  }, () => controller.abort(), ctx.trace);
 }

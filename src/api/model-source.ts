@@ -44,5 +44,5 @@ export interface ModelSource {
   /** Stops the model's runner (its requests fail); false when it was not loaded. Throws for unknown ids. */
   unload(id: string): Promise<boolean>;
   /** Readiness for /health. */
-  health(): { ok: boolean; models: Array<{ id: string; state: string; slotsBusy: number; slotsTotal: number; queued: number; inFlight?: number }> };
+  health(): { ok: boolean; models: Array<{ id: string; state: string; slotsBusy: number; slotsTotal: number; queued: number; inFlight?: number; kvTokens?: number; kvCapacity?: number }> };
 }

@@ -61,6 +61,8 @@ export class RunnerEngine implements Engine {
   private lastError: string | undefined;
   private slotsBusy = 0;
   private queued = 0;
+  private kvTokens = 0;
+  private kvCapacity = 0;
   private closing = false;
 
   constructor(private readonly config: RunnerConfig) {}
@@ -107,7 +109,7 @@ export class RunnerEngine implements Engine {
             return;
           }
           this.modelInfo = null;
-          this.slotsBusy = this.queued = 0;
+          this.slotsBusy = this.queued = this.kvTokens = this.kvCapacity = 0;
           if (!this.closing) log("error", `model runner for ${this.config.modelPath} stopped (${why}); it restarts on the next request`);
           this.failInFlight(`the model runner stopped unexpectedly (${why})`);
           this.state = "starting";
@@ -131,6 +133,8 @@ export class RunnerEngine implements Engine {
       case "status":
         this.slotsBusy = message.slotsBusy;
         this.queued = message.queued;
+        this.kvTokens = message.kvTokens;
+        this.kvCapacity = message.kvCapacity;
         break;
       case "reply": {
         const waiter = this.replies.get(message.id);
@@ -205,6 +209,8 @@ export class RunnerEngine implements Engine {
       slotsTotal: this.config.parallel,
       slotsBusy: this.slotsBusy,
       queued: this.queued,
+      kvTokens: this.loaded ? this.kvTokens : 0,
+      kvCapacity: this.loaded ? this.kvCapacity : 0,
       inFlight: this.channels.size,
       error: this.lastError,
     };

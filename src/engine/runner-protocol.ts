@@ -28,5 +28,5 @@ export type FromRunner =
   | { type: "ready"; info: ModelInfo }
   | { type: "failed"; message: string }
   | { type: "events"; events: Array<[string, GenerateEvent]> }
-  | { type: "status"; slotsBusy: number; queued: number }
+  | { type: "status"; slotsBusy: number; queued: number; kvTokens: number; kvCapacity: number }
   | { type: "reply"; id: string; result?: unknown; error?: string };

@@ -95,15 +95,22 @@ export async function runnerMain(): Promise<void> {
   }
 
   // The token loop: one step, send what it produced, let IPC messages in, repeat.
+  // Status goes out when slots or queue change; the KV fill alone at most every 250 ms.
   let lastStatus = "";
+  let lastKv = -1;
+  let lastStatusAt = 0;
   while (running) {
     const worked = scheduler?.step() ?? false;
     flush();
     if (scheduler) {
       const status = `${scheduler.slotsBusy}/${scheduler.queued}`;
-      if (status !== lastStatus) {
+      const kvTokens = scheduler.kvTokens;
+      const now = performance.now();
+      if (status !== lastStatus || (kvTokens !== lastKv && now - lastStatusAt > 250)) {
         lastStatus = status;
-        send({ type: "status", slotsBusy: scheduler.slotsBusy, queued: scheduler.queued });
+        lastKv = kvTokens;
+        lastStatusAt = now;
+        send({ type: "status", slotsBusy: scheduler.slotsBusy, queued: scheduler.queued, kvTokens, kvCapacity: scheduler.kvCapacity });
       }
     }
     if (worked || scheduler?.hasWork()) {

@@ -114,6 +114,15 @@ export class Scheduler {
     return this.queue.length;
   }
 
+  /** Tokens the slots hold in the KV cache (a prefix shared by slots counts once per slot). */
+  get kvTokens(): number {
+    return this.slots.reduce((n, s) => n + s.cached.length, 0);
+  }
+
+  get kvCapacity(): number {
+    return this.ctx.nCtx;
+  }
+
   hasWork(): boolean {
     return this.queue.length > 0 || this.slots.some(s => s.job);
   }

@@ -68,6 +68,9 @@ export interface EngineHealth {
   slotsTotal: number;
   slotsBusy: number;
   queued: number;
+  /** Tokens held in the KV cache, and its capacity (0 when not loaded). */
+  kvTokens: number;
+  kvCapacity: number;
   /** Generations this side is still waiting on (authoritative; slotsBusy/queued lag a step). */
   inFlight: number;
   error?: string;

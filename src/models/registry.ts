@@ -214,7 +214,7 @@ export class ModelRegistry implements ModelSource {
   health() {
     const models = [...this.entries.entries()].map(([id, e]) => {
       const h = e.engine.health();
-      return { id, state: e.engine.loaded ? "loaded" : h.state, slotsBusy: h.slotsBusy, slotsTotal: h.slotsTotal, queued: h.queued, inFlight: h.inFlight };
+      return { id, state: e.engine.loaded ? "loaded" : h.state, slotsBusy: h.slotsBusy, slotsTotal: h.slotsTotal, queued: h.queued, inFlight: h.inFlight, kvTokens: h.kvTokens, kvCapacity: h.kvCapacity };
     });
     return { ok: true, models };
   }

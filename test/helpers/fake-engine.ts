@@ -48,7 +48,7 @@ export class FakeEngine implements Engine {
     return fakeInfo;
   }
   health(): EngineHealth {
-    return { state: "ready", slotsTotal: 4, slotsBusy: 0, queued: 0, inFlight: 0 };
+    return { state: "ready", slotsTotal: 4, slotsBusy: 0, queued: 0, kvTokens: 0, kvCapacity: 4096, inFlight: 0 };
   }
   async close() {}
 }

@@ -3,7 +3,7 @@ import { TemplateError } from "../../chat/renderer.ts";
 import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
-import { collect, completionBody, responseHeader, startAll, streamChoices, type StreamShape } from "../generation.ts";
+import { collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
 import type { ChatCompletionBody } from "./schema.ts";
@@ -40,8 +40,9 @@ export function chatPrompt(rendered: RenderedChat, protect: boolean): PromptSegm
   return rendered.spans.map(s => ({ text: s.text, parseSpecial: !s.fromMessage }));
 }
 
-export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, signal: AbortSignal, protect = true): Promise<Response | object> {
+export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, ctx: GenerationContext, protect = true): Promise<Response | object> {
   const model = await models.acquire(body.model);
+  ctx.trace.model = model.id;
   const messages = toChatMessages(body);
   let rendered;
   try {
@@ -60,7 +61,8 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   };
   const n = body.n ?? 1;
   const requests = Array.from({ length: n }, (_, i) => withChoiceSeed(request, i));
-  const started = await startAll(model.engine, requests, signal, "messages");
+  const started = await startAll(model.engine, requests, ctx, "messages");
+  ctx.trace.promptTokens = started[0]!.promptTokens;
   if (!body.stream) {
     const results = await Promise.all(started.map(s => collect(s, "messages")));
     const header = responseHeader("chatcmpl", "chat.completion", body.model, model.fingerprint);
@@ -73,7 +75,7 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   }
   const header = responseHeader("chatcmpl", "chat.completion.chunk", body.model, model.fingerprint);
   const usage = { include: body.stream_options?.include_usage === true, promptTokens: started[0]!.promptTokens };
-  return streamChoices(started, header, chatShape, usage, signal);
+  return streamChoices(started, header, chatShape, usage);
 }
 
 const chatShape: StreamShape = {

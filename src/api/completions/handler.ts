@@ -4,7 +4,7 @@
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { withChoiceSeed } from "../chat-completions/handler.ts";
 import { ApiError } from "../errors.ts";
-import { collect, completionBody, responseHeader, startAll, streamChoices, type StreamShape } from "../generation.ts";
+import { collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
 import type { CompletionBody } from "./schema.ts";
@@ -17,9 +17,10 @@ function prompts(body: CompletionBody): Array<PromptSegment[] | number[]> {
   return (p as string[]).map(text => [{ text, parseSpecial: true }]);
 }
 
-export async function completions(body: CompletionBody, models: ModelSource, signal: AbortSignal): Promise<Response | object> {
+export async function completions(body: CompletionBody, models: ModelSource, ctx: GenerationContext): Promise<Response | object> {
   if (body.suffix) throw new ApiError(400, "suffix (fill-in-the-middle) is not supported", "invalid_request_error", "suffix");
   const model = await models.acquire(body.model);
+  ctx.trace.model = model.id;
   const params = toGenerateParams(body, model.info.nVocab, model.defaults);
   const n = body.n ?? 1;
   const all = prompts(body);
@@ -27,9 +28,10 @@ export async function completions(body: CompletionBody, models: ModelSource, sig
   const requests: GenerateRequest[] = all.flatMap(prompt =>
     Array.from({ length: n }, (_, i) => withChoiceSeed({ ...params, prompt, addSpecial: true }, i)),
   );
-  const started = await startAll(model.engine, requests, signal, "prompt");
+  const started = await startAll(model.engine, requests, ctx, "prompt");
   // Prompt tokens count once per prompt, not once per choice.
   const promptTokens = started.filter((_, i) => i % n === 0).reduce((s, x) => s + x.promptTokens, 0);
+  ctx.trace.promptTokens = promptTokens;
   const echoOf = (i: number) => {
     const p = all[Math.floor(i / n)]!;
     return body.echo && typeof p[0] !== "number" ? (p as PromptSegment[]).map(s => s.text).join("") : "";
@@ -46,5 +48,5 @@ export async function completions(body: CompletionBody, models: ModelSource, sig
     piece: (index, text, finishReason) => ({ index, text, logprobs: null, finish_reason: finishReason }),
   };
   const header = responseHeader("cmpl", "text_completion", body.model, model.fingerprint);
-  return streamChoices(started, header, shape, { include: body.stream_options?.include_usage === true, promptTokens }, signal);
+  return streamChoices(started, header, shape, { include: body.stream_options?.include_usage === true, promptTokens });
 }
