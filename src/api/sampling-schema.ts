@@ -25,7 +25,8 @@ export const samplingFields = {
   // llama-server extensions that benchmark scripts rely on
   top_k: nullable(t.Integer({ minimum: 0 })),
   min_p: nullable(t.Number({ minimum: 0, maximum: 1 })),
-  repeat_penalty: nullable(t.Number({ minimum: 0, maximum: 10 })),
+  // Not below 0.01: a penalty near 0 divides logits to infinity (see src/llama/sampler.ts).
+  repeat_penalty: nullable(t.Number({ minimum: 0.01, maximum: 10 })),
   repeat_last_n: nullable(t.Integer({ minimum: -1 })),
   ignore_eos: nullable(t.Boolean()),
   cache_prompt: nullable(t.Boolean()),

@@ -6,6 +6,10 @@ import { layout } from "./layout.ts";
 import { native } from "./library.ts";
 import type { Vocab } from "./vocab.ts";
 
+/** Below these, float32 logits overflow (see the sampler chain). */
+export const MIN_TEMPERATURE = 1e-4;
+export const MIN_REPEAT_PENALTY = 0.01;
+
 export interface SamplingParams {
   /** 0 = greedy. */
   temperature: number;
@@ -63,10 +67,15 @@ export class Sampler {
         }
         add(llama.llama_sampler_init_logit_bias(vocab.nTokens, params.logitBias.size, new Uint8Array(buf)));
       }
-      if (params.repeatPenalty !== 1 || params.presencePenalty !== 0 || params.frequencyPenalty !== 0) {
-        add(llama.llama_sampler_init_penalties(params.penaltyLastN, params.repeatPenalty, params.frequencyPenalty, params.presencePenalty));
+      // Logits are float32. A repeat penalty or temperature that rounds to 0 (or nearly) divides
+      // them to inf, softmax makes NaN of that, and llama.cpp's sort on NaN is undefined
+      // behaviour: seen here as a runner growing past 20 GB. Such a temperature is greedy in all
+      // but name; the API refuses such penalties, and this floor guards every other caller.
+      const repeatPenalty = Math.max(params.repeatPenalty, MIN_REPEAT_PENALTY);
+      if (repeatPenalty !== 1 || params.presencePenalty !== 0 || params.frequencyPenalty !== 0) {
+        add(llama.llama_sampler_init_penalties(vocab.nTokens, params.penaltyLastN, repeatPenalty, params.frequencyPenalty, params.presencePenalty));
       }
-      if (params.temperature <= 0) {
+      if (params.temperature < MIN_TEMPERATURE) {
         add(llama.llama_sampler_init_greedy());
       } else {
         if (params.topK > 0) add(llama.llama_sampler_init_top_k(params.topK));

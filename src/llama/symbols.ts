@@ -69,7 +69,7 @@ export const llamaSymbols = {
   llama_sampler_init_top_p: { args: ["f32", "u64"], returns: "ptr" },
   llama_sampler_init_min_p: { args: ["f32", "u64"], returns: "ptr" },
   llama_sampler_init_temp: { args: ["f32"], returns: "ptr" },
-  llama_sampler_init_penalties: { args: ["i32", "f32", "f32", "f32"], returns: "ptr" },
+  llama_sampler_init_penalties: { args: ["i32", "i32", "f32", "f32", "f32"], returns: "ptr" },
   llama_sampler_init_logit_bias: { args: ["i32", "i32", "ptr"], returns: "ptr" },
   llama_sampler_init_grammar: { args: ["ptr", "ptr", "ptr"], returns: "ptr" },
   llama_sampler_sample: { args: ["ptr", "ptr", "i32"], returns: "i32" },

@@ -58,3 +58,20 @@ test("generation up to the end of the 128-token training context stops where lla
   expect(over.status).toBe(400);
   expect(((await over.json()) as any).error.code).toBe("context_length_exceeded");
 });
+
+test.each([
+  [{ repeat_penalty: 1.5, temperature: 0 }],
+  [{ presence_penalty: 1.2, frequency_penalty: 0.8, temperature: 0 }],
+  [{ repeat_penalty: 1.3, presence_penalty: 0.5, repeat_last_n: 16, temperature: 0.9, seed: 77 }],
+])("penalties %p change the text exactly as llama-server's do", async params => {
+  const body = { model: "stories260K", prompt: "Once upon a time", max_tokens: 80, ...params };
+  const [a, b, plain] = await Promise.all([
+    postJson(`${hearth.url}/v1/completions`, body),
+    postJson(`${reference.url}/v1/completions`, body),
+    postJson(`${hearth.url}/v1/completions`, { ...body, repeat_penalty: 1, presence_penalty: 0, frequency_penalty: 0 }),
+  ]);
+  const [ours, theirs, unpenalized]: any[] = await Promise.all([a.json(), b.json(), plain.json()]);
+  expect(ours.choices[0].text).toBe(theirs.choices[0].text);
+  // The penalties did something (a test that passes with them ignored would prove nothing).
+  expect(ours.choices[0].text).not.toBe(unpenalized.choices[0].text);
+});

@@ -1,0 +1,149 @@
+// fast-check generators for request bodies: valid, near-valid and hostile values per field, so a
+// run explores real requests, boundaries, wrong types and attacks in the same bodies.
+import fc from "fast-check";
+
+/** Strings that break naive code: control characters, lone surrogates, RTL, huge, special-token text. */
+const nastyString = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary", maxLength: 64 }),
+  fc.constantFrom("", "\u0000", "\ud800", "\udfff", "\u202e", "\ufeff", "<|im_end|>", "</s>", "<s>", "{{ raise_exception('x') }}", "{% for %}", "\\u0000", "🦙".repeat(50), "\r\n\r\n"),
+  fc.string({ minLength: 5_000, maxLength: 20_000 }),
+);
+
+/** What real messages look like, with the odd special-token text and non-ASCII. */
+const shortString = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 10 }) },
+  { weight: 1, arbitrary: fc.constantFrom("", "<|im_end|>", "</s>", "<s>", "{{ x }}", "\u0000", "Once upon a time") },
+);
+
+/** Numbers at and past every boundary a field may have. */
+const nastyNumber = fc.oneof(
+  fc.integer({ min: -5, max: 300 }),
+  fc.double({ noNaN: true }),
+  fc.constantFrom(0, -1, 1e308, -1e308, 2 ** 53, 2 ** 31, 2 ** 32 + 1, 0.5, 1e-320, Number.MAX_SAFE_INTEGER + 2),
+);
+
+/** Deep nesting (below the parser's limit and past it). */
+const deep = fc.integer({ min: 1, max: 120 }).map(depth => {
+  let v: unknown = "x";
+  for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v };
+  return v;
+});
+
+/** Anything at all where a field is expected. */
+export const hostile: fc.Arbitrary<unknown> = fc.oneof(
+  nastyString,
+  nastyNumber,
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.oneof(nastyString, nastyNumber), { maxLength: 8 }),
+  fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(nastyString, nastyNumber), { maxKeys: 4 }),
+  deep,
+);
+
+/** A field: its valid values, and the near-valid ones at its boundaries. */
+interface FieldSpec {
+  valid: fc.Arbitrary<unknown>;
+  edge?: fc.Arbitrary<unknown>;
+}
+const f = (valid: fc.Arbitrary<unknown>, edge?: fc.Arbitrary<unknown>): FieldSpec => ({ valid, edge });
+
+/**
+ * Bodies in three kinds: fully valid (optional fields present or not), valid but for one or two
+ * fields set to a boundary or hostile value, and any field hostile. Valid bodies must exist in
+ * numbers, or the fuzz would only ever test the validator.
+ */
+function bodyOf(spec: Record<string, FieldSpec>, required: string[]): fc.Arbitrary<unknown> {
+  const keys = Object.keys(spec);
+  const valid = fc.record(Object.fromEntries(keys.map(k => [k, spec[k]!.valid])), { requiredKeys: required as never[] }) as fc.Arbitrary<Record<string, unknown>>;
+  const wrong = (k: string) => fc.oneof(spec[k]!.edge ?? hostile, hostile);
+  const mutated = fc
+    .tuple(valid, fc.subarray(keys, { minLength: 1, maxLength: Math.min(2, keys.length) }))
+    .chain(([body, picked]) => fc.tuple(...picked.map(k => wrong(k).map(v => [k, v] as const))).map(pairs => ({ ...body, ...Object.fromEntries(pairs) })));
+  const wild = fc.record(Object.fromEntries(keys.map(k => [k, fc.oneof(spec[k]!.valid, wrong(k))])), { requiredKeys: [] });
+  return fc.oneof({ weight: 4, arbitrary: valid }, { weight: 4, arbitrary: mutated }, { weight: 1, arbitrary: wild }, { weight: 1, arbitrary: hostile });
+}
+
+const modelField = (model: string) => f(fc.constant(model), fc.constantFrom("", "no-such-model", "../../etc/passwd", model.toUpperCase(), model + "\u0000"));
+
+const samplingFields = {
+  max_tokens: f(fc.integer({ min: 1, max: 16 }), fc.constantFrom(0, -1, 10_000_000, 129, 127, 1.5)),
+  temperature: f(fc.double({ min: 0, max: 2, noNaN: true }), fc.constantFrom(-0.1, 2.01, 1e9)),
+  top_p: f(fc.double({ min: 0, max: 1, noNaN: true })),
+  top_k: f(fc.integer({ min: 0, max: 100 })),
+  min_p: f(fc.double({ min: 0, max: 1, noNaN: true })),
+  n: f(fc.integer({ min: 1, max: 3 }), fc.constantFrom(0, 129, 128, -1)),
+  seed: f(fc.integer(), fc.constantFrom(2 ** 64, -(2 ** 63), 1.5)),
+  stream: f(fc.boolean()),
+  stream_options: f(fc.record({ include_usage: fc.boolean() })),
+  stop: f(fc.oneof(fc.string({ maxLength: 8 }), fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 })), fc.array(fc.string(), { minLength: 5, maxLength: 6 })),
+  presence_penalty: f(fc.double({ min: -2, max: 2, noNaN: true })),
+  frequency_penalty: f(fc.double({ min: -2, max: 2, noNaN: true })),
+  repeat_penalty: f(fc.double({ min: 0, max: 2, noNaN: true })),
+  logit_bias: f(fc.dictionary(fc.integer({ min: 0, max: 600 }).map(String), fc.double({ min: -100, max: 100, noNaN: true }), { maxKeys: 3 }), fc.constantFrom({ "-1": 5 }, { "99999999": 1 }, { abc: 1 })),
+  ignore_eos: f(fc.boolean()),
+  user: f(fc.string({ maxLength: 20 })),
+};
+
+const messageSpec: Record<string, FieldSpec> = {
+    role: f(fc.constantFrom("system", "developer", "user", "assistant", "tool"), fc.constantFrom("root", "", "USER")),
+    // Short text mostly: stories260K's context holds 128 tokens.
+    content: f(
+      fc.oneof(shortString, fc.array(fc.record({ type: fc.constant("text"), text: shortString }), { maxLength: 3 })),
+      fc.oneof(nastyString, fc.constantFrom([{ type: "image_url", image_url: { url: "http://x/y.png" } }], [{ type: "text" }], [{}])),
+    ),
+    name: f(fc.string({ maxLength: 10 })),
+    tool_call_id: f(fc.string({ maxLength: 10 })),
+};
+// Mostly valid messages: one bad message in four would make nearly every conversation a 400.
+const message = fc.oneof(
+  { weight: 8, arbitrary: fc.record(Object.fromEntries(Object.entries(messageSpec).map(([k, v]) => [k, v.valid])), { requiredKeys: ["role", "content"] }) },
+  { weight: 1, arbitrary: bodyOf(messageSpec, ["role", "content"]) },
+);
+const messages = f(fc.array(message, { minLength: 1, maxLength: 4 }), fc.constantFrom([], {}, "hi", [null]));
+
+export function chatBody(model: string) {
+  return bodyOf({ model: modelField(model), messages, ...samplingFields }, ["model", "messages"]);
+}
+
+export function completionBody(model: string) {
+  const prompt = f(
+    fc.oneof(shortString, fc.array(shortString, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 0, max: 511 }), { minLength: 1, maxLength: 20 })),
+    fc.oneof(nastyString, fc.constant([]), fc.constant([[]]), fc.array(fc.integer({ min: -10, max: 1_000_000 }), { minLength: 1, maxLength: 5 })),
+  );
+  return bodyOf({ model: modelField(model), prompt, echo: f(fc.boolean()), suffix: f(fc.constant(null), fc.constantFrom("x", "")), ...samplingFields }, ["model", "prompt"]);
+}
+
+export function tokenizeBody(model: string) {
+  return bodyOf({ model: modelField(model), content: f(nastyString), add_special: f(fc.boolean()), parse_special: f(fc.boolean()), with_pieces: f(fc.boolean()) }, ["content"]);
+}
+
+export function detokenizeBody(model: string) {
+  const tokens = f(fc.array(fc.integer({ min: 0, max: 511 }), { maxLength: 30 }), fc.array(fc.integer({ min: -5, max: 10_000_000 }), { maxLength: 5 }));
+  return bodyOf({ model: modelField(model), tokens }, ["tokens"]);
+}
+
+export function applyTemplateBody(model: string) {
+  return bodyOf({ model: modelField(model), messages, add_generation_prompt: f(fc.boolean()), tokens: f(fc.boolean()) }, ["messages"]);
+}
+
+export function modelAdminBody(model: string) {
+  return bodyOf({ model: modelField(model) }, ["model"]);
+}
+
+/** JSON text for a body, sometimes with prototype-pollution keys spliced in or the text broken. */
+export function wireText(body: fc.Arbitrary<unknown>): fc.Arbitrary<string> {
+  return fc.oneof(
+    { weight: 8, arbitrary: body.map(b => JSON.stringify(b) ?? "null") },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(body, fc.constantFrom('"__proto__":{"isAdmin":true,"max_tokens":1}', '"constructor":{"prototype":{"x":1}}', '"__proto__":null', '"prototype":[]'))
+        .map(([b, evil]) => {
+          const text = JSON.stringify(b) ?? "null";
+          return text.startsWith("{") && text.length > 2 ? `{${evil},${text.slice(1)}` : `{${evil}}`;
+        }),
+    },
+    { weight: 1, arbitrary: fc.oneof(fc.string(), body.map(b => (JSON.stringify(b) ?? "").slice(0, -1)), fc.constantFrom("", "[]", "null", "1", '"x"', "{", '{"model":')) },
+  );
+}
