@@ -64,7 +64,7 @@ SHIM_SRC := lib/shim/hearth_shim.c
 RUNTIME_LIBS = $(wildcard lib/libllama.$(SO)* lib/libggml*.$(SO)* lib/libhearth_shim.$(SO))
 STAMP    := lib/.built-$(VARIANT)
 
-.PHONY: all lib bun deps run test dist bench clean distclean check-source
+.PHONY: all lib bun deps run test dist bench fuzz soak clean distclean check-source
 
 all: lib deps
 
@@ -134,6 +134,14 @@ dist: lib deps
 
 bench: lib deps
 	$(BUN) bench/run.ts $(ARGS)
+
+# 10,000 generated request bodies per endpoint (CI runs a few hundred of them in `make test`).
+fuzz: lib deps
+	FUZZ_RUNS=$${FUZZ_RUNS:-10000} $(BUN) test --timeout 3600000 test/fuzz
+
+# 64 concurrent streams, 1,000 requests, 30% disconnects; prints its report (not part of CI).
+soak: lib deps
+	$(BUN) bench/soak.ts $(ARGS)
 
 clean:
 	rm -rf dist lib/build lib/*.$(SO)* lib/bin lib/.built-* lib/VARIANT
