@@ -1,7 +1,7 @@
 // Runs one or more engine generations for a request and turns their events into results or a
 // merged stream. Shared by the chat and text completion endpoints.
 import type { Engine, FinishReason, GenerateEvent, GenerateRequest, Timings, Usage } from "../engine/types.ts";
-import { ApiError, fromEngineError } from "./errors.ts";
+import { ApiError, fromEngineError, type ErrorParams } from "./errors.ts";
 import { counters } from "./metrics.ts";
 
 export interface Started {
@@ -13,7 +13,7 @@ export interface Started {
  * Starts every generation and waits for each to be accepted, so that bad input or a full queue
  * becomes an HTTP error before the first byte of the response. On failure the others are cancelled.
  */
-export async function startAll(engine: Engine, requests: GenerateRequest[], signal: AbortSignal, promptParam: string): Promise<Started[]> {
+export async function startAll(engine: Engine, requests: GenerateRequest[], signal: AbortSignal, params: ErrorParams): Promise<Started[]> {
   const controller = new AbortController();
   const abort = () => controller.abort();
   signal.addEventListener("abort", abort, { once: true });
@@ -25,7 +25,7 @@ export async function startAll(engine: Engine, requests: GenerateRequest[], sign
     await Promise.all(started.map(it => it.return?.()));
     if (failed.done) throw new ApiError(500, "the engine ended the request without an answer");
     const ev = failed.value as Extract<GenerateEvent, { kind: "error" }>;
-    throw fromEngineError(ev.code, ev.message, promptParam);
+    throw fromEngineError(ev.code, ev.message, params);
   }
   return started.map((events, i) => ({
     events,
@@ -42,7 +42,7 @@ export interface Collected {
 }
 
 /** Reads one generation to its end. */
-export async function collect(started: Started, promptParam: string): Promise<Collected> {
+export async function collect(started: Started, params: ErrorParams): Promise<Collected> {
   let text = "";
   const tokens: number[] = [];
   for (;;) {
@@ -57,7 +57,7 @@ export async function collect(started: Started, promptParam: string): Promise<Co
       counters.usage(value.usage);
       return { text, tokens, finishReason: value.finishReason, usage: value.usage, timings: value.timings };
     } else if (value.kind === "error") {
-      throw fromEngineError(value.code, value.message, promptParam);
+      throw fromEngineError(value.code, value.message, params);
     }
   }
 }

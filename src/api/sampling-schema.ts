@@ -4,6 +4,7 @@ import { t } from "elysia";
 import type { GenerateRequest } from "../engine/types.ts";
 import { builtinSampling, type SamplingDefaults } from "../chat/families.ts";
 import { ApiError } from "./errors.ts";
+import { requestGrammar, structuredOutputFields } from "./response-format.ts";
 
 const nullable = <T extends Parameters<typeof t.Optional>[0]>(schema: T) => t.Optional(t.Union([schema, t.Null()]));
 
@@ -29,6 +30,7 @@ export const samplingFields = {
   repeat_last_n: nullable(t.Integer({ minimum: -1 })),
   ignore_eos: nullable(t.Boolean()),
   cache_prompt: nullable(t.Boolean()),
+  ...structuredOutputFields,
 };
 
 type Fields = { [K in keyof typeof samplingFields]?: (typeof samplingFields)[K]["static"] };
@@ -46,7 +48,9 @@ export function toGenerateParams(body: Fields, nVocab: number, defaults: Default
     }
     logitBias.push([token, bias]);
   }
+  const grammar = requestGrammar(body);
   return {
+    ...(grammar ? { grammar } : {}),
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? null,
     stop: stop.filter(s => s.length > 0),
     ignoreEos: body.ignore_eos ?? false,
