@@ -70,9 +70,11 @@ export class RuleSet {
     return this.rules.has(name);
   }
 
+  /** The grammar text, `root` first (readers start there). */
   toString(): string {
-    let out = "";
-    for (const [name, body] of this.rules) out += `${name} ::= ${body}\n`;
+    const root = this.rules.get("root");
+    let out = root === undefined ? "" : `root ::= ${root}\n`;
+    for (const [name, body] of this.rules) if (name !== "root") out += `${name} ::= ${body}\n`;
     return out;
   }
 }

@@ -5,7 +5,7 @@
 // the grammar may generate a *subset* of what the schema accepts, never more. So keywords that
 // only narrow what we generate are fine (a maximum we cannot express exactly is met by generating
 // fewer values), and a keyword we cannot honour is a SchemaGrammarError, never silently dropped.
-// Additional properties are generated only when a schema explicitly allows them.
+// Undeclared properties are generated only when a schema allows them explicitly or declares none.
 import { literal, repeat, RuleSet } from "./gbnf.ts";
 import { integerRange } from "./integer-range.ts";
 import { PRIMITIVE_NAMES, STRING_FORMATS, use } from "./json-primitives.ts";
@@ -40,6 +40,7 @@ export function jsonSchemaToGbnf(schema: unknown): string {
   const converter = new Converter(schema);
   const top = converter.visit(schema, "root", "");
   if (top !== "root") converter.rules.add("root", top);
+  use(converter.rules, "space"); // most rules end with it
   return converter.rules.toString();
 }
 
@@ -86,9 +87,13 @@ class Converter {
     for (const key of ["anyOf", "oneOf"] as const) {
       if (!Array.isArray(s[key])) continue;
       const { [key]: alts, ...rest } = s;
+      // Keywords beside anyOf apply to every alternative; without any, an alternative's $ref
+      // stays a rule reference (so recursive schemas stay finite).
+      const shared = Object.keys(rest).some(k => !isAnnotation(k));
       const names = (alts as unknown[]).map((alt, i) => {
         const p = `${path}/${key}/${i}`;
-        return this.visit(this.merge(rest, this.resolve(alt, p), p), `${name}-${i}`, p);
+        const schema = shared ? this.merge(rest, this.resolve(alt, p), p) : (alt as Schema);
+        return this.visit(schema, `${name}-${i}`, p);
       });
       if (names.length === 0) throw new SchemaGrammarError(`"${key}" is empty`, `${path}/${key}`);
       return this.rules.add(name, names.join(" | "));
@@ -194,7 +199,9 @@ class Converter {
     use(this.rules, "space");
 
     let extra: string | null = null;
-    const additional = s.additionalProperties;
+    // Undeclared properties only where the schema asks for them, or where it declares none at all
+    // (`{"type": "object"}` means any object, not only `{}`).
+    const additional = s.additionalProperties ?? (keys.length === 0 ? true : undefined);
     if (additional === true || isObject(additional)) {
       const key = keys.length === 0 ? use(this.rules, "string") : this.keyOutside(keys, `${name}-extra-key`);
       const value = this.visit(additional as Schema, `${name}-extra-value`, `${path}/additionalProperties`);
