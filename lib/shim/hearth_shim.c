@@ -3,7 +3,8 @@
 // bun:ffi cannot pass or return structs by value. llama.h does so in a few places
 // (default params, llama_batch, llama_decode, sampler chain params); this shim wraps exactly
 // those behind scalar/pointer signatures, and keeps the callbacks that llama.cpp calls from its
-// own threads (log, load progress, abort) in C, where they are cheap and safe.
+// own threads (log, load progress, abort) in C, where they are cheap and safe. Grammar-constrained
+// sampling is here too: it walks a vocabulary-sized candidate array every token.
 // It also exports sizeof/offsetof of every struct TypeScript reads or writes, so a test can
 // prove the TypeScript layout matches the compiler's.
 
