@@ -3,10 +3,13 @@
 // bun:ffi cannot pass or return structs by value. llama.h does so in a few places
 // (default params, llama_batch, llama_decode, sampler chain params); this shim wraps exactly
 // those behind scalar/pointer signatures, and keeps the callbacks that llama.cpp calls from its
-// own threads (log, load progress, abort) in C, where they are cheap and safe.
+// own threads (log, load progress, abort) in C, where they are cheap and safe. Grammar-constrained
+// sampling is here too: it walks a vocabulary-sized candidate array every token.
 // It also exports sizeof/offsetof of every struct TypeScript reads or writes, so a test can
 // prove the TypeScript layout matches the compiler's.
 
+#include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -169,6 +172,86 @@ EXPORT struct llama_sampler * hearth_sampler_chain_new(void) {
     struct llama_sampler_chain_params params = llama_sampler_chain_default_params();
     params.no_perf = true;
     return llama_sampler_chain_init(params);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grammar-constrained sampling, as llama.cpp's common_sampler_sample (common/sampling.cpp) does it:
+// the grammar sampler lives outside the chain. The chain first picks from the raw logits; if the
+// grammar rejects that token, the logits are masked by the grammar and the chain picks again
+// (rejection sampling: checking one token is far cheaper than masking the whole vocabulary).
+//
+// Also keeps llama.cpp from aborting: the grammar only ever accepts a token it allowed
+// (accepting anything else throws through the C API), and the chain never runs on logits that
+// are all -inf. Single-threaded: one candidates buffer per process (the runner's token loop).
+
+static llama_token_data * cand_buf = NULL;
+static size_t             cand_cap = 0;
+
+static int fill_candidates(struct llama_context * ctx, int32_t idx, int32_t n_vocab, llama_token_data_array * cur) {
+    const float * logits = llama_get_logits_ith(ctx, idx);
+    if (logits == NULL || n_vocab <= 0) return 0;
+    if (cand_cap < (size_t) n_vocab) {
+        llama_token_data * grown = (llama_token_data *) realloc(cand_buf, sizeof(llama_token_data) * (size_t) n_vocab);
+        if (grown == NULL) return 0;
+        cand_buf = grown;
+        cand_cap = (size_t) n_vocab;
+    }
+    for (int32_t t = 0; t < n_vocab; t++) {
+        cand_buf[t].id = t;
+        cand_buf[t].logit = logits[t];
+        cand_buf[t].p = 0.0f;
+    }
+    cur->data = cand_buf;
+    cur->size = (size_t) n_vocab;
+    cur->selected = -1;
+    cur->sorted = false;
+    return 1;
+}
+
+static bool grammar_allows(struct llama_sampler * grammar, llama_token token) {
+    llama_token_data one = { token, 1.0f, 0.0f };
+    llama_token_data_array arr = { &one, 1, -1, false };
+    llama_sampler_apply(grammar, &arr);
+    return one.logit != -INFINITY;
+}
+
+// Returns the sampled token (already accepted by grammar and chain), or
+//   -1: the grammar is complete (it allows only end-of-generation) but end-of-generation is
+//       banned (eog_banned, e.g. ignore_eos): the output is finished;
+//   -2: the grammar allows no token at all here (no token of this vocabulary can continue it);
+//   -3: no logits for idx / out of memory.
+EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct llama_sampler * grammar,
+                                     struct llama_context * ctx, int32_t idx, int32_t n_vocab, int32_t eog_banned) {
+    const struct llama_vocab * vocab = llama_model_get_vocab(llama_get_model(ctx));
+    llama_token_data_array cur;
+    if (!fill_candidates(ctx, idx, n_vocab, &cur)) return -3;
+    llama_sampler_apply(chain, &cur);
+    if (cur.selected >= 0 && cur.data[cur.selected].logit != -INFINITY) {
+        llama_token id = cur.data[cur.selected].id;
+        if (grammar_allows(grammar, id)) {
+            llama_sampler_accept(grammar, id);
+            llama_sampler_accept(chain, id);
+            return id;
+        }
+    }
+    // Resample from what the grammar allows.
+    if (!fill_candidates(ctx, idx, n_vocab, &cur)) return -3;
+    llama_sampler_apply(grammar, &cur);
+    bool any = false, any_text = false;
+    for (size_t i = 0; i < cur.size; i++) {
+        if (cur.data[i].logit == -INFINITY) continue;
+        any = true;
+        if (!llama_vocab_is_eog(vocab, cur.data[i].id)) { any_text = true; break; }
+    }
+    if (!any) return -2;
+    if (!any_text && eog_banned) return -1;
+    llama_sampler_apply(chain, &cur);
+    if (cur.selected < 0 || cur.data[cur.selected].logit == -INFINITY) return -2;
+    llama_token id = cur.data[cur.selected].id;
+    if (!grammar_allows(grammar, id)) return -2;
+    llama_sampler_accept(grammar, id);
+    llama_sampler_accept(chain, id);
+    return id;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,13 +29,23 @@ export function errorResponse(error: ApiError, extraHeaders: Record<string, stri
   });
 }
 
-/** Maps an engine failure to what the client sees. `param` names the request field it concerns. */
-export function fromEngineError(code: EngineErrorCode, message: string, promptParam: string | null): ApiError {
+/** The request fields an engine failure can concern, named as the endpoint's clients know them. */
+export interface ErrorParams {
+  prompt: string;
+  /** The field the grammar came from (`response_format`, `json_schema`, `grammar`), if any. */
+  grammar?: string | null;
+}
+
+/** Maps an engine failure to what the client sees, with `param` naming the request field it concerns. */
+export function fromEngineError(code: EngineErrorCode, message: string, params: ErrorParams | null): ApiError {
+  const promptParam = params?.prompt ?? null;
   switch (code) {
     case "context_length_exceeded":
       return new ApiError(400, message, "invalid_request_error", promptParam, "context_length_exceeded");
     case "invalid_request":
       return new ApiError(400, message, "invalid_request_error", promptParam, null);
+    case "invalid_grammar":
+      return new ApiError(400, message, "invalid_request_error", params?.grammar ?? null, "invalid_grammar");
     case "queue_full":
       return new ApiError(503, message, "server_error", null, "queue_full", { "retry-after": "1" });
     case "model_unavailable":

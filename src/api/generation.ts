@@ -1,7 +1,7 @@
 // Runs one or more engine generations for a request and turns their events into results or a
 // merged stream. Shared by the chat and text completion endpoints.
 import type { Engine, FinishReason, GenerateEvent, GenerateRequest, Timings, Usage } from "../engine/types.ts";
-import { ApiError, fromEngineError } from "./errors.ts";
+import { ApiError, fromEngineError, type ErrorParams } from "./errors.ts";
 import { counters } from "./metrics.ts";
 import type { RequestTrace } from "./request-trace.ts";
 import { log } from "../util/log.ts";
@@ -33,16 +33,16 @@ function timeoutError(): ApiError {
 }
 
 /** An engine error event as the client sees it; a cancel caused by the timeout is a timeout. */
-function engineError(ev: Extract<GenerateEvent, { kind: "error" }>, ctx: GenerationContext, promptParam: string | null): ApiError {
+function engineError(ev: Extract<GenerateEvent, { kind: "error" }>, ctx: GenerationContext, params: ErrorParams | null): ApiError {
   if (ev.code === "cancelled" && timedOut(ctx.signal)) return timeoutError();
-  return fromEngineError(ev.code, ev.message, promptParam);
+  return fromEngineError(ev.code, ev.message, params);
 }
 
 /**
  * Starts every generation and waits for each to be accepted, so that bad input or a full queue
  * becomes an HTTP error before the first byte of the response. On failure the others are cancelled.
  */
-export async function startAll(engine: Engine, requests: GenerateRequest[], ctx: GenerationContext, promptParam: string): Promise<Started[]> {
+export async function startAll(engine: Engine, requests: GenerateRequest[], ctx: GenerationContext, params: ErrorParams): Promise<Started[]> {
   const controller = new AbortController();
   const abort = () => controller.abort();
   ctx.signal.addEventListener("abort", abort, { once: true });
@@ -54,7 +54,7 @@ export async function startAll(engine: Engine, requests: GenerateRequest[], ctx:
     controller.abort();
     await Promise.all(started.map(it => it.return?.()));
     if (failed.done) throw new ApiError(500, "the engine ended the request without an answer");
-    throw engineError(failed.value as Extract<GenerateEvent, { kind: "error" }>, ctx, promptParam);
+    throw engineError(failed.value as Extract<GenerateEvent, { kind: "error" }>, ctx, params);
   }
   return started.map((events, i) => ({
     events,
@@ -72,7 +72,7 @@ export interface Collected {
 }
 
 /** Reads one generation to its end. */
-export async function collect(started: Started, promptParam: string): Promise<Collected> {
+export async function collect(started: Started, params: ErrorParams): Promise<Collected> {
   let text = "";
   const tokens: number[] = [];
   for (;;) {
@@ -90,7 +90,7 @@ export async function collect(started: Started, promptParam: string): Promise<Co
       counters.usage(value.usage);
       return { text, tokens, finishReason: value.finishReason, usage: value.usage, timings: value.timings };
     } else if (value.kind === "error") {
-      throw engineError(value, started.ctx, promptParam);
+      throw engineError(value, started.ctx, params);
     }
   }
 }

@@ -4,6 +4,10 @@ import { t } from "elysia";
 import type { GenerateRequest } from "../engine/types.ts";
 import { builtinSampling, type SamplingDefaults } from "../chat/families.ts";
 import { ApiError } from "./errors.ts";
+import { requestGrammar, structuredOutputFields } from "./response-format.ts";
+
+/** Longest repeat-penalty window; -1 (llama-server's "whole context") means this one. */
+const MAX_PENALTY_WINDOW = 32768;
 
 const nullable = <T extends Parameters<typeof t.Optional>[0]>(schema: T) => t.Optional(t.Union([schema, t.Null()]));
 
@@ -27,9 +31,10 @@ export const samplingFields = {
   min_p: nullable(t.Number({ minimum: 0, maximum: 1 })),
   // Not below 0.01: a penalty near 0 divides logits to infinity (see src/llama/sampler.ts).
   repeat_penalty: nullable(t.Number({ minimum: 0.01, maximum: 10 })),
-  repeat_last_n: nullable(t.Integer({ minimum: -1 })),
+  repeat_last_n: nullable(t.Integer({ minimum: -1, maximum: MAX_PENALTY_WINDOW })),
   ignore_eos: nullable(t.Boolean()),
   cache_prompt: nullable(t.Boolean()),
+  ...structuredOutputFields,
 };
 
 type Fields = { [K in keyof typeof samplingFields]?: (typeof samplingFields)[K]["static"] };
@@ -47,7 +52,9 @@ export function toGenerateParams(body: Fields, nVocab: number, defaults: Default
     }
     logitBias.push([token, bias]);
   }
+  const grammar = requestGrammar(body);
   return {
+    ...(grammar ? { grammar } : {}),
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? null,
     stop: stop.filter(s => s.length > 0),
     ignoreEos: body.ignore_eos ?? false,
@@ -61,7 +68,7 @@ export function toGenerateParams(body: Fields, nVocab: number, defaults: Default
       repeatPenalty: body.repeat_penalty ?? 1,
       presencePenalty: body.presence_penalty ?? 0,
       frequencyPenalty: body.frequency_penalty ?? 0,
-      penaltyLastN: body.repeat_last_n ?? 64,
+      penaltyLastN: body.repeat_last_n === -1 ? MAX_PENALTY_WINDOW : (body.repeat_last_n ?? 64),
       logitBias,
     },
   };

@@ -8,6 +8,7 @@
 // Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
 import { Batch, DecodeError, LlamaContext, Sampler, type LlamaModel } from "../llama/index.ts";
 import type { SpecialToken } from "../llama/index.ts";
+import { grammarSampling, grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
 import { tokenizeSegments } from "./prompt-tokens.ts";
 import { TextStream } from "./text-stream.ts";
 import type { EngineErrorCode, FinishReason, GenerateEvent, GenerateRequest } from "./types.ts";
@@ -148,6 +149,8 @@ export class Scheduler {
         `the prompt (${prompt.length} tokens) plus max_tokens (${maxTokens}) exceeds this model's context of ${nCtx} tokens`,
       );
     }
+    const grammarWrong = requestGrammarError(this.model.vocab, request);
+    if (grammarWrong) return fail("invalid_grammar", grammarWrong);
     // Jobs are admitted at the next step: the queue may hold one per free slot beyond its bound.
     const freeSlots = this.slots.filter(s => !s.job).length;
     if (this.queue.length >= freeSlots + this.options.queueSize) {
@@ -352,6 +355,7 @@ export class Scheduler {
       presencePenalty: s.presencePenalty,
       frequencyPenalty: s.frequencyPenalty,
       penaltyLastN: s.penaltyLastN,
+      ...grammarSampling(vocab, job.request, logitBias),
       logitBias,
     });
     slot.lastUsed = ++this.clock;
@@ -398,6 +402,11 @@ export class Scheduler {
   private sampleNext(job: ActiveJob): void {
     const vocab = this.model.vocab;
     const token = job.sampler.sample(this.ctx.ptr, job.batchIndex);
+    if (token < 0) {
+      const outcome = grammarStopOutcome(token);
+      if ("finish" in outcome) return this.finish(job, outcome.finish);
+      return this.release(job, { kind: "error", code: "invalid_grammar", message: outcome.error });
+    }
     job.generated++;
     const endsTurn = !job.request.ignoreEos && (vocab.isEog(token) || job.stopTokenIds.has(token));
     if (endsTurn) return this.finish(job, "stop");

@@ -31,6 +31,21 @@ export interface GenerateRequest {
     penaltyLastN: number;
     logitBias: Array<[number, number]>;
   };
+  /** Constrains the output to a GBNF grammar (structured output, later tool calls). */
+  grammar?: GrammarConstraint;
+}
+
+export interface GrammarConstraint {
+  /** GBNF text, start rule `root`. */
+  gbnf: string;
+  /** Free output until a trigger word or token appears; constrained from the trigger on. */
+  lazy?: { words: string[]; tokens: number[] };
+  /**
+   * The grammar describes text only (JSON): control tokens other than end-of-generation are banned.
+   * The grammar reads a control token as its text (`<|im_start|>` may sit inside a JSON string),
+   * but the client never sees that text, so what it reads could break the grammar's rules.
+   */
+  textOnly?: boolean;
 }
 
 export type FinishReason = "stop" | "length";
@@ -52,6 +67,7 @@ export type EngineErrorCode =
   | "context_length_exceeded"
   | "queue_full"
   | "invalid_request"
+  | "invalid_grammar"
   | "model_unavailable"
   | "engine_failure"
   | "cancelled";

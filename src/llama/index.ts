@@ -3,6 +3,6 @@ export { Batch, DecodeError, LlamaContext, type ContextOptions } from "./context
 export { NativeLibraryError, findLibraryDir } from "./library.ts";
 export { LlamaModel, ModelLoadError, initBackend, type ModelLoadOptions } from "./model.ts";
 export { drainNativeLog } from "./native-log.ts";
-export { Sampler, defaultSampling, type SamplingParams } from "./sampler.ts";
+export { GrammarStop, Sampler, defaultSampling, grammarError, type GrammarParams, type SamplingParams } from "./sampler.ts";
 export { Vocab, type SpecialToken } from "./vocab.ts";
 export { applyBuiltinChatTemplate } from "./chat-template.ts";

@@ -1,7 +1,10 @@
 // A per-sequence llama.cpp sampler chain, in the order llama.cpp's common sampler builds it:
 // logit bias → penalties → top-k → top-p → min-p → temperature → dist (or greedy).
-import { type Pointer } from "bun:ffi";
+// A grammar, when given, stays outside the chain as in common/sampling.cpp: the chain picks, and
+// only a pick the grammar rejects is re-drawn from grammar-masked logits (hearth_sample_grammar).
+import { ptr, type Pointer } from "bun:ffi";
 import { cString } from "./cstring.ts";
+import { grammarLimitError } from "./grammar-limits.ts";
 import { layout } from "./layout.ts";
 import { native } from "./library.ts";
 import type { Vocab } from "./vocab.ts";
@@ -9,6 +12,8 @@ import type { Vocab } from "./vocab.ts";
 /** Below these, float32 logits overflow (see the sampler chain). */
 export const MIN_TEMPERATURE = 1e-4;
 export const MIN_REPEAT_PENALTY = 0.01;
+/** Longest penalty window (the API refuses longer ones; this guards other callers). */
+export const MAX_PENALTY_WINDOW = 32768;
 
 export interface SamplingParams {
   /** 0 = greedy. */
@@ -23,9 +28,31 @@ export interface SamplingParams {
   /** How many recent tokens the penalties look at. */
   penaltyLastN: number;
   logitBias?: ReadonlyMap<number, number>;
-  /** GBNF grammar constraining the output (root rule "root"). */
-  grammar?: string;
+  /** GBNF grammar constraining the output. */
+  grammar?: GrammarParams;
+  /** End-of-generation tokens are banned by logitBias (ignore_eos): a complete grammar then ends the output. */
+  eogBanned?: boolean;
 }
+
+export interface GrammarParams {
+  /** GBNF text; the start rule is `root`. */
+  gbnf: string;
+  /**
+   * Lazy grammar: the output is free until one of these words (or tokens) appears; from there on
+   * the grammar constrains it, starting with the trigger itself (for tool calls).
+   */
+  lazy?: { words: string[]; tokens: number[] };
+}
+
+/** Outcomes of a grammar-constrained sample that produced no token (hearth_sample_grammar). */
+export const GrammarStop = {
+  /** The grammar is complete and end-of-generation is banned: the output is finished. */
+  complete: -1,
+  /** No token of this vocabulary can continue the grammar. */
+  deadEnd: -2,
+  /** No logits at that batch index. */
+  noLogits: -3,
+} as const;
 
 export const defaultSampling: SamplingParams = {
   temperature: 0.8,
@@ -39,11 +66,60 @@ export const defaultSampling: SamplingParams = {
   penaltyLastN: 64,
 };
 
+/** llama.cpp's grammar sampler, or null when it cannot parse the grammar (llama.cpp logs why). */
+function initGrammar(vocab: Vocab, grammar: GrammarParams): Pointer | null {
+  const { llama } = native();
+  const text = cString(grammar.gbnf);
+  const root = cString("root");
+  if (!grammar.lazy) return llama.llama_sampler_init_grammar(vocab.ptr, text, root) as Pointer | null;
+  // One pattern, built as llama.cpp builds it from trigger words: the grammar is fed from the word on.
+  // Words are escaped here, so the std::regex llama.cpp compiles is always valid (an invalid one throws
+  // through the C API and aborts).
+  const { words, tokens } = grammar.lazy;
+  const patterns = words.length > 0 ? [cString(`[\\s\\S]*?(${words.map(escapeRegex).join("|")})[\\s\\S]*`)] : [];
+  const patternPtrs = new BigUint64Array(patterns.map(p => BigInt(ptr(p))));
+  const tokenIds = new Int32Array(tokens);
+  const g = llama.llama_sampler_init_grammar_lazy_patterns(
+    vocab.ptr,
+    text,
+    root,
+    patterns.length > 0 ? patternPtrs : null,
+    patterns.length,
+    tokenIds.length > 0 ? tokenIds : null,
+    tokenIds.length,
+  ) as Pointer | null;
+  void patterns; // the pattern buffers must outlive the call above
+  return g;
+}
+
+function escapeRegex(word: string): string {
+  return word.replace(/[.^$|()*+?[\]{}\\]/g, "\\$&");
+}
+
+/**
+ * Why llama.cpp would not take the grammar, or null when it does (it parses, every rule is defined,
+ * there is no left recursion and a `root` rule exists). Never lets llama.cpp see an unsafe one.
+ */
+export function grammarError(vocab: Vocab, grammar: GrammarParams): string | null {
+  const limit = grammarLimitError(grammar.gbnf);
+  if (limit) return limit;
+  const g = initGrammar(vocab, grammar);
+  if (!g) return "llama.cpp cannot parse the grammar (a syntax error, an undefined rule, left recursion, or no root rule)";
+  native().llama.llama_sampler_free(g);
+  return null;
+}
+
 export class Sampler {
   private handle: Pointer | null;
+  /** The grammar sampler, owned here and kept out of the chain. */
+  private grammar: Pointer | null = null;
+  private readonly nVocab: number;
+  private readonly eogBanned: boolean;
 
   constructor(vocab: Vocab, params: SamplingParams) {
     const { llama, shim } = native();
+    this.nVocab = vocab.nTokens;
+    this.eogBanned = params.eogBanned ?? false;
     const chain = shim.hearth_sampler_chain_new() as Pointer;
     const add = (s: Pointer | bigint | null) => {
       if (!s) throw new Error("sampler construction failed");
@@ -51,9 +127,10 @@ export class Sampler {
     };
     try {
       if (params.grammar) {
-        const g = llama.llama_sampler_init_grammar(vocab.ptr, cString(params.grammar), cString("root"));
-        if (!g) throw new SyntaxError("invalid grammar");
-        add(g);
+        const limit = grammarLimitError(params.grammar.gbnf);
+        if (limit) throw new SyntaxError(limit);
+        this.grammar = initGrammar(vocab, params.grammar);
+        if (!this.grammar) throw new SyntaxError("invalid grammar");
       }
       if (params.logitBias && params.logitBias.size > 0) {
         const stride = layout["llama_logit_bias.size"];
@@ -73,12 +150,15 @@ export class Sampler {
       // but name; the API refuses such penalties, and this floor guards every other caller.
       const repeatPenalty = Math.max(params.repeatPenalty, MIN_REPEAT_PENALTY);
       if (repeatPenalty !== 1 || params.presencePenalty !== 0 || params.frequencyPenalty !== 0) {
-        add(llama.llama_sampler_init_penalties(vocab.nTokens, params.penaltyLastN, repeatPenalty, params.frequencyPenalty, params.presencePenalty));
+        // The window is a ring buffer llama.cpp allocates at once: keep it sane.
+        const window = Math.min(params.penaltyLastN, MAX_PENALTY_WINDOW);
+        add(llama.llama_sampler_init_penalties(vocab.nTokens, window, repeatPenalty, params.frequencyPenalty, params.presencePenalty));
       }
       if (params.temperature < MIN_TEMPERATURE) {
         add(llama.llama_sampler_init_greedy());
       } else {
-        if (params.topK > 0) add(llama.llama_sampler_init_top_k(params.topK));
+        // A k at or past the vocabulary restricts nothing (and must not wrap around as an int32).
+        if (params.topK > 0 && params.topK < vocab.nTokens) add(llama.llama_sampler_init_top_k(params.topK));
         if (params.topP < 1) add(llama.llama_sampler_init_top_p(params.topP, 1));
         if (params.minP > 0) add(llama.llama_sampler_init_min_p(params.minP, 1));
         add(llama.llama_sampler_init_temp(params.temperature));
@@ -86,6 +166,8 @@ export class Sampler {
       }
     } catch (err) {
       llama.llama_sampler_free(chain);
+      if (this.grammar) llama.llama_sampler_free(this.grammar);
+      this.grammar = null;
       throw err;
     }
     this.handle = chain;
@@ -96,10 +178,14 @@ export class Sampler {
     return this.handle;
   }
 
-  /** Samples from the logits of batch index i of ctx, and accepts the token into the chain's state. */
+  /**
+   * Samples from the logits of batch index i of ctx, and accepts the token into the chain's (and
+   * grammar's) state. With a grammar the result may instead be a GrammarStop (negative).
+   */
   sample(ctx: Pointer, i: number): number {
     // llama_sampler_sample also calls accept on the chain.
-    return native().llama.llama_sampler_sample(this.ptr, ctx, i);
+    if (!this.grammar) return native().llama.llama_sampler_sample(this.ptr, ctx, i);
+    return native().shim.hearth_sample_grammar(this.ptr, this.grammar, ctx, i, this.nVocab, this.eogBanned ? 1 : 0);
   }
 
   /** Feeds a token the sampler did not pick (e.g. prompt tokens for the penalties' history). */
@@ -110,6 +196,8 @@ export class Sampler {
   dispose(): void {
     if (!this.handle) return;
     native().llama.llama_sampler_free(this.handle);
+    if (this.grammar) native().llama.llama_sampler_free(this.grammar);
     this.handle = null;
+    this.grammar = null;
   }
 }

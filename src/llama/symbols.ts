@@ -72,6 +72,7 @@ export const llamaSymbols = {
   llama_sampler_init_penalties: { args: ["i32", "i32", "f32", "f32", "f32"], returns: "ptr" },
   llama_sampler_init_logit_bias: { args: ["i32", "i32", "ptr"], returns: "ptr" },
   llama_sampler_init_grammar: { args: ["ptr", "ptr", "ptr"], returns: "ptr" },
+  llama_sampler_init_grammar_lazy_patterns: { args: ["ptr", "ptr", "ptr", "ptr", "u64", "ptr", "u64"], returns: "ptr" },
   llama_sampler_sample: { args: ["ptr", "ptr", "i32"], returns: "i32" },
   llama_sampler_accept: { args: ["ptr", "i32"], returns: "void" },
   llama_sampler_reset: { args: ["ptr"], returns: "void" },
@@ -90,5 +91,6 @@ export const shimSymbols = {
   hearth_batch_free: { args: ["ptr"], returns: "void" },
   hearth_decode: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32"], returns: "i32" },
   hearth_sampler_chain_new: { args: [], returns: "ptr" },
+  hearth_sample_grammar: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
   hearth_layout: { args: ["ptr"], returns: "i32" },
 } as const satisfies Record<string, FFIFunction>;

@@ -5,6 +5,7 @@ import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
 import { collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
+import { grammarField } from "../response-format.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
 import type { ChatCompletionBody } from "./schema.ts";
 
@@ -52,6 +53,7 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
     throw err;
   }
   const params = toGenerateParams(body, model.info.nVocab, model.defaults);
+  const errorParams = { prompt: "messages", grammar: grammarField(body) };
   const request: GenerateRequest = {
     ...params,
     prompt: chatPrompt(rendered, protect),
@@ -61,10 +63,10 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   };
   const n = body.n ?? 1;
   const requests = Array.from({ length: n }, (_, i) => withChoiceSeed(request, i));
-  const started = await startAll(model.engine, requests, ctx, "messages");
+  const started = await startAll(model.engine, requests, ctx, errorParams);
   ctx.trace.promptTokens = started[0]!.promptTokens;
   if (!body.stream) {
-    const results = await Promise.all(started.map(s => collect(s, "messages")));
+    const results = await Promise.all(started.map(s => collect(s, errorParams)));
     const header = responseHeader("chatcmpl", "chat.completion", body.model, model.fingerprint);
     return completionBody(header, results, started[0]!.promptTokens, (r, index) => ({
       index,

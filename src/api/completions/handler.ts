@@ -6,6 +6,7 @@ import { withChoiceSeed } from "../chat-completions/handler.ts";
 import { ApiError } from "../errors.ts";
 import { collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
+import { grammarField } from "../response-format.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
 import type { CompletionBody } from "./schema.ts";
 
@@ -22,13 +23,14 @@ export async function completions(body: CompletionBody, models: ModelSource, ctx
   const model = await models.acquire(body.model);
   ctx.trace.model = model.id;
   const params = toGenerateParams(body, model.info.nVocab, model.defaults);
+  const errorParams = { prompt: "prompt", grammar: grammarField(body) };
   const n = body.n ?? 1;
   const all = prompts(body);
   if (all.length * n > 128) throw new ApiError(400, "prompts × n must not exceed 128 choices", "invalid_request_error", "n");
   const requests: GenerateRequest[] = all.flatMap(prompt =>
     Array.from({ length: n }, (_, i) => withChoiceSeed({ ...params, prompt, addSpecial: true }, i)),
   );
-  const started = await startAll(model.engine, requests, ctx, "prompt");
+  const started = await startAll(model.engine, requests, ctx, errorParams);
   // Prompt tokens count once per prompt, not once per choice.
   const promptTokens = started.filter((_, i) => i % n === 0).reduce((s, x) => s + x.promptTokens, 0);
   ctx.trace.promptTokens = promptTokens;
@@ -38,7 +40,7 @@ export async function completions(body: CompletionBody, models: ModelSource, ctx
   };
 
   if (!body.stream) {
-    const results = await Promise.all(started.map(s => collect(s, "prompt")));
+    const results = await Promise.all(started.map(s => collect(s, errorParams)));
     const header = responseHeader("cmpl", "text_completion", body.model, model.fingerprint);
     return completionBody(header, results, promptTokens, (r, index) => ({ index, text: echoOf(index) + r.text, logprobs: null, finish_reason: r.finishReason }));
   }

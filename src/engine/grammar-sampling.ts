@@ -1,0 +1,37 @@
+// What a request's grammar adds to its sampler: the grammar itself, and for text-only grammars
+// a ban on the control tokens the client would never see (see GrammarConstraint.textOnly).
+import { GrammarStop, grammarError, type SamplingParams, type Vocab } from "../llama/index.ts";
+import type { GenerateRequest } from "./types.ts";
+
+const hiddenTokens = new WeakMap<Vocab, number[]>();
+
+/** Control tokens that do not end the generation: their text is dropped from the output. */
+function controlTokens(vocab: Vocab): number[] {
+  let ids = hiddenTokens.get(vocab);
+  if (!ids) {
+    ids = [];
+    for (let t = 0; t < vocab.nTokens; t++) if (vocab.isControl(t) && !vocab.isEog(t)) ids.push(t);
+    hiddenTokens.set(vocab, ids);
+  }
+  return ids;
+}
+
+/** Why the request's grammar cannot be used, or null (also null when it has none). */
+export function requestGrammarError(vocab: Vocab, request: GenerateRequest): string | null {
+  return request.grammar ? grammarError(vocab, request.grammar) : null;
+}
+
+/** The sampler parameters a grammar contributes; `logitBias` is extended in place with its bans. */
+export function grammarSampling(vocab: Vocab, request: GenerateRequest, logitBias: Map<number, number>): Pick<SamplingParams, "grammar" | "eogBanned"> {
+  const grammar = request.grammar;
+  if (!grammar) return {};
+  if (grammar.textOnly) for (const t of controlTokens(vocab)) logitBias.set(t, -Infinity);
+  return { grammar: { gbnf: grammar.gbnf, lazy: grammar.lazy }, eogBanned: request.ignoreEos };
+}
+
+/** A negative sample result: how the generation ends. */
+export function grammarStopOutcome(code: number): { finish: "stop" } | { error: string } {
+  if (code === GrammarStop.complete) return { finish: "stop" };
+  if (code === GrammarStop.deadEnd) return { error: "the grammar allows no token of this model's vocabulary here" };
+  return { error: "no logits to sample from" };
+}
