@@ -43,6 +43,7 @@ Options for serve:
                            is unloaded first (default 0: no limit)
       --idle-unload S      unload a model idle for S seconds (default 0: never)
       --shutdown-timeout S on SIGTERM/SIGINT, let running requests finish for S seconds (default 30)
+      --no-ui              do not serve the chat page at /
       --verbose            show llama.cpp's own log lines
 `;
 
@@ -85,6 +86,7 @@ async function serve(argv: string[]): Promise<void> {
       cors: { type: "string" },
       "max-body": { type: "string" },
       verbose: { type: "boolean", default: false },
+      "no-ui": { type: "boolean", default: false },
       "chat-template": { type: "string" },
       "parse-special-in-chat": { type: "boolean", default: false },
       "shutdown-timeout": { type: "string" },
@@ -134,6 +136,7 @@ async function serve(argv: string[]): Promise<void> {
     maxBodyBytes: int(values["max-body"], "max-body", 16 * 1024 * 1024),
     chatTemplate: values["chat-template"],
     parseSpecialInChat: values["parse-special-in-chat"],
+    ui: !values["no-ui"],
     shutdownTimeoutS: int(values["shutdown-timeout"], "shutdown-timeout", 30),
     config,
     loadPolicy: { maxLoaded: int(values["max-loaded"], "max-loaded", 0), idleUnloadS: int(values["idle-unload"], "idle-unload", 0) },

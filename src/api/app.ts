@@ -1,5 +1,6 @@
 // The HTTP app: routes, auth, CORS, limits, and the one error mapper. Knows nothing of FFI.
 import { Elysia, t } from "elysia";
+import { openapi } from "@elysiajs/openapi";
 import { applyTemplate, applyTemplateBody } from "./apply-template/route.ts";
 import { chatCompletionBody } from "./chat-completions/schema.ts";
 import { chatCompletions } from "./chat-completions/handler.ts";
@@ -12,6 +13,8 @@ import { counters, renderMetrics } from "./metrics.ts";
 import { listModels, modelObject } from "./models/route.ts";
 import { log } from "../util/log.ts";
 import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
+import { chatPage } from "../ui/route.ts";
+import packageJson from "../../package.json" with { type: "json" };
 
 export interface AppOptions {
   apiKeys: string[];
@@ -20,9 +23,15 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** Let special-token text in chat messages become control tokens (llama-server's behaviour). Off by default. */
   parseSpecialInChat?: boolean;
+  /** Serve the chat page at GET / (default true; `--no-ui` turns it off). */
+  ui?: boolean;
 }
 
-const PUBLIC_PATHS = new Set(["/health"]);
+/** What needs no API key: the health check, and the chat page's own files (it asks for the key). */
+function isPublic(request: Request, path: string, ui: boolean): boolean {
+  if (path === "/health") return true;
+  return ui && request.method === "GET" && (path === "/" || path.startsWith("/ui/"));
+}
 
 /** "/messages/0/role" → "messages[0].role", OpenAI's way of naming a field. */
 function paramName(path: string | undefined): string | null {
@@ -64,11 +73,13 @@ function validationError(error: unknown): ApiError {
 function routeLabel(request: Request): string {
   const path = new URL(request.url).pathname;
   if (KNOWN_ROUTES.has(path)) return path;
+  if (path.startsWith("/ui/")) return "/ui/{file}";
   return path.startsWith("/v1/models/") ? "/v1/models/{id}" : "unmatched";
 }
-const KNOWN_ROUTES = new Set(["/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
+const KNOWN_ROUTES = new Set(["/", "/openapi", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
 
 export function createApp(models: ModelSource, options: AppOptions) {
+  const ui = options.ui ?? true;
   return new Elysia()
     .onRequest(({ request }) => {
       const url = new URL(request.url);
@@ -79,7 +90,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
         counters.request(routeLabel(request), 413);
         return errorResponse(new ApiError(413, `request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`, "invalid_request_error", null, "request_too_large"), cors);
       }
-      if (options.apiKeys.length > 0 && !PUBLIC_PATHS.has(url.pathname) && !keyAccepted(presentedKey(request), options.apiKeys)) {
+      if (options.apiKeys.length > 0 && !isPublic(request, url.pathname, ui) && !keyAccepted(presentedKey(request), options.apiKeys)) {
         counters.request(routeLabel(request), 401);
         return errorResponse(
           new ApiError(401, "Incorrect or missing API key. Pass it as 'Authorization: Bearer KEY'.", "authentication_error", null, "invalid_api_key"),
@@ -111,6 +122,20 @@ export function createApp(models: ModelSource, options: AppOptions) {
       counters.request(routeLabel(request), api.status);
       return errorResponse(api, corsHeaders(request, options.cors));
     })
+    // GET /openapi: the API described from the TypeBox schemas below, the ones requests are validated with.
+    .use(
+      openapi({
+        provider: null,
+        specPath: "/openapi",
+        documentation: {
+          info: { title: "Hearth", version: packageJson.version, description: "A local OpenAI-compatible LLM server on llama.cpp." },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" }, apiKeyHeader: { type: "apiKey", in: "header", name: "X-Api-Key" } } },
+          // Only enforced when the server runs with --api-key; /health and the page stay open.
+          security: [{ bearer: [] }, { apiKeyHeader: [] }],
+        },
+      }),
+    )
+    .use(ui ? chatPage() : new Elysia())
     .get("/health", () => {
       const h = models.health();
       return { status: "ok", models: h.models };
