@@ -78,6 +78,8 @@ function routeLabel(request: Request): string {
 }
 const KNOWN_ROUTES = new Set(["/", "/openapi", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
 
+// Every body is JSON, read by the strict parser above; naming "json" on each route also tells
+// the OpenAPI generator so (it cannot see into a parser function).
 export function createApp(models: ModelSource, options: AppOptions) {
   const ui = options.ui ?? true;
   return new Elysia()
@@ -147,23 +149,23 @@ export function createApp(models: ModelSource, options: AppOptions) {
       const found = (await models.list()).find(m => m.id === id || m.aliases?.includes(id));
       if (!found) throw new ApiError(404, `The model '${id}' does not exist`, "invalid_request_error", "model", "model_not_found");
       return modelObject(found);
-    })
-    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, request.signal, !options.parseSpecialInChat), { body: chatCompletionBody })
-    .post("/v1/completions", ({ body, request }) => completions(body, models, request.signal), { body: completionBody })
+    }, { detail: { summary: "One model; * is its id or alias (ids of models in sub-folders contain '/')" } })
+    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, request.signal, !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
+    .post("/v1/completions", ({ body, request }) => completions(body, models, request.signal), { parse: "json", body: completionBody })
     .post(
       "/models/load",
       async ({ body }) => {
         const model = await models.acquire(body.model);
         return { model: model.id, status: "loaded" };
       },
-      { body: t.Object({ model: t.String({ minLength: 1 }) }) },
+      { parse: "json", body: t.Object({ model: t.String({ minLength: 1 }) }) },
     )
     .post(
       "/models/unload",
       async ({ body }) => ({ model: body.model, status: (await models.unload(body.model)) ? "unloaded" : "not loaded" }),
-      { body: t.Object({ model: t.String({ minLength: 1 }) }) },
+      { parse: "json", body: t.Object({ model: t.String({ minLength: 1 }) }) },
     )
-    .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { body: applyTemplateBody })
+    .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { parse: "json", body: applyTemplateBody })
     .post(
       "/tokenize",
       async ({ body }) => {
@@ -174,6 +176,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
         return { tokens: tokens.map((id, i) => ({ id, piece: pieces[i] })) };
       },
       {
+        parse: "json",
         body: t.Object({
           model: t.Optional(t.String()),
           content: t.String(),
@@ -192,6 +195,6 @@ export function createApp(models: ModelSource, options: AppOptions) {
         }
         return { content: await model.engine.detokenize(body.tokens) };
       },
-      { body: t.Object({ model: t.Optional(t.String()), tokens: t.Array(t.Integer({ minimum: 0 })) }) },
+      { parse: "json", body: t.Object({ model: t.Optional(t.String()), tokens: t.Array(t.Integer({ minimum: 0 })) }) },
     );
 }
