@@ -64,7 +64,7 @@ SHIM_SRC := lib/shim/hearth_shim.c
 RUNTIME_LIBS = $(wildcard lib/libllama.$(SO)* lib/libggml*.$(SO)* lib/libhearth_shim.$(SO))
 STAMP    := lib/.built-$(VARIANT)
 
-.PHONY: all lib bun deps run test dist bench fuzz soak clean distclean check-source
+.PHONY: all lib bun deps run test dist bench fuzz soak clean distclean check-source chromium
 
 all: lib deps
 
@@ -123,8 +123,17 @@ lib/libhearth_shim.$(SO): $(SHIM_SRC) $(STAMP)
 run: lib deps
 	$(BUN) src/cli.ts serve $(ARGS)
 
-test: lib deps dist
+test: lib deps dist chromium
 	$(BUN) test --timeout 120000 $(TEST_ARGS)
+
+# The chat page's tests drive a real headless Chromium (test/helpers/browser.ts): Debian's package,
+# installed only when missing (CI is a fresh Debian machine running as root). HEARTH_CHROMIUM=path
+# points the tests at another Chromium instead.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@if [ -z "$$HEARTH_CHROMIUM" ] && [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	  else echo "no /usr/bin/chromium: install Chromium or set HEARTH_CHROMIUM=/path/to/chromium"; exit 1; fi; fi
 
 dist: lib deps
 	@rm -rf dist && mkdir -p dist

@@ -48,6 +48,7 @@ Options for serve:
       --max-stream-buffer BYTES  output a stream may hold for a client that is not reading
                            before the request is cancelled (default 4 MiB)
       --log-format F       pretty (default) or json: one object per line, one line per request
+      --no-ui              do not serve the chat page at /
       --verbose            show llama.cpp's own log lines
 `;
 
@@ -90,6 +91,7 @@ async function serve(argv: string[]): Promise<void> {
       cors: { type: "string" },
       "max-body": { type: "string" },
       verbose: { type: "boolean", default: false },
+      "no-ui": { type: "boolean", default: false },
       "chat-template": { type: "string" },
       "parse-special-in-chat": { type: "boolean", default: false },
       "shutdown-timeout": { type: "string" },
@@ -144,6 +146,7 @@ async function serve(argv: string[]): Promise<void> {
     maxBodyBytes: int(values["max-body"], "max-body", 16 * 1024 * 1024),
     chatTemplate: values["chat-template"],
     parseSpecialInChat: values["parse-special-in-chat"],
+    ui: !values["no-ui"],
     shutdownTimeoutS: int(values["shutdown-timeout"], "shutdown-timeout", 30),
     requestTimeoutS: int(values["request-timeout"], "request-timeout", 0),
     maxStreamBufferBytes: int(values["max-stream-buffer"], "max-stream-buffer", 4 << 20),

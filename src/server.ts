@@ -16,6 +16,8 @@ export interface ServerConfig {
   /** --chat-template NAME|FILE */
   chatTemplate?: string;
   parseSpecialInChat?: boolean;
+  /** Serve the chat page at GET / (off with --no-ui). */
+  ui?: boolean;
   /** Seconds in-flight generations may take to finish after SIGTERM/SIGINT. */
   shutdownTimeoutS?: number;
   /** Seconds a generation request may take (0: no limit). */
@@ -50,6 +52,7 @@ export async function startServer(config: ServerConfig) {
     parseSpecialInChat: config.parseSpecialInChat,
     requestTimeoutMs: (config.requestTimeoutS ?? 0) * 1000,
     maxStreamBufferBytes: config.maxStreamBufferBytes,
+    ui: config.ui ?? true,
   });
   const server = Bun.serve({
     hostname: config.host,
@@ -59,6 +62,7 @@ export async function startServer(config: ServerConfig) {
     idleTimeout: 0,
   });
   log("info", `hearth listening on http://${config.host}:${server.port} — models: ${models.map(m => m.id).join(", ") || "none"}`);
+  if (config.ui ?? true) log("info", `chat page: http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}/`);
   // Load the first model now, so the first request does not wait for it.
   if (models[0]) registry.acquire(models[0].id).catch(err => log("error", (err as Error).message));
 

@@ -1,5 +1,6 @@
 // The HTTP app: routes, auth, CORS, limits, and the one error mapper. Knows nothing of FFI.
 import { Elysia, t } from "elysia";
+import { openapi } from "@elysiajs/openapi";
 import { applyTemplate, applyTemplateBody } from "./apply-template/route.ts";
 import { chatCompletionBody } from "./chat-completions/schema.ts";
 import { chatCompletions } from "./chat-completions/handler.ts";
@@ -14,6 +15,8 @@ import { listModels, modelObject } from "./models/route.ts";
 import { log } from "../util/log.ts";
 import { RequestTrace } from "./request-trace.ts";
 import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
+import { chatPage } from "../ui/route.ts";
+import packageJson from "../../package.json" with { type: "json" };
 
 export interface AppOptions {
   apiKeys: string[];
@@ -26,9 +29,15 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** Bytes a stream may hold for a client that does not read before it is cancelled. */
   maxStreamBufferBytes?: number;
+  /** Serve the chat page at GET / (default true; `--no-ui` turns it off). */
+  ui?: boolean;
 }
 
-const PUBLIC_PATHS = new Set(["/health"]);
+/** What needs no API key: the health check, and the chat page's own files (it asks for the key). */
+function isPublic(request: Request, path: string, ui: boolean): boolean {
+  if (path === "/health") return true;
+  return ui && request.method === "GET" && (path === "/" || path.startsWith("/ui/"));
+}
 
 /** "/messages/0/role" → "messages[0].role", OpenAI's way of naming a field. */
 function paramName(path: string | undefined): string | null {
@@ -70,9 +79,10 @@ function validationError(error: unknown): ApiError {
 function routeLabel(request: Request): string {
   const path = new URL(request.url).pathname;
   if (KNOWN_ROUTES.has(path)) return path;
+  if (path.startsWith("/ui/")) return "/ui/{file}";
   return path.startsWith("/v1/models/") ? "/v1/models/{id}" : "unmatched";
 }
-const KNOWN_ROUTES = new Set(["/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
+const KNOWN_ROUTES = new Set(["/", "/openapi", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
 
 /** A client's own X-Request-Id when it is a sane token, else a fresh one. */
 function requestId(request: Request): string {
@@ -80,7 +90,10 @@ function requestId(request: Request): string {
   return given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
 }
 
+// Every body is JSON, read by the strict parser above; naming "json" on each route also tells
+// the OpenAPI generator so (it cannot see into a parser function).
 export function createApp(models: ModelSource, options: AppOptions) {
+  const ui = options.ui ?? true;
   if (options.maxStreamBufferBytes) setStreamBufferLimit(options.maxStreamBufferBytes);
   const traces = new WeakMap<Request, RequestTrace>();
   const traceOf = (request: Request) => {
@@ -111,7 +124,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
       if (length > options.maxBodyBytes) {
         return early(request, errorResponse(new ApiError(413, `request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`, "invalid_request_error", null, "request_too_large"), cors));
       }
-      if (options.apiKeys.length > 0 && !PUBLIC_PATHS.has(url.pathname) && !keyAccepted(presentedKey(request), options.apiKeys)) {
+      if (options.apiKeys.length > 0 && !isPublic(request, url.pathname, ui) && !keyAccepted(presentedKey(request), options.apiKeys)) {
         return early(request, errorResponse(
           new ApiError(401, "Incorrect or missing API key. Pass it as 'Authorization: Bearer KEY'.", "authentication_error", null, "invalid_api_key"),
           { ...cors, "www-authenticate": "Bearer" },
@@ -148,6 +161,20 @@ export function createApp(models: ModelSource, options: AppOptions) {
       trace.end(api.status);
       return errorResponse(api, { ...corsHeaders(request, options.cors), "x-request-id": trace.id });
     })
+    // GET /openapi: the API described from the TypeBox schemas below, the ones requests are validated with.
+    .use(
+      openapi({
+        provider: null,
+        specPath: "/openapi",
+        documentation: {
+          info: { title: "Hearth", version: packageJson.version, description: "A local OpenAI-compatible LLM server on llama.cpp." },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" }, apiKeyHeader: { type: "apiKey", in: "header", name: "X-Api-Key" } } },
+          // Only enforced when the server runs with --api-key; /health and the page stay open.
+          security: [{ bearer: [] }, { apiKeyHeader: [] }],
+        },
+      }),
+    )
+    .use(ui ? chatPage() : new Elysia())
     .get("/health", () => {
       const h = models.health();
       return { status: "ok", models: h.models };
@@ -159,23 +186,23 @@ export function createApp(models: ModelSource, options: AppOptions) {
       const found = (await models.list()).find(m => m.id === id || m.aliases?.includes(id));
       if (!found) throw new ApiError(404, `The model '${id}' does not exist`, "invalid_request_error", "model", "model_not_found");
       return modelObject(found);
-    })
-    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { body: chatCompletionBody })
-    .post("/v1/completions", ({ body, request }) => completions(body, models, generation(request)), { body: completionBody })
+    }, { detail: { summary: "One model; * is its id or alias (ids of models in sub-folders contain '/')" } })
+    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
+    .post("/v1/completions", ({ body, request }) => completions(body, models, generation(request)), { parse: "json", body: completionBody })
     .post(
       "/models/load",
       async ({ body }) => {
         const model = await models.acquire(body.model);
         return { model: model.id, status: "loaded" };
       },
-      { body: t.Object({ model: t.String({ minLength: 1 }) }) },
+      { parse: "json", body: t.Object({ model: t.String({ minLength: 1 }) }) },
     )
     .post(
       "/models/unload",
       async ({ body }) => ({ model: body.model, status: (await models.unload(body.model)) ? "unloaded" : "not loaded" }),
-      { body: t.Object({ model: t.String({ minLength: 1 }) }) },
+      { parse: "json", body: t.Object({ model: t.String({ minLength: 1 }) }) },
     )
-    .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { body: applyTemplateBody })
+    .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { parse: "json", body: applyTemplateBody })
     .post(
       "/tokenize",
       async ({ body }) => {
@@ -186,6 +213,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
         return { tokens: tokens.map((id, i) => ({ id, piece: pieces[i] })) };
       },
       {
+        parse: "json",
         body: t.Object({
           model: t.Optional(t.String()),
           content: t.String(),
@@ -204,6 +232,6 @@ export function createApp(models: ModelSource, options: AppOptions) {
         }
         return { content: await model.engine.detokenize(body.tokens) };
       },
-      { body: t.Object({ model: t.Optional(t.String()), tokens: t.Array(t.Integer({ minimum: 0 })) }) },
+      { parse: "json", body: t.Object({ model: t.Optional(t.String()), tokens: t.Array(t.Integer({ minimum: 0 })) }) },
     );
 }

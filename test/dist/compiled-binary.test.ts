@@ -39,6 +39,15 @@ test("dist/hearth serves the embedded model from a foreign directory", async () 
   expect(body?.choices?.[0]?.text?.length).toBeGreaterThan(10);
   expect(body.usage.completion_tokens).toBe(16);
   expect(existsSync(join(home, "models/stories260K.gguf"))).toBe(true);
+  // The chat page and every file it loads come from inside the binary.
+  const page = await fetch(`${url}/`);
+  expect(page.status).toBe(200);
+  for (const src of (await page.text()).match(/\/ui\/[\w.-]+/g)!) {
+    const res = await fetch(`${url}${src}`);
+    expect(res.status).toBe(200);
+    expect((await res.text()).length).toBeGreaterThan(100);
+  }
+  expect(((await (await fetch(`${url}/openapi`)).json()) as any).paths["/v1/chat/completions"]).toBeDefined();
 });
 
 test("dist/hearth --help answers without loading anything", () => {
