@@ -1,5 +1,6 @@
 // The models this server can serve, and one engine (runner process) per model, started on
 // first use. Concurrent first requests share one load. Implements the API's ModelSource.
+import { existsSync } from "node:fs";
 import type { AcquiredModel, ModelListing, ModelSource } from "../api/model-source.ts";
 import { detectFamily, samplingDefaults } from "../chat/families.ts";
 import { ChatRenderer } from "../chat/renderer.ts";
@@ -145,7 +146,12 @@ export class ModelRegistry implements ModelSource {
   }
 
   async acquire(id: string): Promise<AcquiredModel> {
-    const file = this.find(id);
+    let file = this.find(id);
+    // A file deleted since the last scan: a loaded model answers from memory; anything else rescans.
+    if (file && !this.entries.get(file.id)?.engine.loaded && !existsSync(file.path)) {
+      this.entries.delete(file.id);
+      file = this.rescan().find(f => f.id === file!.id);
+    }
     if (!file) {
       throw new ModelNotFoundError(id);
     }
