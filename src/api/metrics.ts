@@ -44,5 +44,8 @@ export function renderMetrics(models: ModelSource): string {
   metric("hearth_slots_busy", "gauge", "Sequences being decoded.", health.map(m => [`{model="${label(m.id)}"}`, m.slotsBusy]));
   metric("hearth_slots_total", "gauge", "Sequence slots (--parallel).", health.map(m => [`{model="${label(m.id)}"}`, m.slotsTotal]));
   metric("hearth_queue_depth", "gauge", "Requests waiting for a slot.", health.map(m => [`{model="${label(m.id)}"}`, m.queued]));
+  metric("hearth_model_layers", "gauge", "Repeating layers of a loaded model held by each device (RPC workers by endpoint).",
+    health.flatMap(m => (m.devices ?? []).map(d => [
+      `{model="${label(m.id)}",device="${label(d.name)}",type="${d.type}",endpoint="${label(d.endpoint ?? "")}"}`, d.layers] as [string, number])));
   return lines.join("\n") + "\n";
 }

@@ -3,7 +3,13 @@
 // through unchanged.
 const MARK = "\x1ehearth-load ";
 
-export function relayRunnerStderr(stream: ReadableStream<Uint8Array>, label: string, out: NodeJS.WriteStream = process.stderr): void {
+export function relayRunnerStderr(
+  stream: ReadableStream<Uint8Array>,
+  label: string,
+  out: NodeJS.WriteStream = process.stderr,
+  /** Sees every passed-through line (the supervisor keeps the last ones to explain a crash). */
+  onLine?: (line: string) => void,
+): void {
   const decoder = new TextDecoder();
   let pending = "";
   let drawn = false;
@@ -25,6 +31,7 @@ export function relayRunnerStderr(stream: ReadableStream<Uint8Array>, label: str
           if (drawn) out.write("\n");
           drawn = false;
           out.write(`${line}\n`);
+          onLine?.(line);
         }
       }
     }
