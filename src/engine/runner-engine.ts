@@ -144,7 +144,9 @@ export class RunnerEngine implements Engine {
 
   /** Why a runner died: ggml's abort line when there is one. */
   private deathReason(why: string): string {
-    const native = this.killReason ?? [...this.stderrTail].reverse().find(l => /GGML_ASSERT|ggml-rpc|error|abort/i.test(l))?.trim();
+    // ggml's own abort line ("ggml-rpc.cpp:566: Remote RPC server crashed …") beats Bun's "panic: abort() called".
+    const tail = [...this.stderrTail].reverse();
+    const native = this.killReason ?? (tail.find(l => /\.(c|cpp|h):\d+: /.test(l)) ?? tail.find(l => /GGML_ASSERT|error|abort/i.test(l)))?.trim();
     this.killReason = null;
     return `the model runner stopped unexpectedly (${why})${native ? `: ${native}` : ""}`;
   }
@@ -218,7 +220,7 @@ export class RunnerEngine implements Engine {
       this.watch(child);
       relayRunnerStderr(child.stderr as ReadableStream<Uint8Array>, basename(this.config.modelPath), process.stderr, line => {
         this.stderrTail.push(line);
-        if (this.stderrTail.length > 20) this.stderrTail.shift();
+        if (this.stderrTail.length > 200) this.stderrTail.shift(); // ggml prints a gdb backtrace after its abort line
       });
       child.send({ type: "init", config: this.config } satisfies ToRunner);
     });

@@ -23,7 +23,7 @@ export function modelObject(m: ModelListing) {
       ...(m.error ? { error: m.error } : {}),
       ...(m.slots ? { slots: m.slots } : {}),
       // Where the layers live once loaded; the configured RPC workers in any state.
-      devices: m.info?.devices ?? null,
+      devices: (m.loaded ? m.info?.devices : null) ?? null,
       ...(m.workers?.length ? { rpc: m.workers } : {}),
     },
   };
