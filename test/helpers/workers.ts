@@ -13,8 +13,8 @@ export interface Worker {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-async function spawnWorker(port: number): Promise<Subprocess> {
-  const proc = Bun.spawn([refBin("ggml-rpc-server"), "--host", "127.0.0.1", "--port", String(port), "--threads", "1"], {
+async function spawnWorker(port: number, threads: number): Promise<Subprocess> {
+  const proc = Bun.spawn([refBin("ggml-rpc-server"), "--host", "127.0.0.1", "--port", String(port), "--threads", String(threads)], {
     stdout: "ignore",
     stderr: "ignore",
   });
@@ -31,14 +31,14 @@ async function spawnWorker(port: number): Promise<Subprocess> {
   }
 }
 
-export async function startWorker(): Promise<Worker> {
+export async function startWorker(threads = 1): Promise<Worker> {
   const port = await freePort();
   const worker: Worker = {
     endpoint: `127.0.0.1:${port}`,
     port,
-    proc: await spawnWorker(port),
+    proc: await spawnWorker(port, threads),
     async restart() {
-      worker.proc = await spawnWorker(port);
+      worker.proc = await spawnWorker(port, threads);
     },
     async kill(signal = "SIGKILL") {
       worker.proc.kill(signal);
