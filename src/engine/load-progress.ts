@@ -9,7 +9,7 @@ export function relayRunnerStderr(
   out: NodeJS.WriteStream = process.stderr,
   /** Sees every passed-through line (the supervisor keeps the last ones to explain a crash). */
   onLine?: (line: string) => void,
-): void {
+): Promise<void> {
   const decoder = new TextDecoder();
   let pending = "";
   let drawn = false;
@@ -19,7 +19,7 @@ export function relayRunnerStderr(
     out.write(`\rloading ${label} [${bar}] ${Math.floor(permille / 10)}%${permille >= 1000 ? "\n" : ""}`);
     drawn = permille < 1000;
   };
-  void (async () => {
+  return (async () => {
     for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
       pending += decoder.decode(chunk, { stream: true });
       let nl: number;

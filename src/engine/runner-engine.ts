@@ -79,12 +79,13 @@ export class RunnerEngine implements Engine {
   private lastHeardAt = 0;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private killReason: string | null = null;
+  /** Set while a dead runner's exit is being handled. */
+  private exiting: Promise<void> | null = null;
 
-  constructor(
-    private readonly config: RunnerConfig,
-    /** Retry timing (tests shorten it). */
-    private readonly backoff = { firstMs: 1000, maxMs: 30_000 },
-  ) {}
+  /** Retry delays while a model's workers are away: 1 s, doubling up to 30 s. */
+  private readonly backoff = { firstMs: 1000, maxMs: 30_000 };
+
+  constructor(private readonly config: RunnerConfig) {}
 
   private get usesWorkers(): boolean {
     return (this.config.rpc?.length ?? 0) > 0;
@@ -93,6 +94,7 @@ export class RunnerEngine implements Engine {
   /** Starts the runner if it is not running; concurrent callers share one start. */
   start(): Promise<ModelInfo> {
     if (this.modelInfo && this.child) return Promise.resolve(this.modelInfo);
+    if (this.exiting) return this.exiting.then(() => this.start());
     if (this.recovering && !this.starting) {
       const wait = Math.max(0, Math.ceil((this.nextRetryAt - Date.now()) / 1000));
       return Promise.reject(new EngineError("model_unavailable", `${this.lastError ?? "an RPC worker is unavailable"} (next retry in ${wait} s)`));
@@ -185,40 +187,48 @@ export class RunnerEngine implements Engine {
           if (this.child === child) this.child = null;
           if (this.watchdog) clearInterval(this.watchdog);
           this.watchdog = null;
-          const why = signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`;
-          if (!started) {
-            this.state = "failed";
-            this.lastError = failedMessage ?? this.deathReason(why).replace("unexpectedly", "while loading");
-            rejectStart(new EngineError("model_unavailable", this.lastError!));
-            this.scheduleRecovery();
-            return;
-          }
-          this.modelInfo = null;
-          this.slotsBusy = this.queued = 0;
-          const reason = this.deathReason(why);
-          // A clean exit is a runner told to stop (shutdown, or its IPC channel closed), not a lost worker.
-          if (this.closing || (exitCode === 0 && !signalCode)) {
-            this.state = "starting";
-            return this.failInFlight(reason, "engine_failure");
-          }
-          if (this.usesWorkers) {
-            // Most likely a worker went away: the model is unavailable until the workers answer.
-            log("error", `${basename(this.config.modelPath)} is unavailable: ${reason}; retrying with back-off`);
-            this.lastError = reason;
-            this.state = "failed";
-            this.failInFlight(reason, "model_unavailable");
-            this.scheduleRecovery();
-            return;
-          }
-          log("error", `model runner for ${this.config.modelPath} stopped (${why}); it restarts on the next request`);
-          this.failInFlight(reason, "engine_failure");
-          this.state = "starting";
+          if (started) this.modelInfo = null;
+          // The abort line may still be in the stderr pipe: read it to the end first (bounded).
+          // Until then start() waits, so a new runner's requests are not failed with this one's.
+          this.exiting = Promise.race([stderrDone, Bun.sleep(1000)]).then(() => {
+            this.exiting = null;
+            onRunnerExit(exitCode, signalCode ? String(signalCode) : null);
+          });
         },
       });
+      const onRunnerExit = (exitCode: number | null, signalCode: string | null) => {
+        const why = signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`;
+        if (!started) {
+          this.state = "failed";
+          this.lastError = failedMessage ?? this.deathReason(why).replace("unexpectedly", "while loading");
+          rejectStart(new EngineError("model_unavailable", this.lastError));
+          this.scheduleRecovery();
+          return;
+        }
+        this.slotsBusy = this.queued = 0;
+        const reason = this.deathReason(why);
+        // A clean exit is a runner told to stop (shutdown, or its IPC channel closed), not a lost worker.
+        if (this.closing || (exitCode === 0 && !signalCode)) {
+          this.state = "starting";
+          return this.failInFlight(reason, "engine_failure");
+        }
+        if (this.usesWorkers) {
+          // Most likely a worker went away: the model is unavailable until the workers answer.
+          log("error", `${basename(this.config.modelPath)} is unavailable: ${reason}; retrying with back-off`);
+          this.lastError = reason;
+          this.state = "failed";
+          this.failInFlight(reason, "model_unavailable");
+          this.scheduleRecovery();
+          return;
+        }
+        log("error", `model runner for ${this.config.modelPath} stopped (${why}); it restarts on the next request`);
+        this.failInFlight(reason, "engine_failure");
+        this.state = "starting";
+      };
       this.child = child;
       this.lastHeardAt = Date.now();
       this.watch(child);
-      relayRunnerStderr(child.stderr as ReadableStream<Uint8Array>, basename(this.config.modelPath), process.stderr, line => {
+      const stderrDone = relayRunnerStderr(child.stderr as ReadableStream<Uint8Array>, basename(this.config.modelPath), process.stderr, line => {
         this.stderrTail.push(line);
         if (this.stderrTail.length > 200) this.stderrTail.shift(); // ggml prints a gdb backtrace after its abort line
       });
