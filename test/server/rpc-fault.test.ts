@@ -101,7 +101,7 @@ test("a worker that stops answering (SIGSTOP) ends the stream after --rpc-timeou
   expect(ms).toBeLessThan(30_000);
   // Resumed, the worker writes to the socket of the runner that was killed, and SIGPIPE ends it
   // (ggml-rpc-server's own behaviour): it is started again, as its supervisor would.
-  await Bun.sleep(1000);
+  await Promise.race([workers[0]!.proc.exited, Bun.sleep(3000)]);
   if (workers[0]!.proc.signalCode !== null || workers[0]!.proc.exitCode !== null) await workers[0]!.restart();
   await waitLoaded("split", 60_000);
 });
