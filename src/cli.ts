@@ -31,8 +31,8 @@ Options for serve:
   -b, --batch-size N       max tokens per decode step (default 512)
       --queue-size N       requests waiting for a slot before 503 (default 64)
   -ngl, --gpu-layers N     layers offloaded to the GPU and RPC workers (default all)
-      --rpc HOST:PORT[,...] RPC workers (hearth worker / ggml-rpc-server) that take layers
-  -ts, --tensor-split W,... weights of the offload devices: RPC workers in --rpc order, then GPUs
+      --rpc HOST:PORT,...  RPC workers (hearth worker) that take the offloaded layers
+  -ts, --tensor-split W,.. weights of the offload devices: RPC workers in --rpc order, then GPUs
       --rpc-timeout S      stop a runner whose RPC worker has not answered for S s (default 120)
       --api-key KEY        require this key (repeatable; also HEARTH_API_KEY)
       --api-key-file FILE  require one of the keys in FILE (one per line)
