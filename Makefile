@@ -1,6 +1,6 @@
 # Hearth build. `make run` and `make test` do all set-up on a fresh machine.
 #
-#   make lib [GPU=cuda|metal] [RPC=1] [NATIVE=0] [LLAMA_CPP_DIR=/path] [CUDA_ARCHS=90]
+#   make lib [GPU=cuda|metal] [RPC=0] [NATIVE=0] [LLAMA_CPP_DIR=/path] [CUDA_ARCHS=90]
 #   make run | make test | make dist | make bench
 
 SHELL := /bin/bash
@@ -19,7 +19,9 @@ GPU ?= metal
 else
 GPU ?= cpu
 endif
-RPC        ?= 0
+# ggml's RPC backend only adds a library and the ggml-rpc-server worker; on by default so every
+# build (and CI) can split models over workers. RPC=0 leaves it out.
+RPC        ?= 1
 NATIVE     ?= 1
 CUDA_ARCHS ?= 90
 JOBS       ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
@@ -110,7 +112,7 @@ $(STAMP): $(SOURCE_DEP)
 	cmake --build $(BUILD) --config Release -j $(JOBS) --target $(TARGETS)
 	@rm -f lib/*.$(SO)* lib/.built-*
 	cp -P $(BUILD)/bin/*.$(SO)* lib/
-	@mkdir -p lib/bin && for t in $(TOOLS); do cp $(BUILD)/bin/$$t lib/bin/; done
+	@rm -rf lib/bin && mkdir -p lib/bin && for t in $(TOOLS); do cp $(BUILD)/bin/$$t lib/bin/; done
 	@echo "$(VARIANT)" > lib/VARIANT
 	@touch $@
 
@@ -139,7 +141,9 @@ dist: lib deps
 	@rm -rf dist && mkdir -p dist
 	$(BUN) build --compile src/cli.ts --outfile dist/hearth
 	cp -P $(RUNTIME_LIBS) dist/
-	@echo "dist/hearth built; its libraries lie next to it"
+	@# the RPC worker that `hearth worker` runs (built when RPC=1, the default)
+	@if [ -f lib/bin/ggml-rpc-server ]; then cp lib/bin/ggml-rpc-server dist/; fi
+	@echo "dist/hearth built; its libraries (and ggml-rpc-server) lie next to it"
 
 bench: lib deps
 	$(BUN) bench/run.ts $(ARGS)

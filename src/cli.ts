@@ -15,6 +15,9 @@ Usage:
                                 (--sha256 HEX, --hf-endpoint URL, --dir DIR; HF_TOKEN honoured)
   hearth list [--models-dir D]  the local models: family, size, quantization, context
   hearth ps [--url URL]         the models a running server has loaded (slots busy)
+  hearth worker [--host H] [--port P] [--threads N] [--cache]
+                                an RPC worker (llama.cpp's ggml-rpc-server) that holds layers of
+                                a model served elsewhere with --rpc; binds 127.0.0.1:50052 by default
   hearth --help | --version
 
 Options for serve:
@@ -27,7 +30,10 @@ Options for serve:
   -t, --threads N          CPU threads (default: all cores)
   -b, --batch-size N       max tokens per decode step (default 512)
       --queue-size N       requests waiting for a slot before 503 (default 64)
-  -ngl, --gpu-layers N     layers offloaded to the GPU (default all; ignored on CPU builds)
+  -ngl, --gpu-layers N     layers offloaded to the GPU and RPC workers (default all)
+      --rpc HOST:PORT,...  RPC workers (hearth worker) that take the offloaded layers
+  -ts, --tensor-split W,.. weights of the offload devices: RPC workers in --rpc order, then GPUs
+      --rpc-timeout S      stop a runner whose RPC worker has not answered for S s (default 120)
       --api-key KEY        require this key (repeatable; also HEARTH_API_KEY)
       --api-key-file FILE  require one of the keys in FILE (one per line)
       --cors ORIGINS       allow these origins (comma separated, or '*')
@@ -64,7 +70,7 @@ function int(value: string | undefined, name: string, fallback: number): number 
 
 // Short flags with two letters (llama-server's -np, -ngl) become their long forms.
 function normalizeArgs(argv: string[]): string[] {
-  const aliases: Record<string, string> = { "-np": "--parallel", "-ngl": "--gpu-layers", "-hf": "--hf" };
+  const aliases: Record<string, string> = { "-np": "--parallel", "-ngl": "--gpu-layers", "-hf": "--hf", "-ts": "--tensor-split" };
   return argv.map(a => aliases[a] ?? a);
 }
 
@@ -103,9 +109,13 @@ async function serve(argv: string[]): Promise<void> {
       "request-timeout": { type: "string" },
       "max-stream-buffer": { type: "string" },
       "log-format": { type: "string", default: "pretty" },
+      rpc: { type: "string" },
+      "tensor-split": { type: "string" },
+      "rpc-timeout": { type: "string" },
     },
     strict: true,
   });
+  const { rpc, tensorSplit } = await parseSplitFlags(values.rpc, values["tensor-split"]);
   if (values.verbose) setLogLevel("debug");
   if (values["log-format"] !== "pretty" && values["log-format"] !== "json") {
     console.error(`hearth: --log-format must be 'pretty' or 'json', got '${values["log-format"]}'`);
@@ -160,6 +170,9 @@ async function serve(argv: string[]): Promise<void> {
       gpuLayers: values["gpu-layers"] === undefined ? -1 : int(values["gpu-layers"], "gpu-layers", -1),
       queueSize: int(values["queue-size"], "queue-size", 64),
       verbose: values.verbose!,
+      rpc,
+      tensorSplit,
+      rpcTimeoutS: int(values["rpc-timeout"], "rpc-timeout", 120),
     },
   });
 }
@@ -179,6 +192,24 @@ function readKeyFile(path: string): string[] {
     process.exit(2);
   }
   return keys;
+}
+
+/** --rpc HOST:PORT,… and --tensor-split W,…: checked here so a typo stops the server at once. */
+async function parseSplitFlags(rpcFlag?: string, splitFlag?: string): Promise<{ rpc?: string[]; tensorSplit?: number[] }> {
+  const { parseEndpointList } = await import("./engine/rpc-workers.ts");
+  let rpc: string[] | undefined;
+  try {
+    rpc = rpcFlag === undefined ? undefined : parseEndpointList(rpcFlag);
+  } catch (err) {
+    console.error(`hearth: --rpc: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const tensorSplit = splitFlag?.split(",").map(Number);
+  if (tensorSplit && (tensorSplit.length > 16 || tensorSplit.some(w => !Number.isFinite(w) || w < 0))) {
+    console.error(`hearth: --tensor-split must be up to 16 non-negative numbers separated by commas, got '${splitFlag}'`);
+    process.exit(2);
+  }
+  return { rpc: rpc?.length ? rpc : undefined, tensorSplit };
 }
 
 function hearthHome(): string {
@@ -265,6 +296,10 @@ async function main(): Promise<void> {
       return listCommand(rest);
     case "ps":
       return psCommand(rest);
+    case "worker": {
+      const { workerCommand } = await import("./worker.ts");
+      return workerCommand(rest);
+    }
     case "--version":
     case "-v":
       console.log("hearth 0.1.0 (llama.cpp v0.5.0)");

@@ -32,8 +32,26 @@ static size_t log_len = 0;
 static int    log_min_level = GGML_LOG_LEVEL_WARN;
 static int    log_last_level = GGML_LOG_LEVEL_INFO;
 
+// Where the loader put each layer: llama.cpp reports it only as debug log lines
+// ("load_tensors: layer   3 assigned to device RPC0, is_swa = 0"), so those are kept apart from
+// the level filter and handed to TypeScript after a load (hearth_placement_take).
+static char   placement_buf[1 << 15];
+static size_t placement_len = 0;
+static const char PLACEMENT_PREFIX[] = "load_tensors: layer ";
+
+static void keep_placement(const char * text) {
+    size_t n = strlen(text);
+    pthread_mutex_lock(&log_mutex);
+    if (placement_len + n < sizeof(placement_buf)) {
+        memcpy(placement_buf + placement_len, text, n);
+        placement_len += n;
+    }
+    pthread_mutex_unlock(&log_mutex);
+}
+
 static void log_callback(enum ggml_log_level level, const char * text, void * user_data) {
     (void) user_data;
+    if (text != NULL && strncmp(text, PLACEMENT_PREFIX, sizeof(PLACEMENT_PREFIX) - 1) == 0) keep_placement(text);
     // CONT continues the previous line at the previous line's level.
     int effective = level == GGML_LOG_LEVEL_CONT ? log_last_level : (int) level;
     if (level != GGML_LOG_LEVEL_CONT) log_last_level = level;
@@ -66,6 +84,51 @@ EXPORT int32_t hearth_log_drain(char * out, int32_t cap) {
     return (int32_t) n;
 }
 
+// Copies the layer-placement lines of the last load into out (at most cap bytes) and clears them.
+EXPORT int32_t hearth_placement_take(char * out, int32_t cap) {
+    pthread_mutex_lock(&log_mutex);
+    size_t n = placement_len < (size_t) cap ? placement_len : (size_t) cap;
+    memcpy(out, placement_buf, n);
+    placement_len = 0;
+    pthread_mutex_unlock(&log_mutex);
+    return (int32_t) n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RPC workers (ggml-rpc-server), registered as llama-server's --rpc does: through the RPC
+// backend's proc address, so the shim links and runs on builds without it (returns -1 there).
+// Returns the number of devices the worker offers. ggml aborts when the worker cannot be
+// reached; the runner therefore probes every worker before calling this.
+
+EXPORT int32_t hearth_rpc_add_server(const char * endpoint) {
+    ggml_backend_reg_t rpc = ggml_backend_reg_by_name("RPC");
+    if (rpc == NULL) return -1;
+    typedef ggml_backend_reg_t (*add_server_fn)(const char * endpoint);
+    add_server_fn add = (add_server_fn) ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_add_server");
+    if (add == NULL) return -2;
+    ggml_backend_reg_t reg = add(endpoint);
+    if (reg == NULL) return 0;
+    ggml_backend_register(reg);
+    return (int32_t) ggml_backend_reg_dev_count(reg);
+}
+
+// Writes one line per backend device: "name\tdescription\ttype\n" (type: ggml_backend_dev_type).
+// Returns the bytes needed (may exceed cap: call again with a bigger buffer).
+EXPORT int32_t hearth_devices(char * out, int32_t cap) {
+    size_t used = 0;
+    for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+        char line[512];
+        int n = snprintf(line, sizeof(line), "%s\t%s\t%d\n", ggml_backend_dev_name(dev),
+                         ggml_backend_dev_description(dev), (int) ggml_backend_dev_type(dev));
+        if (n < 0) continue;
+        if (n >= (int) sizeof(line)) n = (int) sizeof(line) - 1;
+        if (used + (size_t) n <= (size_t) cap) memcpy(out + used, line, (size_t) n);
+        used += (size_t) n;
+    }
+    return (int32_t) used;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Model loading. Progress is written as a "\x1ehearth-load <permille>\n" line to progress_fd (the
 // runner's stderr, which the supervisor reads) because the loading thread is blocked inside
@@ -85,10 +148,25 @@ static bool progress_callback(float progress, void * user_data) {
     return true;
 }
 
+// tensor_split: n_split weights, one per offload device in llama.cpp's order (RPC workers first,
+// then local GPUs); NULL or all zero = llama.cpp's default (by free memory).
 EXPORT struct llama_model * hearth_model_load(const char * path, int32_t n_gpu_layers, int32_t use_mmap,
-                                              int32_t vocab_only, int32_t progress_fd) {
+                                              int32_t vocab_only, int32_t progress_fd,
+                                              const float * tensor_split, int32_t n_split) {
     struct llama_model_params params = llama_model_default_params();
     struct load_progress progress = { progress_fd, -1 };
+    // llama.cpp reads llama_max_devices() floats from tensor_split and keeps its own copy.
+    size_t max_devices = llama_max_devices();
+    float * split = NULL;
+    if (tensor_split != NULL && n_split > 0) {
+        split = (float *) calloc(max_devices, sizeof(float));
+        if (split == NULL) return NULL;
+        memcpy(split, tensor_split, sizeof(float) * (size_t) (n_split < (int32_t) max_devices ? n_split : (int32_t) max_devices));
+        params.tensor_split = split;
+    }
+    pthread_mutex_lock(&log_mutex);
+    placement_len = 0;
+    pthread_mutex_unlock(&log_mutex);
     params.n_gpu_layers = n_gpu_layers;
     params.load_mode    = use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
     params.vocab_only   = vocab_only != 0;
@@ -96,7 +174,9 @@ EXPORT struct llama_model * hearth_model_load(const char * path, int32_t n_gpu_l
         params.progress_callback = progress_callback;
         params.progress_callback_user_data = &progress;
     }
-    return llama_model_load_from_file(path, params);
+    struct llama_model * model = llama_model_load_from_file(path, params);
+    free(split);
+    return model;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -82,5 +82,8 @@ export function renderMetrics(models: ModelSource): string {
   metric("hearth_queue_depth", "gauge", "Requests waiting for a slot.", perModel(m => m.queued));
   metric("hearth_kv_cache_tokens", "gauge", "Tokens held in the model's KV cache by its slots (a shared prefix counts once per slot).", perModel(m => m.kvTokens ?? 0));
   metric("hearth_kv_cache_capacity_tokens", "gauge", "Tokens the model's KV cache holds (--ctx-size).", perModel(m => m.kvCapacity ?? 0));
+  metric("hearth_model_layers", "gauge", "Repeating layers of a loaded model held by each device (RPC workers by endpoint).",
+    health.flatMap(m => (m.devices ?? []).map(d => [
+      `{model="${label(m.id)}",device="${label(d.name)}",type="${d.type}",endpoint="${label(d.endpoint ?? "")}"}`, d.layers] as [string, number])));
   return lines.join("\n") + "\n";
 }

@@ -1,7 +1,7 @@
 // What the API needs from the model layer: find a model by id and get its engine. The real one
 // is the ModelRegistry; route tests pass a fake one with a fake engine.
 import type { ChatRenderer } from "../chat/renderer.ts";
-import type { Engine, ModelInfo } from "../engine/types.ts";
+import type { DevicePlacement, Engine, ModelInfo } from "../engine/types.ts";
 import type { Defaults } from "./sampling-schema.ts";
 
 export interface ModelListing {
@@ -16,6 +16,8 @@ export interface ModelListing {
   /** Detected chat family and how prompts are rendered, once loaded. */
   family?: string;
   chatTemplate?: string;
+  /** RPC workers (HOST:PORT) configured for this model. */
+  workers?: string[];
   /** Other names (config aliases) that resolve to this model. */
   aliases?: string[];
   /** From the GGUF header, without loading the model. */
@@ -44,5 +46,11 @@ export interface ModelSource {
   /** Stops the model's runner (its requests fail); false when it was not loaded. Throws for unknown ids. */
   unload(id: string): Promise<boolean>;
   /** Readiness for /health. */
-  health(): { ok: boolean; models: Array<{ id: string; state: string; slotsBusy: number; slotsTotal: number; queued: number; inFlight?: number; kvTokens?: number; kvCapacity?: number }> };
+  health(): {
+    ok: boolean;
+    models: Array<{
+      id: string; state: string; slotsBusy: number; slotsTotal: number; queued: number; inFlight?: number;
+      kvTokens?: number; kvCapacity?: number; devices?: DevicePlacement[];
+    }>;
+  };
 }

@@ -3,7 +3,13 @@
 // through unchanged.
 const MARK = "\x1ehearth-load ";
 
-export function relayRunnerStderr(stream: ReadableStream<Uint8Array>, label: string, out: NodeJS.WriteStream = process.stderr): void {
+export function relayRunnerStderr(
+  stream: ReadableStream<Uint8Array>,
+  label: string,
+  out: NodeJS.WriteStream = process.stderr,
+  /** Sees every passed-through line (the supervisor keeps the last ones to explain a crash). */
+  onLine?: (line: string) => void,
+): Promise<void> {
   const decoder = new TextDecoder();
   let pending = "";
   let drawn = false;
@@ -13,7 +19,7 @@ export function relayRunnerStderr(stream: ReadableStream<Uint8Array>, label: str
     out.write(`\rloading ${label} [${bar}] ${Math.floor(permille / 10)}%${permille >= 1000 ? "\n" : ""}`);
     drawn = permille < 1000;
   };
-  void (async () => {
+  return (async () => {
     for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
       pending += decoder.decode(chunk, { stream: true });
       let nl: number;
@@ -25,6 +31,7 @@ export function relayRunnerStderr(stream: ReadableStream<Uint8Array>, label: str
           if (drawn) out.write("\n");
           drawn = false;
           out.write(`${line}\n`);
+          onLine?.(line);
         }
       }
     }

@@ -9,6 +9,12 @@ export interface RunnerConfig {
   nBatch: number;
   threads: number;
   gpuLayers: number;
+  /** RPC workers (HOST:PORT) whose devices take layers, as llama-server's --rpc. */
+  rpc?: string[];
+  /** Weights of the offload devices in llama.cpp's order (RPC workers first, then GPUs). */
+  tensorSplit?: number[];
+  /** Kill a runner that owes requests and has been silent this long (a hung worker); 0 = never. */
+  rpcTimeoutS?: number;
   queueSize: number;
   verbose: boolean;
   /** Write load progress lines to stderr for the supervisor (see hearth_shim.c). */

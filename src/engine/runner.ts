@@ -3,9 +3,11 @@
 // Why a process and not a Worker: a GGML_ASSERT in llama.cpp calls abort(), which kills the
 // whole process. Here that costs one model's in-flight requests; the supervisor (RunnerEngine)
 // answers them with a clean error and starts a new runner.
-import { LlamaModel, drainNativeLog } from "../llama/index.ts";
+import { LlamaModel, addRpcServer, drainNativeLog, listDevices, takeLayerPlacement } from "../llama/index.ts";
 import { setLogLevel } from "../util/log.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
+import { summarizePlacement } from "./placement.ts";
+import { probeWorkers } from "./rpc-workers.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { GenerateEvent, ModelInfo } from "./types.ts";
 
@@ -24,10 +26,20 @@ export async function runnerMain(): Promise<void> {
     outbox = [];
   };
 
-  const init = (config: RunnerConfig) => {
+  const init = async (config: RunnerConfig) => {
     if (config.verbose) setLogLevel("debug");
     try {
-      model = LlamaModel.load(config.modelPath, { gpuLayers: config.gpuLayers, progressFd: config.reportProgress === false ? -1 : 2 });
+      // ggml aborts on a worker it cannot reach, and waits forever on a busy one: probe first.
+      if (config.rpc?.length) {
+        await probeWorkers(config.rpc);
+        for (const endpoint of config.rpc) addRpcServer(endpoint);
+      }
+      model = LlamaModel.load(config.modelPath, {
+        gpuLayers: config.gpuLayers,
+        tensorSplit: config.tensorSplit,
+        progressFd: config.reportProgress === false ? -1 : 2,
+      });
+      const devices = summarizePlacement(takeLayerPlacement(), listDevices(), model.nLayer);
       const nCtx = config.nCtx > 0 ? config.nCtx : Math.min(model.nCtxTrain, 4096);
       scheduler = new Scheduler(model, {
         nCtx,
@@ -48,6 +60,7 @@ export async function runnerMain(): Promise<void> {
         bosText: vocab.bos >= 0 ? vocab.text(vocab.bos) : "",
         eosText: vocab.eos >= 0 ? vocab.text(vocab.eos) : "",
         metadata: model.metadata(),
+        devices,
       };
       send({ type: "ready", info });
     } catch (err) {
@@ -60,7 +73,7 @@ export async function runnerMain(): Promise<void> {
   process.on("message", (message: ToRunner) => {
     switch (message.type) {
       case "init":
-        init(message.config);
+        void init(message.config);
         break;
       case "generate":
         scheduler?.submit(message.id, message.request, ev => outbox.push([message.id, ev]));

@@ -92,6 +92,20 @@ export interface EngineHealth {
   error?: string;
 }
 
+/** One device and the model layers it holds (snake_case: it goes out as JSON as is). */
+export interface DevicePlacement {
+  name: string;
+  type: "cpu" | "gpu" | "rpc";
+  /** HOST:PORT of an RPC worker. */
+  endpoint: string | null;
+  /** Repeating layers held here, and their index range. */
+  layers: number;
+  first_layer: number | null;
+  last_layer: number | null;
+  /** Holds the output layer. */
+  output: boolean;
+}
+
 export interface ModelInfo {
   nCtx: number;
   nCtxTrain: number;
@@ -103,6 +117,8 @@ export interface ModelInfo {
   bosText: string;
   eosText: string;
   metadata: Record<string, string>;
+  /** Where the layers live (the CPU also holds the input layer). */
+  devices?: DevicePlacement[];
 }
 
 export interface Engine {

@@ -6,3 +6,4 @@ export { drainNativeLog } from "./native-log.ts";
 export { GrammarStop, Sampler, defaultSampling, grammarError, type GrammarParams, type SamplingParams } from "./sampler.ts";
 export { Vocab, type SpecialToken } from "./vocab.ts";
 export { applyBuiltinChatTemplate } from "./chat-template.ts";
+export { RpcUnsupportedError, addRpcServer, listDevices, takeLayerPlacement, type BackendDevice, type DeviceType } from "./devices.ts";

@@ -30,6 +30,15 @@ export function findLibraryDir(): string {
   return dir;
 }
 
+/** llama.cpp's RPC worker binary: next to a compiled `hearth`, in $HEARTH_LIB_DIR, or lib/bin. */
+export function findWorkerBinary(): string | null {
+  const names = ["ggml-rpc-server", "bin/ggml-rpc-server"];
+  for (const dir of libraryDirCandidates()) {
+    for (const name of names) if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
 function open() {
   const dir = findLibraryDir();
   try {

@@ -1,5 +1,5 @@
 // A loaded GGUF model: one owner of the native llama_model, freed by dispose().
-import { type Pointer } from "bun:ffi";
+import { ptr, type Pointer } from "bun:ffi";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { cString } from "./cstring.ts";
 import { native } from "./library.ts";
@@ -18,6 +18,8 @@ export interface ModelLoadOptions {
   vocabOnly?: boolean;
   /** A file descriptor the native loader writes progress to ("<permille>\n" lines). */
   progressFd?: number;
+  /** Weights of the offload devices in llama.cpp's order (RPC workers first, then GPUs). */
+  tensorSplit?: number[];
 }
 
 let backendReady = false;
@@ -63,12 +65,15 @@ export class LlamaModel {
   static load(path: string, options: ModelLoadOptions = {}): LlamaModel {
     checkGgufFile(path);
     initBackend();
+    const split = options.tensorSplit?.length ? new Float32Array(options.tensorSplit) : null;
     const handle = native().shim.hearth_model_load(
       cString(path),
       options.gpuLayers ?? -1,
       options.useMmap === false ? 0 : 1,
       options.vocabOnly ? 1 : 0,
       options.progressFd ?? -1,
+      split ? ptr(split) : null,
+      split?.length ?? 0,
     );
     drainNativeLog();
     if (!handle) throw new ModelLoadError(`llama.cpp could not load ${path} (corrupt, truncated or unsupported GGUF)`);
@@ -95,6 +100,10 @@ export class LlamaModel {
 
   get isRecurrent(): boolean {
     return native().llama.llama_model_is_recurrent(this.ptr);
+  }
+
+  get nLayer(): number {
+    return native().llama.llama_model_n_layer(this.ptr);
   }
 
   get nEmbd(): number {

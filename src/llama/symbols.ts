@@ -82,7 +82,10 @@ export const llamaSymbols = {
 export const shimSymbols = {
   hearth_log_init: { args: ["i32"], returns: "void" },
   hearth_log_drain: { args: ["ptr", "i32"], returns: "i32" },
-  hearth_model_load: { args: ["ptr", "i32", "i32", "i32", "i32"], returns: "ptr" },
+  hearth_model_load: { args: ["ptr", "i32", "i32", "i32", "i32", "ptr", "i32"], returns: "ptr" },
+  hearth_placement_take: { args: ["ptr", "i32"], returns: "i32" },
+  hearth_rpc_add_server: { args: ["ptr"], returns: "i32" },
+  hearth_devices: { args: ["ptr", "i32"], returns: "i32" },
   hearth_context_new: {
     args: ["ptr", "u32", "u32", "u32", "u32", "i32", "i32", "i32", "i32", "i32", "ptr"],
     returns: "ptr",

@@ -20,6 +20,9 @@ const modelSettings = t.Object(
     parallel: t.Optional(t.Integer({ minimum: 1, maximum: 256 })),
     gpu_layers: t.Optional(t.Integer({ minimum: -1 })),
     chat_template: t.Optional(t.String({ minLength: 1 })),
+    // RPC workers (ggml-rpc-server) that take this model's layers, and the devices' weights.
+    rpc: t.Optional(t.Array(t.String({ pattern: "^[^:,\\s]+:[0-9]{1,5}$" }), { minItems: 1, maxItems: 16 })),
+    tensor_split: t.Optional(t.Array(t.Number({ minimum: 0 }), { minItems: 1, maxItems: 16 })),
     sampling: t.Optional(sampling),
   },
   { additionalProperties: false },

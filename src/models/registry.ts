@@ -132,6 +132,7 @@ export class ModelRegistry implements ModelSource {
         loaded,
         state,
         error: state === "failed" ? health?.error : undefined,
+        workers: this.settings(file.id).rpc ?? this.defaults.rpc,
         slots: loaded && health ? { total: health.slotsTotal, busy: health.slotsBusy } : undefined,
         info: entry?.acquired?.info,
         family: entry?.acquired?.chat.family ?? (header ? detectFamily(header.metadata, undefined, file.path) : undefined),
@@ -163,6 +164,8 @@ export class ModelRegistry implements ModelSource {
         nCtx: s.ctx_size ?? this.defaults.nCtx,
         parallel: s.parallel ?? this.defaults.parallel,
         gpuLayers: s.gpu_layers ?? this.defaults.gpuLayers,
+        rpc: s.rpc ?? this.defaults.rpc,
+        tensorSplit: s.tensor_split ?? this.defaults.tensorSplit,
         modelPath: file.path,
       };
       entry = { engine: new RunnerEngine(runner), loading: null, acquired: null, lastUsed: 0 };
@@ -220,7 +223,8 @@ export class ModelRegistry implements ModelSource {
   health() {
     const models = [...this.entries.entries()].map(([id, e]) => {
       const h = e.engine.health();
-      return { id, state: e.engine.loaded ? "loaded" : h.state, slotsBusy: h.slotsBusy, slotsTotal: h.slotsTotal, queued: h.queued, inFlight: h.inFlight, kvTokens: h.kvTokens, kvCapacity: h.kvCapacity };
+      const devices = e.engine.loaded ? e.acquired?.info.devices : undefined;
+      return { id, state: e.engine.loaded ? "loaded" : h.state, slotsBusy: h.slotsBusy, slotsTotal: h.slotsTotal, queued: h.queued, inFlight: h.inFlight, kvTokens: h.kvTokens, kvCapacity: h.kvCapacity, devices };
     });
     return { ok: true, models };
   }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/paths.ts";
 import { freePort, postJson } from "../helpers/server.ts";
+import { probeWorker } from "../../src/engine/rpc-workers.ts";
 
 const binary = join(repoRoot, "dist/hearth");
 let proc: ReturnType<typeof Bun.spawn> | undefined;
@@ -54,4 +55,26 @@ test("dist/hearth --help answers without loading anything", () => {
   const run = Bun.spawnSync([binary, "--help"], { cwd: tmpdir() });
   expect(run.exitCode).toBe(0);
   expect(run.stdout.toString()).toContain("hearth serve");
+});
+
+test("dist/hearth worker runs the shipped ggml-rpc-server from a foreign directory", async () => {
+  expect(existsSync(join(repoRoot, "dist/ggml-rpc-server"))).toBe(true);
+  const port = await freePort();
+  const worker = Bun.spawn([binary, "worker", "--port", String(port), "--threads", "1"], {
+    cwd: tmpdir(),
+    env: { ...process.env, HEARTH_LIB_DIR: "" },
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  try {
+    let answered = false;
+    for (let i = 0; i < 100 && !answered; i++) {
+      answered = await probeWorker(`127.0.0.1:${port}`, 2000).then(() => true, () => false);
+      if (!answered) await Bun.sleep(100);
+    }
+    expect(answered).toBe(true);
+  } finally {
+    worker.kill("SIGTERM");
+    await worker.exited;
+  }
 });

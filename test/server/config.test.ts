@@ -38,10 +38,21 @@ test.each([
   [{ models: { alpha: { parallel: 0 } } }, "models.alpha.parallel"],
   [{ aliases: { chat: 5 } }, "aliases.chat"],
   [{ model: {} }, "model: unknown key"],
+  [{ models: { alpha: { rpc: ["no-port"] } } }, "models.alpha.rpc.0"],
+  [{ models: { alpha: { tensor_split: [1, -1] } } }, "models.alpha.tensor_split.1"],
 ])("a bad config %j stops start-up with an error naming %s", (config, key) => {
   const path = join(dir, "bad.json");
   writeFileSync(path, JSON.stringify(config));
   const run = Bun.spawnSync([process.execPath, `${repoRoot}/src/cli.ts`, "serve", "--config", path, "--port", "0"], { stderr: "pipe" });
   expect(run.exitCode).toBe(2);
   expect(run.stderr.toString()).toContain(key);
+});
+
+test.each([
+  [["--rpc", "10.0.0.5"], "--rpc: '10.0.0.5' is not HOST:PORT"],
+  [["--rpc", "10.0.0.5:50052", "--tensor-split", "1,x"], "--tensor-split must be"],
+])("bad split flags %j stop start-up: %s", (args, message) => {
+  const run = Bun.spawnSync([process.execPath, `${repoRoot}/src/cli.ts`, "serve", ...args, "--port", "0"], { stderr: "pipe" });
+  expect(run.exitCode).toBe(2);
+  expect(run.stderr.toString()).toContain(message);
 });

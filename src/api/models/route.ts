@@ -22,6 +22,9 @@ export function modelObject(m: ModelListing) {
       loaded: m.loaded,
       ...(m.error ? { error: m.error } : {}),
       ...(m.slots ? { slots: m.slots } : {}),
+      // Where the layers live once loaded; the configured RPC workers in any state.
+      devices: (m.loaded ? m.info?.devices : null) ?? null,
+      ...(m.workers?.length ? { rpc: m.workers } : {}),
     },
   };
 }
