@@ -98,14 +98,16 @@ const workloads: Workload[] = [
     },
   },
   {
-    name: "multi-turn chat: 8 turns, each resending the whole history, 32 out",
+    name: "multi-turn chat: 8 turns (1,000-token first message, then 32-token questions), each resending the whole history, 32 out",
     async run(server) {
       const seed = Math.floor(Math.random() * 1e6);
       const history: ChatMessage[] = [{ role: "system", content: "You are a helpful assistant." }];
       const results: StreamResult[] = [];
       const t0 = performance.now();
       for (let turn = 0; turn < 8; turn++) {
-        history.push({ role: "user", content: await promptOfTokens(server, 48, seed + turn) });
+        // Turn 1 brings a document to talk about; later turns only ask short questions, so only the
+        // new tokens need a prefill when the earlier turns' KV is reused.
+        history.push({ role: "user", content: await promptOfTokens(server, turn === 0 ? 1000 : 32, seed + turn) });
         const r = await streamChat(server.url, modelId, history, 32);
         history.push({ role: "assistant", content: r.text });
         results.push(r);
