@@ -45,7 +45,13 @@ export function withPlaceholders(messages: ChatMessage[]): { messages: ChatMessa
       const value = m[f];
       if (typeof value === "string" && value.length > 0) copy[f] = hole(value);
     }
-    if (m.tool_calls) copy.tool_calls = deep(m.tool_calls);
+    if (m.tool_calls) {
+      copy.tool_calls = m.tool_calls.map(c => ({
+        ...c,
+        ...(c.id ? { id: hole(c.id) } : {}),
+        function: { ...c.function, name: hole(c.function.name), arguments: deep(c.function.arguments) },
+      }));
+    }
     return copy as unknown as ChatMessage;
   });
   return { messages: replaced, texts };

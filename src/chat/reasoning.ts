@@ -138,8 +138,9 @@ class HarmonySplitter implements ReasoningSplitter {
     for (;;) {
       if (this.state === "outside") {
         const at = this.buffer.indexOf("<|channel|>");
-        const upTo = at >= 0 ? at : this.buffer.length - (final ? 0 : partialTail(this.buffer, ["<|channel|>", "<|start|>"]));
-        // Between messages only markup is expected (`<|end|><|start|>assistant`); other text is answer.
+        // Between messages only markup is expected (`<|end|><|start|>assistant`); other text is
+        // answer, decided once the next channel opens or the answer ends.
+        const upTo = at >= 0 ? at : final ? this.buffer.length : 0;
         const stray = this.buffer.slice(0, upTo).replace(/<\|end\|>|<\|start\|>(assistant)?|<\|return\|>/g, "");
         out.content += stray;
         this.buffer = this.buffer.slice(at >= 0 ? at + "<|channel|>".length : upTo);
