@@ -55,7 +55,7 @@ export function toolPlan(body: ChatCompletionBody, renderer: Renderer, hasRespon
 }
 
 /** What the template is given beyond messages and tools: thinking switches and the client's own kwargs. */
-export function templateKwargs(body: ChatCompletionBody): Record<string, unknown> {
+export function templateKwargs(body: Pick<ChatCompletionBody, "chat_template_kwargs" | "enable_thinking" | "reasoning_effort">): Record<string, unknown> {
   const extra: Record<string, unknown> = { ...(body.chat_template_kwargs ?? {}) };
   if (body.enable_thinking != null) extra.enable_thinking = body.enable_thinking;
   if (body.reasoning_effort != null) extra.reasoning_effort = body.reasoning_effort;
