@@ -147,3 +147,10 @@ test("tool_choice naming an unknown function is a 400 on tool_choice", async () 
   expect(err.status).toBe(400);
   expect(err.error?.param ?? err.param).toBe("tool_choice");
 });
+
+test("tool_choice auto on a model that does not call: a normal answer (the lazy grammar stays asleep)", async () => {
+  const r = await client.chat.completions.create({ model: ids["family-qwen"]!, messages: [{ role: "user", content: "Hi" }], tools: [weatherTool], temperature: 0, max_tokens: 16 });
+  expect(r.choices[0]!.finish_reason).toBe("length");
+  expect(r.choices[0]!.message.tool_calls ?? []).toHaveLength(0);
+  expect((r.choices[0]!.message.content ?? "").length).toBeGreaterThan(0);
+});
