@@ -231,8 +231,8 @@ export function completionBody(header: ChunkHeader, results: Collected[], prompt
 export interface StreamShape {
   /** Sent for each choice before any text (chat's role delta, completions' echo), or null. */
   opening(index: number): object | null;
-  /** A choice carrying `text` (on the last one, with its finish_reason). */
-  piece(index: number, text: string, finishReason: FinishReason | null): object;
+  /** A choice carrying `text` (on the last one, with its finish_reason); several make one chunk each. */
+  piece(index: number, text: string, finishReason: FinishReason | null): object | object[];
 }
 
 /**
@@ -255,11 +255,12 @@ export function streamChoices(started: Started[], header: ChunkHeader, shape: St
       if (controller.signal.aborted) break;
       if (ev.kind === "text") {
         ctx.trace.tokens(ev.tokens.length);
-        if (ev.text) send(chunk([shape.piece(index, ev.text, null)]));
+        if (ev.text) for (const c of [shape.piece(index, ev.text, null)].flat()) send(chunk([c]));
       } else if (ev.kind === "done") {
         ctx.trace.tokens(ev.tokens.length);
         ctx.trace.usage(ev.usage, ev.finishReason);
-        send(chunk([shape.piece(index, ev.text, ev.finishReason)], index === 0 ? { timings: timingsJson(ev.timings) } : {}));
+        const last = [shape.piece(index, ev.text, ev.finishReason)].flat();
+        last.forEach((c, i) => send(chunk([c], index === 0 && i === last.length - 1 ? { timings: timingsJson(ev.timings) } : {})));
         usages.push(ev.usage);
         counters.usage(ev.usage);
       } else if (ev.kind === "error") {

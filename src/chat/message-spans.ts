@@ -16,7 +16,9 @@ export interface PromptSpan {
 
 const OPEN = "\u{F8F0}";
 const CLOSE = "\u{F8F1}";
-const PLACEHOLDER = new RegExp(`${OPEN}(\\d+)${CLOSE}`, "g");
+/** Pads a placeholder to its text's length, for templates that check lengths (Mistral's 9-character call ids). */
+const FILL = "\u{F8F2}";
+const PLACEHOLDER = new RegExp(`${OPEN}(\\d+)${FILL}*${CLOSE}`, "g");
 
 /** Message fields whose text is untrusted. */
 const FIELDS = ["content", "reasoning_content", "name", "tool_call_id"] as const;
@@ -24,14 +26,31 @@ const FIELDS = ["content", "reasoning_content", "name", "tool_call_id"] as const
 /** The messages with every text field replaced by a numbered placeholder, and the texts by number. */
 export function withPlaceholders(messages: ChatMessage[]): { messages: ChatMessage[]; texts: string[] } {
   const texts: string[] = [];
+  const hole = (value: string) => {
+    const id = `${OPEN}${texts.length}`;
+    texts.push(value);
+    return id + FILL.repeat(Math.max(0, value.length - id.length - 1)) + CLOSE;
+  };
+  // Tool-call arguments (an object by now): every key and string value is message text; numbers,
+  // booleans and JSON punctuation cannot hold special-token text and stay as they are.
+  const deep = (value: unknown): unknown => {
+    if (typeof value === "string") return value.length > 0 ? hole(value) : value;
+    if (Array.isArray(value)) return value.map(deep);
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k ? hole(k) : k, deep(v)]));
+    return value;
+  };
   const replaced = messages.map(m => {
     const copy: Record<string, unknown> = { ...m };
     for (const f of FIELDS) {
       const value = m[f];
-      if (typeof value === "string" && value.length > 0) {
-        copy[f] = `${OPEN}${texts.length}${CLOSE}`;
-        texts.push(value);
-      }
+      if (typeof value === "string" && value.length > 0) copy[f] = hole(value);
+    }
+    if (m.tool_calls) {
+      copy.tool_calls = m.tool_calls.map(c => ({
+        ...c,
+        ...(c.id ? { id: hole(c.id) } : {}),
+        function: { ...c.function, name: hole(c.function.name), arguments: deep(c.function.arguments) },
+      }));
     }
     return copy as unknown as ChatMessage;
   });
@@ -40,10 +59,17 @@ export function withPlaceholders(messages: ChatMessage[]): { messages: ChatMessa
 
 /** Removes the placeholder delimiters from user text so no one can forge a placeholder. */
 export function scrubDelimiters(messages: ChatMessage[]): ChatMessage[] {
-  const clean = (s: string) => s.replaceAll(OPEN, "").replaceAll(CLOSE, "");
+  const clean = (s: string) => s.replaceAll(OPEN, "").replaceAll(CLOSE, "").replaceAll(FILL, "");
+  const deep = (value: unknown): unknown => {
+    if (typeof value === "string") return clean(value);
+    if (Array.isArray(value)) return value.map(deep);
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), deep(v)]));
+    return value;
+  };
   return messages.map(m => {
     const copy: Record<string, unknown> = { ...m };
     for (const f of FIELDS) if (typeof m[f] === "string") copy[f] = clean(m[f] as string);
+    if (m.tool_calls) copy.tool_calls = deep(m.tool_calls);
     return copy as unknown as ChatMessage;
   });
 }
@@ -65,8 +91,8 @@ export function messageSpans(rendered: string, skeleton: string, texts: string[]
   for (let i = 1; i < pieces.length; i += 2) {
     const original = texts[Number(pieces[i])] ?? "";
     const next = pieces[i + 1]!;
-    // The message text as the template wrote it: as is, or trimmed.
-    const written = [original, original.trim(), original.trimStart(), original.trimEnd()].find(
+    // The message text as the template wrote it: as is, trimmed, or inside a JSON string (tojson).
+    const written = [original, original.trim(), original.trimStart(), original.trimEnd(), JSON.stringify(original).slice(1, -1)].find(
       c => rendered.startsWith(c, pos) && rendered.startsWith(next, pos + c.length),
     );
     let end: number;

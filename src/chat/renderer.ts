@@ -29,6 +29,7 @@ function overrideTemplate(value: string): { source: string; label: string; famil
 
 export class ChatRenderer {
   private own: Template | null = null;
+  private ownText: string | null = null;
   private ownLabel = "gguf";
   readonly family: Family;
   /** Whether the model's template accepts a system turn (Gemma 2's raises on one). */
@@ -46,6 +47,7 @@ export class ChatRenderer {
         const own = new Template(override?.source ?? source.chatTemplate!);
         own.render(this.context([{ role: "user", content: "Hello" }], true));
         this.own = own;
+        this.ownText = override?.source ?? source.chatTemplate!;
         this.supportsSystem = probeSystemRole(own, this.context([], true));
       } catch (err) {
         this.warnOnce(`its chat template cannot be rendered (${(err as Error).message})`);
@@ -60,8 +62,17 @@ export class ChatRenderer {
     return this.own ? this.ownLabel : `builtin:${this.family}`;
   }
 
-  /** What a template sees, as llama.cpp's chat code gives it (common/chat.cpp); raise_exception and strftime_now come with @huggingface/jinja. */
-  private context(messages: ChatMessage[], addGenerationPrompt: boolean, tools?: unknown[]) {
+  /** The Jinja text prompts are rendered with (tool-call and reasoning formats are read from it). */
+  get templateText(): string {
+    return this.ownText ?? families[this.family].template;
+  }
+
+  /**
+   * What a template sees, as llama.cpp's chat code gives it (common/chat.cpp); raise_exception and
+   * strftime_now come with @huggingface/jinja. `extra` (enable_thinking, reasoning_effort,
+   * chat_template_kwargs) overrides the defaults.
+   */
+  private context(messages: ChatMessage[], addGenerationPrompt: boolean, tools?: unknown[], extra: Record<string, unknown> = {}) {
     const now = new Date();
     return {
       messages,
@@ -73,12 +84,13 @@ export class ChatRenderer {
       date_string: strftime(now, "%d %b %Y"),
       datetime: strftime(now, "%b %d %Y"),
       ...(tools && tools.length > 0 ? { tools } : {}),
+      ...extra,
     };
   }
 
   /** Role fix-ups llama.cpp applies before rendering: developer → system; a system turn the template cannot take is folded into the next message. */
   private adapt(messages: ChatMessage[]): ChatMessage[] {
-    let out = messages.map(m => (m.role === "developer" ? { ...m, role: "system" as const } : m));
+    let out = messages.map(m => (m.role === "developer" ? { ...m, role: "system" as const } : m)).map(withObjectArguments);
     if (!this.supportsSystem && out[0]?.role === "system") {
       const [system, next, ...rest] = out;
       out = next ? [{ ...next, content: `${system!.content}\n${next.content}` }, ...rest] : [];
@@ -86,9 +98,9 @@ export class ChatRenderer {
     return out;
   }
 
-  render(messages: ChatMessage[], addGenerationPrompt = true, tools?: unknown[]): RenderedChat {
+  render(messages: ChatMessage[], addGenerationPrompt = true, tools?: unknown[], extra?: Record<string, unknown>): RenderedChat {
     const adapted = this.adapt(scrubDelimiters(messages));
-    const context = this.context(adapted, addGenerationPrompt, tools);
+    const context = this.context(adapted, addGenerationPrompt, tools, extra);
     const template = this.own ?? this.fallback;
     const label = this.own ? this.ownLabel : `builtin:${this.family}`;
     let text: string;
@@ -138,6 +150,25 @@ export class ChatRenderer {
     log("warn", `model ${this.source.modelId}: ${why}${consequence}`);
   }
 
+}
+
+/**
+ * Templates write a call's arguments as an object (`tool_call.arguments | tojson`, GLM's
+ * `arguments.items()`), as llama.cpp gives them: JSON text that parses to an object becomes one.
+ */
+function withObjectArguments(m: ChatMessage): ChatMessage {
+  if (!m.tool_calls) return m;
+  const tool_calls = m.tool_calls.map(c => {
+    let args: unknown = c.function.arguments;
+    try {
+      const parsed = JSON.parse(c.function.arguments);
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) args = parsed;
+    } catch {
+      /* kept as text */
+    }
+    return { ...c, function: { ...c.function, arguments: args } };
+  });
+  return { ...m, tool_calls } as unknown as ChatMessage;
 }
 
 /** Renders a system turn with a marker: the template supports the role if it neither raises nor drops it. */

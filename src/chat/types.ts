@@ -5,6 +5,14 @@ export interface ChatMessage {
   name?: string;
   tool_call_id?: string;
   reasoning_content?: string;
+  /** An assistant turn's calls; `arguments` is the JSON text from the wire (the renderer gives templates the object). */
+  tool_calls?: ChatToolCall[];
+}
+
+export interface ChatToolCall {
+  id?: string;
+  type: "function";
+  function: { name: string; arguments: string };
 }
 
 /** What the engine needs from a rendered conversation. */

@@ -55,6 +55,8 @@ interface ActiveJob extends Job {
   sampler: Sampler;
   stream: TextStream;
   stopTokenIds: Set<number>;
+  /** Control tokens rendered as their text (the chat layer parses them: tool calls, channels). */
+  keptTokenIds: Set<number>;
   /** KV cells this job may come to hold beyond what it shares with others (for admission). */
   reserved: number;
   /** Waiting for another job's prefill to reach `upTo` tokens of a prefix both prompts share. */
@@ -345,6 +347,11 @@ export class Scheduler {
       const ids = vocab.tokenize(text, false, true);
       if (ids.length === 1 && vocab.isControl(ids[0]!)) stopTokenIds.add(ids[0]!);
     }
+    const keptTokenIds = new Set<number>();
+    for (const text of job.request.preserveTokens ?? []) {
+      const ids = vocab.tokenize(text, false, true);
+      if (ids.length === 1 && vocab.isControl(ids[0]!)) keptTokenIds.add(ids[0]!);
+    }
     const sampler = new Sampler(vocab, {
       temperature: s.temperature,
       topK: s.topK,
@@ -367,6 +374,7 @@ export class Scheduler {
       sampler,
       stream: new TextStream(job.request.stop),
       stopTokenIds,
+      keptTokenIds,
       donor,
       reserved: 0,
       nextToken: -1,
@@ -411,7 +419,7 @@ export class Scheduler {
     const endsTurn = !job.request.ignoreEos && (vocab.isEog(token) || job.stopTokenIds.has(token));
     if (endsTurn) return this.finish(job, "stop");
 
-    const pushed = job.stream.push(vocab.pieceBytes(token));
+    const pushed = job.stream.push(vocab.pieceBytes(token, job.keptTokenIds.has(token)));
     job.tokens.push(token);
     if (pushed.text) job.text += pushed.text;
     if (pushed.stopped) return this.finish(job, "stop");

@@ -18,6 +18,8 @@ export interface GenerateRequest {
   ignoreEos: boolean;
   /** Extra tokens that end the turn (a chat family's stop tokens), beyond the vocab's end-of-generation set. */
   stopTokens?: string[];
+  /** Control tokens whose text is kept in the output (e.g. `<|python_tag|>`), where it is otherwise dropped. */
+  preserveTokens?: string[];
   cachePrompt: boolean;
   sampling: {
     temperature: number;

@@ -34,12 +34,15 @@ const UNSUPPORTED = new Set([
 /** Repetitions beyond this are generated up to this bound (llama.cpp refuses more than 2000). */
 const MAX_REPEAT = 1000;
 
-/** The GBNF grammar (start rule `root`) of the JSON values `schema` accepts. */
-export function jsonSchemaToGbnf(schema: unknown): string {
+/**
+ * The GBNF grammar of the JSON values `schema` accepts, its start rule named `rootName` (other
+ * grammars, like tool calls, embed it under another name).
+ */
+export function jsonSchemaToGbnf(schema: unknown, rootName = "root"): string {
   if (typeof schema !== "boolean" && !isObject(schema)) throw new SchemaGrammarError("a schema must be an object or a boolean", "");
   const converter = new Converter(schema);
-  const top = converter.visit(schema, "root", "");
-  if (top !== "root") converter.rules.add("root", top);
+  const top = converter.visit(schema, rootName, "");
+  if (top !== rootName) converter.rules.add(rootName, top);
   use(converter.rules, "space"); // most rules end with it
   return converter.rules.toString();
 }

@@ -71,6 +71,8 @@ export class FakeModels implements ModelSource {
     public engine: Engine = new FakeEngine(),
     public id = "fake-model",
     public defaults?: AcquiredModel["defaults"],
+    /** A Jinja chat template for the fake model (default: none, so the generic built-in). */
+    public chatTemplate: string | null = null,
   ) {}
   defaultId() {
     return this.id;
@@ -84,7 +86,7 @@ export class FakeModels implements ModelSource {
       id,
       engine: this.engine,
       info: fakeInfo,
-      chat: new ChatRenderer({ chatTemplate: null, bosText: "<s>", eosText: "</s>", modelId: id }),
+      chat: new ChatRenderer({ chatTemplate: this.chatTemplate, bosText: "<s>", eosText: "</s>", modelId: id }),
       fingerprint: "fp",
       defaults: this.defaults,
     };

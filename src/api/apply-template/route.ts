@@ -3,7 +3,8 @@
 import { t } from "elysia";
 import { TemplateError } from "../../chat/renderer.ts";
 import { chatPrompt, toChatMessages } from "../chat-completions/handler.ts";
-import { chatMessage } from "../chat-completions/schema.ts";
+import { chatCompletionBody, chatMessage } from "../chat-completions/schema.ts";
+import { templateKwargs } from "../chat-completions/tools.ts";
 import { ApiError } from "../errors.ts";
 import type { ModelSource } from "../model-source.ts";
 
@@ -11,6 +12,9 @@ export const applyTemplateBody = t.Object({
   model: t.Optional(t.String()),
   messages: t.Array(chatMessage, { minItems: 1, maxItems: 4096 }),
   tools: t.Optional(t.Array(t.Any(), { maxItems: 512 })),
+  enable_thinking: chatCompletionBody.properties.enable_thinking,
+  reasoning_effort: chatCompletionBody.properties.reasoning_effort,
+  chat_template_kwargs: chatCompletionBody.properties.chat_template_kwargs,
   add_generation_prompt: t.Optional(t.Boolean()),
   tokens: t.Optional(t.Boolean()),
 });
@@ -19,7 +23,7 @@ export async function applyTemplate(body: typeof applyTemplateBody.static, model
   const model = await models.acquire(body.model ?? models.defaultId() ?? "");
   let rendered;
   try {
-    rendered = model.chat.render(toChatMessages(body), body.add_generation_prompt ?? true, body.tools);
+    rendered = model.chat.render(toChatMessages(body), body.add_generation_prompt ?? true, body.tools, templateKwargs(body));
   } catch (err) {
     if (err instanceof TemplateError) throw new ApiError(400, `the chat template rejected the conversation: ${err.message}`, "invalid_request_error", "messages");
     throw err;

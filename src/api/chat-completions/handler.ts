@@ -7,7 +7,9 @@ import { collect, completionBody, responseHeader, startAll, streamChoices, type 
 import type { ModelSource } from "../model-source.ts";
 import { grammarField } from "../response-format.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
+import { answerChoice, answerStreamShape } from "./answer.ts";
 import type { ChatCompletionBody } from "./schema.ts";
+import { reasoningSetup, templateKwargs, toolPlan } from "./tools.ts";
 
 /** Wire messages → the chat module's messages (text only; unsupported parts are a 400). */
 export function toChatMessages(body: Pick<ChatCompletionBody, "messages">): ChatMessage[] {
@@ -25,6 +27,9 @@ export function toChatMessages(body: Pick<ChatCompletionBody, "messages">): Chat
     const message: ChatMessage = { role: m.role, content: text };
     if (m.name) message.name = m.name;
     if (m.tool_call_id) message.tool_call_id = m.tool_call_id;
+    if (m.tool_calls?.length) {
+      message.tool_calls = m.tool_calls.map(c => ({ ...(c.id ? { id: c.id } : {}), type: "function" as const, function: { name: c.function.name, arguments: c.function.arguments } }));
+    }
     const reasoning = m.reasoning_content ?? m.reasoning;
     if (reasoning) message.reasoning_content = reasoning;
     return message;
@@ -45,22 +50,28 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   const model = await models.acquire(body.model);
   ctx.trace.model = model.id;
   const messages = toChatMessages(body);
+  const tools = toolPlan(body, model.chat, grammarField(body) !== null);
   let rendered;
   try {
-    rendered = model.chat.render(messages, true, body.tools);
+    rendered = model.chat.render(messages, true, tools.templateTools, templateKwargs(body));
   } catch (err) {
     if (err instanceof TemplateError) throw new ApiError(400, `the chat template rejected the conversation: ${err.message}`, "invalid_request_error", "messages");
     throw err;
   }
+  const reasoning = reasoningSetup(body, model.chat, rendered.prompt);
+  const setup = { reasoning: reasoning.setup, tools: tools.tools };
   const params = toGenerateParams(body, model.info.nVocab, model.defaults);
-  const errorParams = { prompt: "messages", grammar: grammarField(body) };
+  const errorParams = { prompt: "messages", grammar: tools.grammar ? "tool_choice" : grammarField(body) };
   const request: GenerateRequest = {
     ...params,
     prompt: chatPrompt(rendered, protect),
     addSpecial: true,
     stop: [...params.stop, ...rendered.stopStrings],
     stopTokens: rendered.stopTokens,
+    ...(tools.grammar ? { grammar: tools.grammar } : {}),
+    ...(tools.preserve.length + reasoning.preserve.length > 0 ? { preserveTokens: [...tools.preserve, ...reasoning.preserve] } : {}),
   };
+  const plain = !setup.reasoning && !setup.tools;
   const n = body.n ?? 1;
   const requests = Array.from({ length: n }, (_, i) => withChoiceSeed(request, i));
   const started = await startAll(model.engine, requests, ctx, errorParams);
@@ -68,16 +79,13 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   if (!body.stream) {
     const results = await Promise.all(started.map(s => collect(s, errorParams)));
     const header = responseHeader("chatcmpl", "chat.completion", body.model, model.fingerprint);
-    return completionBody(header, results, started[0]!.promptTokens, (r, index) => ({
-      index,
-      message: { role: "assistant", content: r.text },
-      logprobs: null,
-      finish_reason: r.finishReason,
-    }));
+    return completionBody(header, results, started[0]!.promptTokens, (r, index) =>
+      plain ? { index, message: { role: "assistant", content: r.text }, logprobs: null, finish_reason: r.finishReason } : answerChoice(setup, r.text, r.finishReason, index),
+    );
   }
   const header = responseHeader("chatcmpl", "chat.completion.chunk", body.model, model.fingerprint);
   const usage = { include: body.stream_options?.include_usage === true, promptTokens: started[0]!.promptTokens };
-  return streamChoices(started, header, chatShape, usage);
+  return streamChoices(started, header, plain ? chatShape : answerStreamShape(setup), usage);
 }
 
 const chatShape: StreamShape = {

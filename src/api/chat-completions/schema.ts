@@ -23,11 +23,42 @@ export const chatMessage = t.Object({
   reasoning: t.Optional(t.Union([t.String(), t.Null()])),
 });
 
+// Extra keys (OpenAI adds some now and then) pass through to the template untouched.
+const tool = t.Object(
+  {
+    type: t.Literal("function"),
+    function: t.Object(
+      {
+        name: t.String({ pattern: "^[a-zA-Z0-9_.-]{1,64}$" }),
+        description: t.Optional(t.String()),
+        parameters: t.Optional(t.Record(t.String(), t.Unknown())),
+        strict: t.Optional(t.Union([t.Boolean(), t.Null()])),
+      },
+      { additionalProperties: true },
+    ),
+  },
+  { additionalProperties: true },
+);
+
+export const toolChoice = t.Union([
+  t.Literal("none"),
+  t.Literal("auto"),
+  t.Literal("required"),
+  t.Object({ type: t.Literal("function"), function: t.Object({ name: t.String() }) }),
+]);
+
 export const chatCompletionBody = t.Object({
   ...samplingFields,
   messages: t.Array(chatMessage, { minItems: 1, maxItems: 4096 }),
-  // Passed to the chat template (tool-call parsing of the answer is a separate feature).
-  tools: t.Optional(t.Array(t.Any(), { maxItems: 512 })),
+  tools: t.Optional(t.Union([t.Array(tool, { maxItems: 512 }), t.Null()])),
+  tool_choice: t.Optional(t.Union([toolChoice, t.Null()])),
+  parallel_tool_calls: t.Optional(t.Union([t.Boolean(), t.Null()])),
+  // Reasoning models: passed to templates that read them (Qwen3's enable_thinking, gpt-oss's reasoning_effort).
+  reasoning_effort: t.Optional(t.Union([t.Literal("minimal"), t.Literal("low"), t.Literal("medium"), t.Literal("high"), t.Null()])),
+  enable_thinking: t.Optional(t.Union([t.Boolean(), t.Null()])),
+  chat_template_kwargs: t.Optional(t.Union([t.Record(t.String(), t.Unknown()), t.Null()])),
+  // llama-server's: "none" leaves thinking in `content` as the model wrote it.
+  reasoning_format: t.Optional(t.Union([t.Literal("none"), t.Literal("auto"), t.Literal("deepseek"), t.Null()])),
 });
 
 export type ChatCompletionBody = typeof chatCompletionBody.static;

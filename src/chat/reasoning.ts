@@ -1,0 +1,176 @@
+// Separates a reasoning model's thinking from its answer as the text streams: `<think>…</think>`
+// (Qwen3, QwQ, DeepSeek-R1 distills, GLM-4.5+) and gpt-oss's channels (`<|channel|>analysis
+// <|message|>…<|end|>` is thinking, `<|channel|>final<|message|>…` the answer). Markers split
+// across pieces are held back until they are whole, as stop strings are.
+
+export type ReasoningFormat = "think" | "harmony";
+
+export interface ReasoningDelta {
+  content: string;
+  reasoning: string;
+}
+
+/** The reasoning format a chat template uses, or null. */
+export function detectReasoningFormat(template: string | null): ReasoningFormat | null {
+  if (!template) return null;
+  if (template.includes("<|channel|>")) return "harmony";
+  if (template.includes("</think>") || template.includes("<think>")) return "think";
+  return null;
+}
+
+/** A generation prompt that ends inside `<think>` (DeepSeek-R1's template opens it): the answer starts as reasoning. */
+export function promptOpensThinking(prompt: string): boolean {
+  const tail = prompt.trimEnd();
+  return tail.endsWith("<think>");
+}
+
+/** gpt-oss control tokens the splitter reads (rendered as text instead of dropped). */
+export const harmonyTokens = ["<|channel|>", "<|message|>", "<|end|>", "<|start|>", "<|constrain|>"];
+
+/** Length of the longest tail of `text` that is a proper prefix of one of `markers`. */
+function partialTail(text: string, markers: string[]): number {
+  let keep = 0;
+  for (const m of markers) {
+    for (let n = Math.min(m.length - 1, text.length); n > keep; n--) {
+      if (text.endsWith(m.slice(0, n))) {
+        keep = n;
+        break;
+      }
+    }
+  }
+  return keep;
+}
+
+export interface ReasoningSplitter {
+  push(text: string): ReasoningDelta;
+  end(): ReasoningDelta;
+}
+
+export function reasoningSplitter(format: ReasoningFormat, startsInReasoning: boolean): ReasoningSplitter {
+  return format === "think" ? new ThinkSplitter(startsInReasoning) : new HarmonySplitter();
+}
+
+/** `<think>` at the start (or opened by the prompt) up to `</think>` is reasoning; blanks at the seams are dropped. */
+class ThinkSplitter implements ReasoningSplitter {
+  private state: "start" | "reasoning" | "content";
+  private buffer = "";
+  /** Leading blanks of the current part are dropped. */
+  private skipBlank = true;
+
+  constructor(startsInReasoning: boolean) {
+    this.state = startsInReasoning ? "reasoning" : "start";
+  }
+
+  push(text: string): ReasoningDelta {
+    this.buffer += text;
+    return this.advance(false);
+  }
+
+  end(): ReasoningDelta {
+    return this.advance(true);
+  }
+
+  private advance(final: boolean): ReasoningDelta {
+    const out = { content: "", reasoning: "" };
+    for (;;) {
+      if (this.state === "start") {
+        const t = this.buffer.trimStart();
+        if (t.startsWith("<think>")) {
+          this.buffer = t.slice("<think>".length);
+          this.state = "reasoning";
+          this.skipBlank = true;
+          continue;
+        }
+        if (!final && "<think>".startsWith(t)) return out;
+        this.state = "content";
+        this.skipBlank = false;
+        continue;
+      }
+      if (this.skipBlank) {
+        this.buffer = this.buffer.trimStart();
+        if (!this.buffer) return out;
+        this.skipBlank = false;
+      }
+      if (this.state === "content") {
+        out.content += this.buffer;
+        this.buffer = "";
+        return out;
+      }
+      const close = this.buffer.indexOf("</think>");
+      if (close >= 0) {
+        out.reasoning += this.buffer.slice(0, close).trimEnd();
+        this.buffer = this.buffer.slice(close + "</think>".length);
+        this.state = "content";
+        this.skipBlank = true;
+        continue;
+      }
+      // Hold back a partial `</think>` and trailing blanks (they may precede it).
+      let keep = final ? 0 : partialTail(this.buffer, ["</think>"]);
+      const body = this.buffer.slice(0, this.buffer.length - keep);
+      const trimmed = final ? body : body.trimEnd();
+      keep += body.length - trimmed.length;
+      out.reasoning += trimmed;
+      this.buffer = this.buffer.slice(this.buffer.length - keep);
+      return out;
+    }
+  }
+}
+
+const bodyEnds = ["<|end|>", "<|start|>", "<|channel|>", "<|return|>", "<|call|>"];
+
+/** gpt-oss: analysis messages are reasoning, everything else the answer; markup is dropped. */
+class HarmonySplitter implements ReasoningSplitter {
+  private state: "outside" | "header" | "body" = "outside";
+  private channel = "";
+  private buffer = "";
+
+  push(text: string): ReasoningDelta {
+    this.buffer += text;
+    return this.advance(false);
+  }
+
+  end(): ReasoningDelta {
+    return this.advance(true);
+  }
+
+  private advance(final: boolean): ReasoningDelta {
+    const out = { content: "", reasoning: "" };
+    for (;;) {
+      if (this.state === "outside") {
+        const at = this.buffer.indexOf("<|channel|>");
+        // Between messages only markup is expected (`<|end|><|start|>assistant`); other text is
+        // answer, decided once the next channel opens or the answer ends.
+        const upTo = at >= 0 ? at : final ? this.buffer.length : 0;
+        const stray = this.buffer.slice(0, upTo).replace(/<\|end\|>|<\|start\|>(assistant)?|<\|return\|>/g, "");
+        out.content += stray;
+        this.buffer = this.buffer.slice(at >= 0 ? at + "<|channel|>".length : upTo);
+        if (at < 0) return out;
+        this.state = "header";
+        continue;
+      }
+      if (this.state === "header") {
+        const at = this.buffer.indexOf("<|message|>");
+        if (at < 0) {
+          if (final) this.buffer = "";
+          return out;
+        }
+        this.channel = this.buffer.slice(0, at).trim().split(/[\s<]/)[0] ?? "";
+        this.buffer = this.buffer.slice(at + "<|message|>".length);
+        this.state = "body";
+        continue;
+      }
+      let at = -1;
+      for (const m of bodyEnds) {
+        const i = this.buffer.indexOf(m);
+        if (i >= 0 && (at < 0 || i < at)) at = i;
+      }
+      const upTo = at >= 0 ? at : this.buffer.length - (final ? 0 : partialTail(this.buffer, bodyEnds));
+      const text = this.buffer.slice(0, upTo);
+      if (this.channel === "analysis") out.reasoning += text;
+      else out.content += text;
+      this.buffer = this.buffer.slice(upTo);
+      if (at < 0) return out;
+      this.state = "outside";
+    }
+  }
+}
