@@ -4,14 +4,17 @@
 // next token of each generating slot plus chunks of pending prompts (bounded by n_batch) into
 // one llama_decode, then samples per slot. Jobs beyond the free slots wait in a bounded FIFO.
 // A slot keeps its tokens after a job ends, so the next job with the same prefix skips them.
+// A request for n > 1 choices prefills its prompt once in its slot, then forks: the prompt's KV
+// is copied (seq_cp) into one extra "choice" sequence per further choice, each with its own sampler.
 //
 // Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
 import { Batch, DecodeError, LlamaContext, Sampler, type LlamaModel } from "../llama/index.ts";
 import type { SpecialToken } from "../llama/index.ts";
 import { grammarSampling, grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
+import { logprobsAt } from "./logprobs.ts";
 import { tokenizeSegments } from "./prompt-tokens.ts";
 import { TextStream } from "./text-stream.ts";
-import type { EngineErrorCode, FinishReason, GenerateEvent, GenerateRequest } from "./types.ts";
+import { MAX_TOP_LOGPROBS, type EngineErrorCode, type FinishReason, type GenerateEvent, type GenerateRequest, type TokenLogprob } from "./types.ts";
 
 export interface SchedulerOptions {
   nCtx: number;
@@ -19,8 +22,13 @@ export interface SchedulerOptions {
   nBatch: number;
   threads: number;
   queueSize: number;
+  /** Extra sequences for the further choices of n > 1 requests (a request may ask n ≤ this + 1). */
+  choiceSeqs?: number;
   abortFlag?: Int32Array;
 }
+
+/** Default number of choice sequences: n up to 16 per request. */
+export const DEFAULT_CHOICE_SEQS = 15;
 
 type Emit = (event: GenerateEvent) => void;
 
@@ -39,6 +47,13 @@ interface Job {
   cancelled: boolean;
 }
 
+/** The choices of one request: one error ends them all, and only the first error is reported. */
+interface Group {
+  n: number;
+  members: ActiveJob[];
+  failed: boolean;
+}
+
 interface Slot {
   seq: number;
   /** Tokens whose KV entries sequence `seq` holds, in order. */
@@ -49,6 +64,10 @@ interface Slot {
 
 interface ActiveJob extends Job {
   slot: Slot;
+  /** Choice index (0 for the job that prefills the prompt). */
+  index: number;
+  group: Group;
+  logprobs: TokenLogprob[];
   /** Next prompt index to decode. */
   promptPos: number;
   cachedTokens: number;
@@ -73,6 +92,8 @@ interface ActiveJob extends Job {
 export class Scheduler {
   readonly ctx: LlamaContext;
   private readonly slots: Slot[];
+  /** Sequences that only forked choices use (never picked for a new prompt). */
+  private readonly choiceSlots: Slot[];
   private readonly queue: Job[] = [];
   private readonly batch: Batch;
   private readonly eogTokens: number[] = [];
@@ -91,10 +112,11 @@ export class Scheduler {
     readonly model: LlamaModel,
     private readonly options: SchedulerOptions,
   ) {
+    const choiceSeqs = model.isRecurrent ? 0 : (options.choiceSeqs ?? DEFAULT_CHOICE_SEQS);
     this.ctx = new LlamaContext(model, {
       nCtx: options.nCtx,
       nBatch: options.nBatch,
-      nSeqMax: options.parallel,
+      nSeqMax: options.parallel + choiceSeqs,
       threads: options.threads,
       kvUnified: true,
       abortFlag: options.abortFlag,
@@ -103,6 +125,7 @@ export class Scheduler {
     this.canShareKv = !model.isRecurrent;
     this.slotCtx = model.nCtxTrain > 0 ? Math.min(this.ctx.nCtx, model.nCtxTrain) : this.ctx.nCtx;
     this.slots = Array.from({ length: options.parallel }, (_, seq) => ({ seq, cached: [], lastUsed: 0, job: null }));
+    this.choiceSlots = Array.from({ length: choiceSeqs }, (_, i) => ({ seq: options.parallel + i, cached: [], lastUsed: 0, job: null }));
     const vocab = model.vocab;
     for (let t = 0; t < vocab.nTokens; t++) if (vocab.isEog(t)) this.eogTokens.push(t);
   }
@@ -111,13 +134,22 @@ export class Scheduler {
     return this.slots.filter(s => s.job).length;
   }
 
+  /** Most choices one request may ask for. */
+  get maxChoices(): number {
+    return this.choiceSlots.length + 1;
+  }
+
+  private get allSlots(): Slot[] {
+    return this.choiceSlots.length ? [...this.slots, ...this.choiceSlots] : this.slots;
+  }
+
   get queued(): number {
     return this.queue.length;
   }
 
   /** Tokens the slots hold in the KV cache (a prefix shared by slots counts once per slot). */
   get kvTokens(): number {
-    return this.slots.reduce((n, s) => n + s.cached.length, 0);
+    return this.allSlots.reduce((n, s) => n + s.cached.length, 0);
   }
 
   get kvCapacity(): number {
@@ -149,6 +181,14 @@ export class Scheduler {
         `the prompt (${prompt.length} tokens) plus max_tokens (${maxTokens}) exceeds this model's context of ${nCtx} tokens`,
       );
     }
+    const n = request.n ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > this.maxChoices) {
+      return fail("invalid_request", `n must be between 1 and ${this.maxChoices} for this model`);
+    }
+    const k = request.logprobs;
+    if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > MAX_TOP_LOGPROBS)) {
+      return fail("invalid_request", `top logprobs must be between 0 and ${MAX_TOP_LOGPROBS}`);
+    }
     const grammarWrong = requestGrammarError(this.model.vocab, request);
     if (grammarWrong) return fail("invalid_grammar", grammarWrong);
     // Jobs are admitted at the next step: the queue may hold one per free slot beyond its bound.
@@ -168,15 +208,14 @@ export class Scheduler {
       job!.emit({ kind: "error", code: "cancelled", message: "cancelled" });
       return;
     }
-    const slot = this.slots.find(s => s.job?.id === id);
-    if (slot?.job) slot.job.cancelled = true;
+    for (const slot of this.allSlots) if (slot.job?.id === id) slot.job.cancelled = true;
   }
 
   /** One step: admit, build one batch, decode it, sample. Returns false when there was nothing to do. */
   step(): boolean {
     this.reapCancelled();
     this.admit();
-    const active = this.slots.flatMap(s => (s.job ? [s.job] : []));
+    const active = this.allSlots.flatMap(s => (s.job ? [s.job] : []));
     if (active.length === 0) return false;
     for (const job of active) if (job.donor) this.takeFromDonor(job);
 
@@ -227,7 +266,10 @@ export class Scheduler {
       } else if (job.batchIndex >= 0) {
         job.slot.cached.push(job.nextToken);
       }
-      if (job.batchIndex >= 0) this.sampleNext(job);
+      if (job.batchIndex < 0) continue;
+      // The prompt is in: further choices start from a copy of its KV and the same logits.
+      if (took !== undefined && job.group.n > 1) this.fork(job);
+      this.sampleNext(job);
     }
     return true;
   }
@@ -235,7 +277,7 @@ export class Scheduler {
   /** Fails every job (runner shutting down or the context is unusable). */
   failAll(code: EngineErrorCode, message: string): void {
     for (const job of this.queue.splice(0)) job.emit({ kind: "error", code, message });
-    for (const slot of this.slots) if (slot.job) this.release(slot.job, { kind: "error", code, message });
+    for (const slot of this.allSlots) if (slot.job) this.release(slot.job, { kind: "error", code, message });
   }
 
   dispose(): void {
@@ -272,6 +314,7 @@ export class Scheduler {
       const free = this.slots.filter(s => !s.job);
       if (free.length === 0) return;
       const job = this.queue[0]!;
+      if ((job.request.n ?? 1) - 1 > this.freeChoiceSeqs()) return;
       const slot = this.pickSlot(free, job);
       const reserved = this.slots.reduce((n, s) => n + (s.job?.reserved ?? 0), 0);
       // A prefix shared with a running job is shared KV (seq_cp), not new cells.
@@ -290,6 +333,12 @@ export class Scheduler {
       this.start(job, slot);
       slot.job!.reserved = need;
     }
+  }
+
+  /** Choice sequences neither in use nor promised to a running request that has not forked yet. */
+  private freeChoiceSeqs(): number {
+    const promised = this.slots.reduce((n, s) => n + (s.job && s.job.nextToken < 0 ? s.job.group.n - 1 : 0), 0);
+    return this.choiceSlots.filter(s => !s.job).length - promised;
   }
 
   /** The free slot sharing the longest prefix with the prompt; least recently used on ties. */
@@ -336,6 +385,14 @@ export class Scheduler {
         if (upTo >= keep + MIN_SHARED_PREFIX && d.promptPos < upTo && upTo > (donor?.upTo ?? 0)) donor = { job: d, upTo };
       }
     }
+    slot.lastUsed = ++this.clock;
+    slot.job = this.activate(job, slot, 0, { members: [], n: job.request.n ?? 1, failed: false });
+    slot.job.promptPos = slot.job.cachedTokens = keep;
+    slot.job.donor = donor;
+  }
+
+  /** A job's running state in `slot`, as choice `index` of `group`, with its own sampler. */
+  private activate(job: Job, slot: Slot, index: number, group: Group): ActiveJob {
     const s = job.request.sampling;
     const logitBias = new Map(s.logitBias);
     if (job.request.ignoreEos) for (const t of this.eogTokens) logitBias.set(t, -Infinity);
@@ -350,7 +407,7 @@ export class Scheduler {
       topK: s.topK,
       topP: s.topP,
       minP: s.minP,
-      seed: s.seed ?? Math.floor(Math.random() * 0xffffffff),
+      seed: s.seed === null ? Math.floor(Math.random() * 0xffffffff) : s.seed + index,
       repeatPenalty: s.repeatPenalty,
       presencePenalty: s.presencePenalty,
       frequencyPenalty: s.frequencyPenalty,
@@ -358,16 +415,23 @@ export class Scheduler {
       ...grammarSampling(vocab, job.request, logitBias),
       logitBias,
     });
-    slot.lastUsed = ++this.clock;
-    slot.job = {
-      ...job,
+    const active: ActiveJob = {
+      id: job.id,
+      request: job.request,
+      prompt: job.prompt,
+      maxTokens: job.maxTokens,
+      emit: job.emit,
+      cancelled: false,
       slot,
-      promptPos: keep,
-      cachedTokens: keep,
+      index,
+      group,
+      logprobs: [],
+      promptPos: 0,
+      cachedTokens: 0,
       sampler,
       stream: new TextStream(job.request.stop),
       stopTokenIds,
-      donor,
+      donor: null,
       reserved: 0,
       nextToken: -1,
       generated: 0,
@@ -377,6 +441,30 @@ export class Scheduler {
       promptStart: 0,
       promptEnd: 0,
     };
+    group.members.push(active);
+    return active;
+  }
+
+  /**
+   * Starts choices 1..n-1 of a job whose prompt was just decoded: each choice sequence gets the
+   * prompt's KV (seq_cp only marks cells in the unified cache) and samples from the same logits.
+   */
+  private fork(parent: ActiveJob): void {
+    const free = this.choiceSlots.filter(s => !s.job);
+    for (let index = 1; index < parent.group.n; index++) {
+      const slot = free[index - 1]!; // admission promised these
+      this.ctx.seqRemove(slot.seq, 0, -1);
+      this.ctx.seqCopy(parent.slot.seq, slot.seq, 0, parent.slot.cached.length);
+      slot.cached = parent.slot.cached.slice();
+      slot.lastUsed = ++this.clock;
+      const child = this.activate(parent, slot, index, parent.group);
+      // The prompt counts once, on choice 0: a choice's own work starts here.
+      child.promptPos = parent.prompt.length;
+      child.promptStart = child.promptEnd = performance.now();
+      child.batchIndex = parent.batchIndex;
+      slot.job = child;
+      this.sampleNext(child);
+    }
   }
 
   /** Makes `slot` hold the first `len` tokens of `from` (dropping what it had); returns len. */
@@ -411,6 +499,7 @@ export class Scheduler {
     const endsTurn = !job.request.ignoreEos && (vocab.isEog(token) || job.stopTokenIds.has(token));
     if (endsTurn) return this.finish(job, "stop");
 
+    if (job.request.logprobs !== undefined) job.logprobs.push(this.tokenLogprob(job, token));
     const pushed = job.stream.push(vocab.pieceBytes(token));
     job.tokens.push(token);
     if (pushed.text) job.text += pushed.text;
@@ -422,25 +511,38 @@ export class Scheduler {
     this.flushText(job);
   }
 
+  /** The sampled token's log-probability under the model (raw logits), with the top alternatives. */
+  private tokenLogprob(job: ActiveJob, token: number): TokenLogprob {
+    const vocab = this.model.vocab;
+    const { logprob, top } = logprobsAt(this.ctx.logitsView(job.batchIndex), token, job.request.logprobs!);
+    const bytes = (t: number) => Array.from(vocab.pieceBytes(t));
+    return { token, bytes: bytes(token), logprob, top: top.map(([t, lp]) => ({ token: t, bytes: bytes(t), logprob: lp })) };
+  }
+
   private flushText(job: ActiveJob): void {
     if (job.text || job.tokens.length) {
-      job.emit({ kind: "text", text: job.text, tokens: job.tokens });
+      const logprobs = job.request.logprobs !== undefined ? { logprobs: job.logprobs } : {};
+      job.emit({ kind: "text", index: job.index, text: job.text, tokens: job.tokens, ...logprobs });
       job.text = "";
       job.tokens = [];
+      job.logprobs = [];
     }
   }
 
   private finish(job: ActiveJob, reason: FinishReason): void {
     job.text += job.stream.flush();
     const now = performance.now();
+    const first = job.index === 0;
     this.release(job, {
       kind: "done",
+      index: job.index,
       text: job.text,
       tokens: job.tokens,
+      ...(job.request.logprobs !== undefined ? { logprobs: job.logprobs } : {}),
       finishReason: reason,
-      usage: { promptTokens: job.prompt.length, completionTokens: job.generated, cachedTokens: job.cachedTokens },
+      usage: { promptTokens: first ? job.prompt.length : 0, completionTokens: job.generated, cachedTokens: first ? job.cachedTokens : 0 },
       timings: {
-        promptN: job.prompt.length - job.cachedTokens,
+        promptN: first ? job.prompt.length - job.cachedTokens : 0,
         promptMs: job.promptEnd - job.promptStart,
         predictedN: job.generated,
         predictedMs: now - job.promptEnd,
@@ -453,11 +555,20 @@ export class Scheduler {
     job.sampler.dispose();
     job.slot.job = null;
     job.slot.lastUsed = ++this.clock;
+    // A choice sequence keeps no cache: its prompt lives on in the slot that prefilled it.
+    if (job.index > 0) this.dropCache(job.slot);
+    const group = job.group;
+    if (last.kind === "error") {
+      if (group.failed) return;
+      // One failed choice fails the request: the others stop at the next step, silently.
+      group.failed = true;
+      for (const other of group.members) other.cancelled = true;
+    }
     job.emit(last);
   }
 
   private reapCancelled(): void {
-    for (const slot of this.slots) {
+    for (const slot of this.allSlots) {
       if (slot.job?.cancelled) this.release(slot.job, { kind: "error", code: "cancelled", message: "cancelled" });
     }
   }
@@ -487,6 +598,7 @@ export class Scheduler {
       this.dropCache(newest.slot);
       newest.sampler.dispose();
       newest.slot.job = null;
+      newest.group.members.length = 0;
       this.queue.unshift({ id: newest.id, request: newest.request, prompt: newest.prompt, maxTokens: newest.maxTokens, emit: newest.emit, cancelled: false });
       this.holdAdmission = true;
       return;
@@ -509,7 +621,9 @@ export class Scheduler {
 /** KV cells a job may still come to hold. */
 const UNBOUNDED_RESERVE = 256;
 function reservation(job: { prompt: number[]; maxTokens: number; request: GenerateRequest }): number {
-  return job.prompt.length + (job.request.maxTokens === null ? Math.min(job.maxTokens, UNBOUNDED_RESERVE) : job.maxTokens);
+  // Choices share the prompt's cells; each generates its own.
+  const each = job.request.maxTokens === null ? Math.min(job.maxTokens, UNBOUNDED_RESERVE) : job.maxTokens;
+  return job.prompt.length + (job.request.n ?? 1) * each;
 }
 
 function commonPrefix(a: readonly number[], b: readonly number[]): number {

@@ -143,6 +143,18 @@ export class LlamaContext {
     return new Float32Array(toArrayBuffer(p, 0, this.nVocab * 4));
   }
 
+  /** llama_pooling_type of the context: 0 none, 1 mean, 2 cls, 3 last, 4 rank. */
+  get poolingType(): number {
+    return native().llama.llama_pooling_type(this.ptr);
+  }
+
+  /** A copy of the pooled embedding of a sequence after a decode (embeddings contexts only), or null. */
+  sequenceEmbedding(seq: number, width: number): Float32Array | null {
+    const p = native().llama.llama_get_embeddings_seq(this.ptr, seq);
+    if (!p) return null;
+    return new Float32Array(toArrayBuffer(p, 0, width * 4)).slice();
+  }
+
   /** Removes positions [p0, p1) of a sequence (-1 = open end). */
   seqRemove(seq: number, p0: number, p1 = -1): boolean {
     return native().llama.llama_memory_seq_rm(this.memory, seq, p0, p1);
@@ -158,7 +170,8 @@ export class LlamaContext {
   }
 
   clearMemory(): void {
-    native().llama.llama_memory_clear(this.memory, true);
+    // Encoder-only models (BERT) have no KV memory at all.
+    if (this.memory) native().llama.llama_memory_clear(this.memory, true);
   }
 
   /** Serializes one sequence's KV state (for saving/restoring a slot). */

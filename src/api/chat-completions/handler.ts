@@ -3,7 +3,8 @@ import { TemplateError } from "../../chat/renderer.ts";
 import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
-import { collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
+import { checkGenerative, collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
+import { chatLogprobs, chatLogprobsRequest } from "../logprobs.ts";
 import type { ModelSource } from "../model-source.ts";
 import { grammarField } from "../response-format.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
@@ -44,6 +45,8 @@ export function chatPrompt(rendered: RenderedChat, protect: boolean): PromptSegm
 export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, ctx: GenerationContext, protect = true): Promise<Response | object> {
   const model = await models.acquire(body.model);
   ctx.trace.model = model.id;
+  const n = body.n ?? 1;
+  checkGenerative(model.info, n);
   const messages = toChatMessages(body);
   let rendered;
   try {
@@ -60,10 +63,11 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
     addSpecial: true,
     stop: [...params.stop, ...rendered.stopStrings],
     stopTokens: rendered.stopTokens,
+    n,
+    logprobs: chatLogprobsRequest(body),
   };
-  const n = body.n ?? 1;
-  const requests = Array.from({ length: n }, (_, i) => withChoiceSeed(request, i));
-  const started = await startAll(model.engine, requests, ctx, errorParams);
+  // One generation: the prompt is prefilled once and its KV shared by the n choices.
+  const started = await startAll(model.engine, [request], ctx, errorParams);
   ctx.trace.promptTokens = started[0]!.promptTokens;
   if (!body.stream) {
     const results = await Promise.all(started.map(s => collect(s, errorParams)));
@@ -71,7 +75,7 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
     return completionBody(header, results, started[0]!.promptTokens, (r, index) => ({
       index,
       message: { role: "assistant", content: r.text },
-      logprobs: null,
+      logprobs: chatLogprobs(r.logprobs),
       finish_reason: r.finishReason,
     }));
   }
@@ -83,11 +87,10 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
 const chatShape: StreamShape = {
   opening: index => ({ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }),
   // The final text (if any) travels with finish_reason; an empty final delta is {} as OpenAI sends it.
-  piece: (index, text, finishReason) => ({ index, delta: text || !finishReason ? { content: text } : {}, logprobs: null, finish_reason: finishReason }),
+  piece: (index, text, finishReason, logprobs) => ({
+    index,
+    delta: text || !finishReason ? { content: text } : {},
+    logprobs: chatLogprobs(logprobs),
+    finish_reason: finishReason,
+  }),
 };
-
-/** Each of n choices gets its own seed (seed + index), so a seeded request stays reproducible. */
-export function withChoiceSeed(request: GenerateRequest, index: number): GenerateRequest {
-  if (index === 0 || request.sampling.seed === null) return request;
-  return { ...request, sampling: { ...request.sampling, seed: request.sampling.seed + index } };
-}

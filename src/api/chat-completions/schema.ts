@@ -28,6 +28,8 @@ export const chatCompletionBody = t.Object({
   messages: t.Array(chatMessage, { minItems: 1, maxItems: 4096 }),
   // Passed to the chat template (tool-call parsing of the answer is a separate feature).
   tools: t.Optional(t.Array(t.Any(), { maxItems: 512 })),
+  logprobs: t.Optional(t.Union([t.Boolean(), t.Null()])),
+  top_logprobs: t.Optional(t.Union([t.Integer({ minimum: 0, maximum: 20 }), t.Null()])),
 });
 
 export type ChatCompletionBody = typeof chatCompletionBody.static;
