@@ -6,6 +6,8 @@ import { chatCompletionBody } from "./chat-completions/schema.ts";
 import { chatCompletions } from "./chat-completions/handler.ts";
 import { completionBody } from "./completions/schema.ts";
 import { completions } from "./completions/handler.ts";
+import { embeddings } from "./embeddings/handler.ts";
+import { embeddingsBody } from "./embeddings/schema.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
 import { setStreamBufferLimit, type GenerationContext } from "./generation.ts";
 import { parseJsonBody } from "./json-body.ts";
@@ -82,7 +84,7 @@ function routeLabel(request: Request): string {
   if (path.startsWith("/ui/")) return "/ui/{file}";
   return path.startsWith("/v1/models/") ? "/v1/models/{id}" : "unmatched";
 }
-const KNOWN_ROUTES = new Set(["/", "/openapi", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
+const KNOWN_ROUTES = new Set(["/", "/openapi", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
 
 /** A client's own X-Request-Id when it is a sane token, else a fresh one. */
 function requestId(request: Request): string {
@@ -189,6 +191,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
     }, { detail: { summary: "One model; * is its id or alias (ids of models in sub-folders contain '/')" } })
     .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
     .post("/v1/completions", ({ body, request }) => completions(body, models, generation(request)), { parse: "json", body: completionBody })
+    .post("/v1/embeddings", ({ body }) => embeddings(body, models), { parse: "json", body: embeddingsBody })
     .post(
       "/models/load",
       async ({ body }) => {
