@@ -14,6 +14,7 @@ import { parseJsonBody } from "./json-body.ts";
 import type { ModelSource } from "./model-source.ts";
 import { counters, renderMetrics } from "./metrics.ts";
 import { listModels, modelObject } from "./models/route.ts";
+import { detokenize, detokenizeBody, tokenize, tokenizeBody } from "./tokenize/route.ts";
 import { log } from "../util/log.ts";
 import { RequestTrace } from "./request-trace.ts";
 import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
@@ -206,35 +207,6 @@ export function createApp(models: ModelSource, options: AppOptions) {
       { parse: "json", body: t.Object({ model: t.String({ minLength: 1 }) }) },
     )
     .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { parse: "json", body: applyTemplateBody })
-    .post(
-      "/tokenize",
-      async ({ body }) => {
-        const model = await models.acquire(body.model ?? models.defaultId() ?? "");
-        const tokens = await model.engine.tokenize(body.content, body.add_special ?? false, body.parse_special ?? true);
-        if (!body.with_pieces) return { tokens };
-        const pieces = await Promise.all(tokens.map(id => model.engine.detokenize([id])));
-        return { tokens: tokens.map((id, i) => ({ id, piece: pieces[i] })) };
-      },
-      {
-        parse: "json",
-        body: t.Object({
-          model: t.Optional(t.String()),
-          content: t.String(),
-          add_special: t.Optional(t.Boolean()),
-          parse_special: t.Optional(t.Boolean()),
-          with_pieces: t.Optional(t.Boolean()),
-        }),
-      },
-    )
-    .post(
-      "/detokenize",
-      async ({ body }) => {
-        const model = await models.acquire(body.model ?? models.defaultId() ?? "");
-        if (body.tokens.some(id => id >= model.info.nVocab)) {
-          throw new ApiError(400, `token ids must be below ${model.info.nVocab}`, "invalid_request_error", "tokens");
-        }
-        return { content: await model.engine.detokenize(body.tokens) };
-      },
-      { parse: "json", body: t.Object({ model: t.Optional(t.String()), tokens: t.Array(t.Integer({ minimum: 0 })) }) },
-    );
+    .post("/tokenize", ({ body }) => tokenize(body, models), { parse: "json", body: tokenizeBody })
+    .post("/detokenize", ({ body }) => detokenize(body, models), { parse: "json", body: detokenizeBody });
 }
