@@ -8,7 +8,7 @@
 // is copied (seq_cp) into one extra "choice" sequence per further choice, each with its own sampler.
 //
 // Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
-import { Batch, DecodeError, LlamaContext, Sampler, type LlamaModel } from "../llama/index.ts";
+import { Batch, DecodeError, LlamaContext, Sampler, maxSequences, type LlamaModel } from "../llama/index.ts";
 import type { SpecialToken } from "../llama/index.ts";
 import { grammarSampling, grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
 import { logprobsAt } from "./logprobs.ts";
@@ -112,7 +112,8 @@ export class Scheduler {
     readonly model: LlamaModel,
     private readonly options: SchedulerOptions,
   ) {
-    const choiceSeqs = model.isRecurrent ? 0 : (options.choiceSeqs ?? DEFAULT_CHOICE_SEQS);
+    // Forking needs partial seq_cp (not for recurrent state); the context has at most maxSequences().
+    const choiceSeqs = model.isRecurrent ? 0 : Math.max(0, Math.min(options.choiceSeqs ?? DEFAULT_CHOICE_SEQS, maxSequences() - options.parallel));
     this.ctx = new LlamaContext(model, {
       nCtx: options.nCtx,
       nBatch: options.nBatch,

@@ -67,6 +67,11 @@ export class Batch {
   }
 }
 
+/** Most sequence ids one context may have (LLAMA_MAX_SEQ). */
+export function maxSequences(): number {
+  return Number(native().llama.llama_max_parallel_sequences());
+}
+
 export class LlamaContext {
   private handle: Pointer | null;
   private nativeBatch: Pointer;
