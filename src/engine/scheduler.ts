@@ -11,7 +11,7 @@
 import { Batch, DecodeError, LlamaContext, Sampler, maxSequences, type LlamaModel } from "../llama/index.ts";
 import type { SpecialToken } from "../llama/index.ts";
 import { grammarSampling, grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
-import { logprobsAt } from "./logprobs.ts";
+import { LogprobTrail, logprobsAt } from "./logprobs.ts";
 import { tokenizeSegments } from "./prompt-tokens.ts";
 import { TextStream } from "./text-stream.ts";
 import { MAX_TOP_LOGPROBS, type EngineErrorCode, type FinishReason, type GenerateEvent, type GenerateRequest, type TokenLogprob } from "./types.ts";
@@ -67,7 +67,10 @@ interface ActiveJob extends Job {
   /** Choice index (0 for the job that prefills the prompt). */
   index: number;
   group: Group;
-  logprobs: TokenLogprob[];
+  /** Log-probabilities not yet sent (null when the request did not ask). */
+  logprobs: LogprobTrail<TokenLogprob> | null;
+  /** Released by the trail, to go out with the next event. */
+  logprobsOut: TokenLogprob[];
   /** Next prompt index to decode. */
   promptPos: number;
   cachedTokens: number;
@@ -426,7 +429,8 @@ export class Scheduler {
       slot,
       index,
       group,
-      logprobs: [],
+      logprobs: job.request.logprobs === undefined ? null : new LogprobTrail(),
+      logprobsOut: [],
       promptPos: 0,
       cachedTokens: 0,
       sampler,
@@ -500,11 +504,15 @@ export class Scheduler {
     const endsTurn = !job.request.ignoreEos && (vocab.isEog(token) || job.stopTokenIds.has(token));
     if (endsTurn) return this.finish(job, "stop");
 
-    if (job.request.logprobs !== undefined) job.logprobs.push(this.tokenLogprob(job, token));
-    const pushed = job.stream.push(vocab.pieceBytes(token));
+    const logprob = job.logprobs ? this.tokenLogprob(job, token) : null;
+    // (pieceBytes reuses one buffer: take the piece after the alternatives' pieces.)
+    const piece = vocab.pieceBytes(token);
+    if (logprob) job.logprobs!.add(logprob, piece.length);
+    const pushed = job.stream.push(piece);
     job.tokens.push(token);
     if (pushed.text) job.text += pushed.text;
-    if (pushed.stopped) return this.finish(job, "stop");
+    if (pushed.stopped) return this.finish(job, "stop", pushed.text);
+    if (job.logprobs) job.logprobsOut.push(...job.logprobs.take(pushed.text));
     if (job.generated >= job.maxTokens || job.slot.cached.length + 1 >= this.slotCtx) {
       return this.finish(job, "length");
     }
@@ -522,16 +530,19 @@ export class Scheduler {
 
   private flushText(job: ActiveJob): void {
     if (job.text || job.tokens.length) {
-      const logprobs = job.request.logprobs !== undefined ? { logprobs: job.logprobs } : {};
+      const logprobs = job.logprobs ? { logprobs: job.logprobsOut } : {};
       job.emit({ kind: "text", index: job.index, text: job.text, tokens: job.tokens, ...logprobs });
       job.text = "";
       job.tokens = [];
-      job.logprobs = [];
+      job.logprobsOut = [];
     }
   }
 
-  private finish(job: ActiveJob, reason: FinishReason): void {
-    job.text += job.stream.flush();
+  /** Ends a choice; `stopText` is the last released text when a stop string ended it. */
+  private finish(job: ActiveJob, reason: FinishReason, stopText?: string): void {
+    const rest = job.stream.flush();
+    job.text += rest;
+    if (job.logprobs) job.logprobsOut.push(...job.logprobs.finish((stopText ?? "") + rest, stopText !== undefined));
     const now = performance.now();
     const first = job.index === 0;
     this.release(job, {
@@ -539,7 +550,7 @@ export class Scheduler {
       index: job.index,
       text: job.text,
       tokens: job.tokens,
-      ...(job.request.logprobs !== undefined ? { logprobs: job.logprobs } : {}),
+      ...(job.logprobs ? { logprobs: job.logprobsOut } : {}),
       finishReason: reason,
       usage: { promptTokens: first ? job.prompt.length : 0, completionTokens: job.generated, cachedTokens: first ? job.cachedTokens : 0 },
       timings: {

@@ -126,3 +126,29 @@ test("logprobs: the log-softmax of the raw logits; greedy picks the top alternat
   expect(hot.choices[0]!.logprobs[0]!.top.map(a => a.token)).toEqual(lps[0]!.top.slice(0, 3).map(a => a.token));
   expect(hot.choices[0]!.logprobs[0]!.top[0]!.logprob).toBeCloseTo(lps[0]!.top[0]!.logprob, 5);
 });
+
+test("logprobs travel with their text: held-back tokens wait, a stop string's tokens are dropped", () => {
+  const whole = run(request({ maxTokens: 24, logprobs: 0 }));
+  const text = new TextDecoder().decode(Uint8Array.from(whole.choices[0]!.logprobs.flatMap(l => l.bytes)));
+  // A stop string from the middle of the greedy answer: the answer ends before it.
+  const stop = text.slice(Math.floor(text.length / 2), Math.floor(text.length / 2) + 3);
+  const s = new Scheduler(model, options);
+  let sent = "";
+  const lps: TokenLogprob[] = [];
+  s.submit("r", request({ maxTokens: 24, logprobs: 0, stop: [stop] }), ev => {
+    if (ev.kind !== "text" && ev.kind !== "done") return;
+    sent += ev.text;
+    lps.push(...(ev.logprobs ?? []));
+    // Every event's log-probabilities start no later than the text sent so far.
+    const starts = new TextDecoder().decode(Uint8Array.from(lps.slice(0, -1).flatMap(l => l.bytes)));
+    expect(Buffer.byteLength(sent)).toBeGreaterThanOrEqual(Buffer.byteLength(starts));
+  });
+  while (s.hasWork()) s.step();
+  s.dispose();
+  expect(sent).toBe(text.slice(0, text.indexOf(stop)));
+  const joined = new TextDecoder().decode(Uint8Array.from(lps.flatMap(l => l.bytes)));
+  expect(joined.startsWith(sent)).toBe(true);
+  // At most the token that straddles the stop string goes past the answer.
+  const withoutLast = new TextDecoder().decode(Uint8Array.from(lps.slice(0, -1).flatMap(l => l.bytes)));
+  expect(withoutLast.length).toBeLessThan(sent.length + (sent.length === 0 ? 1 : 0));
+});

@@ -151,3 +151,28 @@ test("n beyond what one request may decode at once → 400 naming n", async () =
   expect(res.status).toBe(400);
   expect(((await res.json()) as any).error.param).toBe("n");
 });
+
+test("logprobs with n = 2 and a stop string: each choice's tokens spell exactly its text", async () => {
+  const base = { model, prompt: "Once upon a time, there was a little", max_tokens: 30, temperature: 0, logprobs: 2 };
+  const plain: any = await (await postJson(`${hearth.url}/v1/completions`, base)).json();
+  const text: string = plain.choices[0].text;
+  const stop = text.slice(12, 16);
+  for (const stream of [false, true]) {
+    const res = await client.completions.create({ ...base, n: 2, stop, stream } as any);
+    const texts = ["", ""];
+    const tokens: string[][] = [[], []];
+    const chunks = stream ? (res as any) : [res];
+    for await (const chunk of chunks) {
+      for (const c of chunk.choices) {
+        texts[c.index] += c.text;
+        tokens[c.index]!.push(...(c.logprobs?.tokens ?? []));
+      }
+    }
+    for (const i of [0, 1]) {
+      expect(texts[i]).toBe(text.slice(0, text.indexOf(stop)));
+      // Tokens of the stop string are dropped; one token may straddle the cut.
+      expect(tokens[i]!.join("").startsWith(texts[i]!)).toBe(true);
+      expect(tokens[i]!.slice(0, -1).join("").length).toBeLessThan(texts[i]!.length);
+    }
+  }
+});
