@@ -8,9 +8,10 @@
 // is copied (seq_cp) into one extra "choice" sequence per further choice, each with its own sampler.
 //
 // Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
-import { Batch, DecodeError, LlamaContext, Sampler, maxSequences, type LlamaModel } from "../llama/index.ts";
+import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel, type Sampler } from "../llama/index.ts";
 import type { SpecialToken } from "../llama/index.ts";
-import { grammarSampling, grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
+import { grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
+import { choiceSampler, stopTokenIds } from "./job-sampler.ts";
 import { LogprobTrail, logprobsAt } from "./logprobs.ts";
 import { tokenizeSegments } from "./prompt-tokens.ts";
 import { TextStream } from "./text-stream.ts";
@@ -397,28 +398,8 @@ export class Scheduler {
 
   /** A job's running state in `slot`, as choice `index` of `group`, with its own sampler. */
   private activate(job: Job, slot: Slot, index: number, group: Group): ActiveJob {
-    const s = job.request.sampling;
-    const logitBias = new Map(s.logitBias);
-    if (job.request.ignoreEos) for (const t of this.eogTokens) logitBias.set(t, -Infinity);
     const vocab = this.model.vocab;
-    const stopTokenIds = new Set<number>();
-    for (const text of job.request.stopTokens ?? []) {
-      const ids = vocab.tokenize(text, false, true);
-      if (ids.length === 1 && vocab.isControl(ids[0]!)) stopTokenIds.add(ids[0]!);
-    }
-    const sampler = new Sampler(vocab, {
-      temperature: s.temperature,
-      topK: s.topK,
-      topP: s.topP,
-      minP: s.minP,
-      seed: s.seed === null ? Math.floor(Math.random() * 0xffffffff) : s.seed + index,
-      repeatPenalty: s.repeatPenalty,
-      presencePenalty: s.presencePenalty,
-      frequencyPenalty: s.frequencyPenalty,
-      penaltyLastN: s.penaltyLastN,
-      ...grammarSampling(vocab, job.request, logitBias),
-      logitBias,
-    });
+    const sampler = choiceSampler(vocab, job.request, this.eogTokens, index);
     const active: ActiveJob = {
       id: job.id,
       request: job.request,
@@ -435,7 +416,7 @@ export class Scheduler {
       cachedTokens: 0,
       sampler,
       stream: new TextStream(job.request.stop),
-      stopTokenIds,
+      stopTokenIds: stopTokenIds(vocab, job.request),
       donor: null,
       reserved: 0,
       nextToken: -1,
