@@ -255,6 +255,39 @@ EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct llama_
 }
 
 // ---------------------------------------------------------------------------------------------
+// Log-probabilities of the model's own distribution at batch index idx (log-softmax of the raw
+// logits): the sampled token's, and the k most likely tokens' (most likely first, lower id first on
+// ties). One pass for the maximum, one for the sum and the top k. Only for requests that ask.
+// Returns how many top entries were written (min(k, n_vocab)), or -1 when idx has no logits.
+
+EXPORT int32_t hearth_logprobs(struct llama_context * ctx, int32_t idx, int32_t n_vocab, int32_t token, int32_t k,
+                               int32_t * top_ids, float * top_logprobs, float * token_logprob) {
+    const float * logits = llama_get_logits_ith(ctx, idx);
+    if (logits == NULL || n_vocab <= 0 || token < 0 || token >= n_vocab || k < 0) return -1;
+    float max = -INFINITY;
+    for (int32_t i = 0; i < n_vocab; i++) if (logits[i] > max) max = logits[i];
+    double sum = 0.0;
+    int32_t n = 0;
+    for (int32_t i = 0; i < n_vocab; i++) {
+        const float v = logits[i];
+        sum += expf(v - max);
+        if (k == 0 || (n == k && v <= top_logprobs[k - 1])) continue;
+        int32_t j = n < k ? n++ : k - 1;  // insert, dropping the smallest when full
+        while (j > 0 && top_logprobs[j - 1] < v) {
+            top_logprobs[j] = top_logprobs[j - 1];
+            top_ids[j] = top_ids[j - 1];
+            j--;
+        }
+        top_logprobs[j] = v;
+        top_ids[j] = i;
+    }
+    const float log_z = max + (float) log(sum);
+    for (int32_t j = 0; j < n; j++) top_logprobs[j] -= log_z;
+    *token_logprob = logits[token] - log_z;
+    return n;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Layout of the structs TypeScript reads or writes (checked by test/llama/layout.test.ts).
 
 #define LAYOUT(name, expr) if (strcmp(key, name) == 0) return (int32_t) (expr)

@@ -12,7 +12,7 @@ import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel, type S
 import type { SpecialToken } from "../llama/index.ts";
 import { grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
 import { choiceSampler, stopTokenIds } from "./job-sampler.ts";
-import { LogprobTrail, logprobsAt } from "./logprobs.ts";
+import { LogprobTrail } from "./logprobs.ts";
 import { tokenizeSegments } from "./prompt-tokens.ts";
 import { TextStream } from "./text-stream.ts";
 import { MAX_TOP_LOGPROBS, type EngineErrorCode, type FinishReason, type GenerateEvent, type GenerateRequest, type TokenLogprob } from "./types.ts";
@@ -504,7 +504,7 @@ export class Scheduler {
   /** The sampled token's log-probability under the model (raw logits), with the top alternatives. */
   private tokenLogprob(job: ActiveJob, token: number): TokenLogprob {
     const vocab = this.model.vocab;
-    const { logprob, top } = logprobsAt(this.ctx.logitsView(job.batchIndex), token, job.request.logprobs!);
+    const { logprob, top } = this.ctx.logprobs(job.batchIndex, token, job.request.logprobs!);
     const bytes = (t: number) => Array.from(vocab.pieceBytes(t));
     return { token, bytes: bytes(token), logprob, top: top.map(([t, lp]) => ({ token: t, bytes: bytes(t), logprob: lp })) };
   }

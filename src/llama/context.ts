@@ -160,6 +160,23 @@ export class LlamaContext {
     return new Float32Array(toArrayBuffer(p, 0, width * 4)).slice();
   }
 
+  private lpIds = new Int32Array(0);
+  private lpValues = new Float32Array(0);
+  private readonly lpToken = new Float32Array(1);
+
+  /**
+   * Log-softmax of the raw logits of batch index i (the model's distribution): `token`'s
+   * log-probability and the k most likely tokens, most likely first. Computed in the shim.
+   */
+  logprobs(i: number, token: number, k: number): { logprob: number; top: Array<[number, number]> } {
+    if (this.lpIds.length < k) [this.lpIds, this.lpValues] = [new Int32Array(k), new Float32Array(k)];
+    const n = native().shim.hearth_logprobs(this.ptr, i, this.nVocab, token, k, this.lpIds, this.lpValues, this.lpToken);
+    if (n < 0) throw new RangeError(`no logits for batch index ${i}`);
+    const top: Array<[number, number]> = [];
+    for (let j = 0; j < n; j++) top.push([this.lpIds[j]!, this.lpValues[j]!]);
+    return { logprob: this.lpToken[0]!, top };
+  }
+
   /** Removes positions [p0, p1) of a sequence (-1 = open end). */
   seqRemove(seq: number, p0: number, p1 = -1): boolean {
     return native().llama.llama_memory_seq_rm(this.memory, seq, p0, p1);

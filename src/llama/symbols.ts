@@ -94,5 +94,6 @@ export const shimSymbols = {
   hearth_decode: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32"], returns: "i32" },
   hearth_sampler_chain_new: { args: [], returns: "ptr" },
   hearth_sample_grammar: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
+  hearth_logprobs: { args: ["ptr", "i32", "i32", "i32", "i32", "ptr", "ptr", "ptr"], returns: "i32" },
   hearth_layout: { args: ["ptr"], returns: "i32" },
 } as const satisfies Record<string, FFIFunction>;
