@@ -52,6 +52,15 @@ test("vectors equal llama-server's for the same inputs (pooled, L2-normalized)",
   expect(maxDiff(ours.data[0].embedding, ours.data[1].embedding)).toBeGreaterThan(1e-3);
 });
 
+test("/v1/models tells embedding models apart: pooling and dimensions", async () => {
+  for (const model of [bertId(), "stories260K"]) expect((await postJson(`${hearth.url}/models/load`, { model })).status).toBe(200);
+  const list: any = await (await fetch(`${hearth.url}/v1/models`)).json();
+  const meta = (id: string) => list.data.find((m: any) => m.id === id).meta;
+  expect(meta(bertId()).embedding).toEqual({ pooling: "mean", dimensions: 64 });
+  expect(meta("stories260K").embedding).toBeUndefined();
+  expect(meta("stories260K").max_choices).toBe(16);
+});
+
 test("token-id inputs give the same vector as their text", async () => {
   const tok: any = await (await postJson(`${hearth.url}/tokenize`, { model: bertId(), content: inputs[1], add_special: true })).json();
   const [byText, byIds, byIdArrays]: any[] = await Promise.all(

@@ -22,6 +22,9 @@ export function modelObject(m: ModelListing) {
       loaded: m.loaded,
       ...(m.error ? { error: m.error } : {}),
       ...(m.slots ? { slots: m.slots } : {}),
+      // Once loaded: an embedding model's pooling and vector width, or how many choices a request may ask.
+      ...(m.info?.nEmbd !== undefined ? { embedding: { pooling: m.info.pooling ?? null, dimensions: m.info.nEmbd } } : {}),
+      ...(m.info?.maxChoices !== undefined && m.info.nEmbd === undefined ? { max_choices: m.info.maxChoices } : {}),
     },
   };
 }
