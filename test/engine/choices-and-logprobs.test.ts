@@ -152,3 +152,21 @@ test("logprobs travel with their text: held-back tokens wait, a stop string's to
   const withoutLast = new TextDecoder().decode(Uint8Array.from(lps.slice(0, -1).flatMap(l => l.bytes)));
   expect(withoutLast.length).toBeLessThan(sent.length + (sent.length === 0 ? 1 : 0));
 });
+
+test("cancelling an n = 3 request mid-way ends every choice with one error and frees their sequences", () => {
+  const s = new Scheduler(model, { ...options, choiceSeqs: 2 } as typeof options);
+  const events: string[] = [];
+  s.submit("a", request({ n: 3, maxTokens: 200 }), ev => events.push(ev.kind === "error" ? `error:${ev.code}` : ev.kind));
+  for (let i = 0; i < 5; i++) s.step();
+  s.cancel("a");
+  for (let i = 0; s.hasWork() && i < 100; i++) s.step();
+  expect(s.hasWork()).toBe(false);
+  expect(events.filter(e => e.startsWith("error"))).toEqual(["error:cancelled"]);
+  expect(events).not.toContain("done");
+  // The choice sequences are free again: the same request runs to its end.
+  const done: number[] = [];
+  s.submit("b", request({ n: 3 }), ev => ev.kind === "done" && done.push(ev.index!));
+  for (let i = 0; s.hasWork() && i < 1000; i++) s.step();
+  s.dispose();
+  expect(done.sort()).toEqual([0, 1, 2]);
+});

@@ -176,3 +176,19 @@ test("logprobs with n = 2 and a stop string: each choice's tokens spell exactly 
     }
   }
 });
+
+test("aborted n = 8 streams leak no choice sequence: afterwards an n = 16 request runs at once", async () => {
+  for (let i = 0; i < 10; i++) {
+    const controller = new AbortController();
+    const res = await postJson(`${hearth.url}/v1/completions`, { model, prompt: `Story ${i}:`, max_tokens: 100, n: 8, stream: true }, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await reader.cancel().catch(() => {});
+  }
+  const started = performance.now();
+  const res: any = await (await postJson(`${hearth.url}/v1/completions`, { model, prompt: "Tom", max_tokens: 8, n: 16, ignore_eos: true })).json();
+  expect(res.choices).toHaveLength(16);
+  expect(res.usage.completion_tokens).toBe(16 * 8);
+  expect(performance.now() - started).toBeLessThan(20_000);
+});
