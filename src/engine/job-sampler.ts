@@ -21,6 +21,7 @@ export function choiceSampler(vocab: Vocab, request: GenerateRequest, eogTokens:
     penaltyLastN: s.penaltyLastN,
     ...grammarSampling(vocab, request, logitBias),
     logitBias,
+    keepCandidates: request.logprobs !== undefined && request.postSamplingProbs === true,
   });
 }
 

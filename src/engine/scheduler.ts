@@ -504,7 +504,8 @@ export class Scheduler {
   /** The sampled token's log-probability under the model (raw logits), with the top alternatives. */
   private tokenLogprob(job: ActiveJob, token: number): TokenLogprob {
     const vocab = this.model.vocab;
-    const { logprob, top } = this.ctx.logprobs(job.batchIndex, token, job.request.logprobs!);
+    const k = job.request.logprobs!;
+    const { logprob, top } = job.request.postSamplingProbs ? asLogprobs(job.sampler.sampledProbs(token, k)) : this.ctx.logprobs(job.batchIndex, token, k);
     const bytes = (t: number) => Array.from(vocab.pieceBytes(t));
     return { token, bytes: bytes(token), logprob, top: top.map(([t, lp]) => ({ token: t, bytes: bytes(t), logprob: lp })) };
   }
@@ -609,6 +610,10 @@ export class Scheduler {
     this.ctx.seqRemove(slot.seq, 0, -1);
     slot.cached = [];
   }
+}
+
+function asLogprobs({ prob, top }: { prob: number; top: Array<[number, number]> }) {
+  return { logprob: Math.log(prob), top: top.map(([t, p]): [number, number] => [t, Math.log(p)]) };
 }
 
 /** KV cells a job may still come to hold. */

@@ -40,6 +40,11 @@ export interface GenerateRequest {
   n?: number;
   /** Report each sampled token's log-probability and this many top alternatives (0..MAX_TOP_LOGPROBS). */
   logprobs?: number;
+  /**
+   * Report them from the distribution the token was drawn from (after logit bias, penalties,
+   * truncation, temperature and grammar; llama-server's post_sampling_probs) instead of the model's.
+   */
+  postSamplingProbs?: boolean;
 }
 
 /** Most alternatives per token a request may ask for (OpenAI's top_logprobs limit). */

@@ -95,5 +95,7 @@ export const shimSymbols = {
   hearth_sampler_chain_new: { args: [], returns: "ptr" },
   hearth_sample_grammar: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
   hearth_logprobs: { args: ["ptr", "i32", "i32", "i32", "i32", "ptr", "ptr", "ptr"], returns: "i32" },
+  hearth_sample: { args: ["ptr", "ptr", "i32", "i32"], returns: "i32" },
+  hearth_sampled_probs: { args: ["i32", "i32", "ptr", "ptr", "ptr"], returns: "i32" },
   hearth_layout: { args: ["ptr"], returns: "i32" },
 } as const satisfies Record<string, FFIFunction>;

@@ -192,3 +192,31 @@ test("aborted n = 8 streams leak no choice sequence: afterwards an n = 16 reques
   expect(res.usage.completion_tokens).toBe(16 * 8);
   expect(performance.now() - started).toBeLessThan(20_000);
 });
+
+test("post_sampling_probs: the distribution the token was drawn from, as llama-server reports it", async () => {
+  const prompt = "Once upon a time, there was a little";
+  const sampling = { temperature: 0.8, top_k: 5, top_p: 0.95, min_p: 0.05, seed: 42 };
+  const [ours, theirs]: any[] = await Promise.all([
+    postJson(`${hearth.url}/v1/completions`, { model, prompt, max_tokens: 16, logprobs: 3, post_sampling_probs: true, ...sampling }).then(r => r.json()),
+    postJson(`${reference.url}/completion`, { prompt, n_predict: 16, n_probs: 3, post_sampling_probs: true, ...sampling }).then(r => r.json()),
+  ]);
+  const lp = ours.choices[0].logprobs;
+  const ref = theirs.completion_probabilities;
+  expect(lp.tokens).toEqual(ref.map((p: any) => p.token));
+  lp.token_logprobs.forEach((v: number, i: number) => expect(Math.abs(Math.exp(v) - ref[i].prob)).toBeLessThan(TOLERANCE));
+  lp.top_logprobs.forEach((top: Record<string, number>, i: number) => {
+    const theirsTop = ref[i].top_probs as Array<{ token: string; prob: number }>;
+    expect(Object.keys(top).sort()).toEqual(theirsTop.map(t => t.token).sort());
+    for (const t of theirsTop) expect(Math.abs(Math.exp(top[t.token]!) - t.prob)).toBeLessThan(TOLERANCE);
+  });
+  // Truncation shows: after top_k 5 at most 5 tokens carry probability, and they sum to 1.
+  // The model's own distribution (the default) spreads over the whole vocabulary instead.
+  const wide: any = await (await postJson(`${hearth.url}/v1/completions`, { model, prompt, max_tokens: 16, logprobs: 8, post_sampling_probs: true, ...sampling })).json();
+  for (const top of wide.choices[0].logprobs.top_logprobs) {
+    expect(Object.keys(top).length).toBeLessThanOrEqual(5);
+    expect(Object.values(top).reduce((s: number, v: any) => s + Math.exp(v), 0)).toBeCloseTo(1, 4);
+  }
+  // Greedy: the pick had probability 1.
+  const greedy: any = await (await postJson(`${hearth.url}/v1/completions`, { model, prompt, max_tokens: 4, logprobs: 2, post_sampling_probs: true, temperature: 0 })).json();
+  expect(greedy.choices[0].logprobs.token_logprobs).toEqual([0, 0, 0, 0]);
+});
