@@ -83,6 +83,7 @@ const samplingFields = {
   repeat_penalty: f(fc.double({ min: 0.5, max: 2, noNaN: true }), fc.constantFrom(0, 0.01, 0.009, 1e-40, 10, 10.5)),
   logit_bias: f(fc.dictionary(fc.integer({ min: 0, max: 600 }).map(String), fc.double({ min: -100, max: 100, noNaN: true }), { maxKeys: 3 }), fc.constantFrom({ "-1": 5 }, { "99999999": 1 }, { abc: 1 })),
   ignore_eos: f(fc.boolean()),
+  post_sampling_probs: f(fc.boolean()),
   user: f(fc.string({ maxLength: 20 })),
 };
 
