@@ -131,13 +131,15 @@ export function detokenizeBody(model: string) {
   return bodyOf({ model: modelField(model), tokens }, ["tokens"]);
 }
 
-export function embeddingsBody(model: string) {
+/** Bodies for an embedding model, and sometimes for a model that cannot embed. */
+export function embeddingsBody([embedding, generative]: [string, string]) {
   const input = f(
     fc.oneof(shortString, fc.array(shortString, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 0, max: 511 }), { minLength: 1, maxLength: 20 })),
     fc.oneof(nastyString, fc.constant([]), fc.constant([[]]), fc.array(fc.integer({ min: -10, max: 1_000_000 }), { minLength: 1, maxLength: 5 })),
   );
   const format = f(fc.constantFrom("float", "base64"), fc.constantFrom("", "FLOAT", "binary"));
-  return bodyOf({ model: modelField(model), input, encoding_format: format, dimensions: f(fc.integer({ min: 1, max: 100 }), fc.constantFrom(0, -1, 1.5)) }, ["model", "input"]);
+  const model = f(fc.constant(embedding), fc.constantFrom(generative, "", "no-such-model"));
+  return bodyOf({ model, input, encoding_format: format, dimensions: f(fc.constantFrom(64, 32), fc.constantFrom(0, -1, 1.5)) }, ["model", "input"]);
 }
 
 export function applyTemplateBody(model: string) {
