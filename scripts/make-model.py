@@ -42,7 +42,11 @@ from gguf import MODEL_TENSOR as T  # noqa: E402
 ARCH_DEFAULTS = {
     "llama": {"rope_freq_base": 10000.0, "rms_eps": 1e-5, "qkv_bias": False},
     "qwen2": {"rope_freq_base": 1000000.0, "rms_eps": 1e-6, "qkv_bias": True},
+    # An encoder (embedding model): LayerNorm with biases, learned positions, no KV cache.
+    "bert": {"rope_freq_base": 10000.0, "rms_eps": 1e-12, "qkv_bias": True},
 }
+
+POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3}
 
 
 def first_template(*patterns: str) -> str | None:
@@ -68,6 +72,9 @@ PRESETS = {
     "tiny-llama-spm": dict(arch="llama", vocab="llama-spm", n_embd=64, n_layer=2, n_head=4,
                            n_head_kv=2, n_ff=128, type="f32",
                            template=first_template("*Llama-2*chat*.jinja", "*llama2*.jinja") or "none"),
+    # BERT-architecture embedding model with the BGE WordPiece vocabulary, mean pooling.
+    "tiny-bert": dict(arch="bert", vocab="bert-bge", n_embd=64, n_layer=2, n_head=4, n_ff=128,
+                      n_ctx=512, type="f32", template="none", pooling="mean"),
 }
 
 
@@ -87,6 +94,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--tie-embeddings", action=argparse.BooleanOptionalAction, default=False,
                    help="omit output.weight so llama.cpp reuses token_embd")
     p.add_argument("--template", help="FILE.jinja, or 'none' to drop it (default: keep the vocab's)")
+    p.add_argument("--pooling", choices=sorted(POOLING), help="<arch>.pooling_type (makes an embedding model)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--std", type=float, default=0.02, help="weight std; small keeps logits finite")
     p.add_argument("--type", choices=["f32", "f16"], default="f32", help="type of 2-D weights; norms stay f32")
@@ -182,10 +190,40 @@ def copy_tokenizer(w: gguf.GGUFWriter, vocab_path: Path, template: str | None) -
     return n_vocab
 
 
+def name(t: T, suffix: str, bid: int | None = None) -> str:
+    return gguf.TENSOR_NAMES[t].format(bid=bid) + "." + suffix
+
+
+def bert_plan(a: argparse.Namespace, n_vocab: int) -> list[tuple[str, tuple[int, ...]]]:
+    """BERT's tensors (src/models/bert.cpp): every projection and LayerNorm has a bias."""
+    e, f = a.n_embd, a.n_ff
+    plan = [
+        (name(T.TOKEN_EMBD, "weight"), (n_vocab, e)),
+        (name(T.TOKEN_TYPES, "weight"), (2, e)),
+        (name(T.POS_EMBD, "weight"), (a.n_ctx, e)),
+        (name(T.TOKEN_EMBD_NORM, "weight"), (e,)),
+        (name(T.TOKEN_EMBD_NORM, "bias"), (e,)),
+    ]
+    for i in range(a.n_layer):
+        for t in (T.ATTN_Q, T.ATTN_K, T.ATTN_V, T.ATTN_OUT):
+            plan += [(name(t, "weight", i), (e, e)), (name(t, "bias", i), (e,))]
+        plan += [
+            (name(T.ATTN_OUT_NORM, "weight", i), (e,)),
+            (name(T.ATTN_OUT_NORM, "bias", i), (e,)),
+            (name(T.FFN_UP, "weight", i), (f, e)),
+            (name(T.FFN_UP, "bias", i), (f,)),
+            (name(T.FFN_DOWN, "weight", i), (e, f)),
+            (name(T.FFN_DOWN, "bias", i), (e,)),
+            (name(T.LAYER_OUT_NORM, "weight", i), (e,)),
+            (name(T.LAYER_OUT_NORM, "bias", i), (e,)),
+        ]
+    return plan
+
+
 def tensor_plan(a: argparse.Namespace, n_vocab: int) -> list[tuple[str, tuple[int, ...]]]:
     """(name, numpy shape) in llama.cpp's naming. numpy (n_out, n_in) is ggml ne=[n_in, n_out]."""
-    def name(t: T, suffix: str, bid: int | None = None) -> str:
-        return gguf.TENSOR_NAMES[t].format(bid=bid) + "." + suffix
+    if a.arch == "bert":
+        return bert_plan(a, n_vocab)
 
     head_dim = a.n_embd // a.n_head
     n_kv = head_dim * a.n_head_kv
@@ -226,9 +264,15 @@ def write_model(a: argparse.Namespace, path: Path) -> None:
     w.add_feed_forward_length(a.n_ff)
     w.add_head_count(a.n_head)
     w.add_head_count_kv(a.n_head_kv)
-    w.add_layer_norm_rms_eps(a.rms_eps)
-    w.add_rope_freq_base(a.rope_freq_base)
-    w.add_rope_dimension_count(a.n_embd // a.n_head)
+    if a.arch == "bert":
+        w.add_layer_norm_eps(a.rms_eps)
+        w.add_causal_attention(False)
+    else:
+        w.add_layer_norm_rms_eps(a.rms_eps)
+        w.add_rope_freq_base(a.rope_freq_base)
+        w.add_rope_dimension_count(a.n_embd // a.n_head)
+    if a.pooling:
+        w.add_pooling_type(gguf.PoolingType(POOLING[a.pooling]))
 
     vocab_path = LLAMA_SRC / "models" / f"ggml-vocab-{a.vocab}.gguf"
     if not vocab_path.is_file():
@@ -251,6 +295,8 @@ def write_model(a: argparse.Namespace, path: Path) -> None:
     for tname, shape in plan:
         if tname.endswith("_norm.weight"):
             data = np.ones(shape, dtype=np.float32)  # RMSNorm gain of 1 keeps activations O(1)
+        elif tname.endswith("_norm.bias"):
+            data = np.zeros(shape, dtype=np.float32)
         else:
             data = rng.standard_normal(shape, dtype=np.float32) * np.float32(a.std)
             if len(shape) == 2:

@@ -266,6 +266,9 @@ EXPORT struct llama_sampler * hearth_sampler_chain_new(void) {
 
 static llama_token_data * cand_buf = NULL;
 static size_t             cand_cap = 0;
+// The candidates of the last hearth_sample / hearth_sample_grammar call, as the chain left them
+// (for post-sampling probabilities); valid until the next sample.
+static llama_token_data_array last_cur = { NULL, 0, -1, false };
 
 static int fill_candidates(struct llama_context * ctx, int32_t idx, int32_t n_vocab, llama_token_data_array * cur) {
     const float * logits = llama_get_logits_ith(ctx, idx);
@@ -311,6 +314,7 @@ EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct llama_
         if (grammar_allows(grammar, id)) {
             llama_sampler_accept(grammar, id);
             llama_sampler_accept(chain, id);
+            last_cur = cur;
             return id;
         }
     }
@@ -331,7 +335,87 @@ EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct llama_
     if (!grammar_allows(grammar, id)) return -2;
     llama_sampler_accept(grammar, id);
     llama_sampler_accept(chain, id);
+    last_cur = cur;
     return id;
+}
+
+// llama_sampler_sample's CPU path (same candidates, same chain, same RNG draws), keeping the
+// candidates so that hearth_sampled_probs can read the distribution the token was drawn from.
+// Returns the token (accepted by the chain), or -3 (no logits / out of memory).
+EXPORT int32_t hearth_sample(struct llama_sampler * chain, struct llama_context * ctx, int32_t idx, int32_t n_vocab) {
+    llama_token_data_array cur;
+    if (!fill_candidates(ctx, idx, n_vocab, &cur)) return -3;
+    llama_sampler_apply(chain, &cur);
+    if (cur.selected < 0 || (size_t) cur.selected >= cur.size) return -3;
+    llama_token id = cur.data[cur.selected].id;
+    llama_sampler_accept(chain, id);
+    last_cur = cur;
+    return id;
+}
+
+// Probabilities after the sampler chain of the last sample (llama-server's post_sampling_probs):
+// the sampled token's, and the k most probable candidates with p > 0 (most probable first). A
+// greedy chain computes no probabilities: its pick had probability 1. Returns the count written,
+// or -1 when there was no sample.
+EXPORT int32_t hearth_sampled_probs(int32_t token, int32_t k, int32_t * top_ids, float * top_probs, float * token_prob) {
+    if (last_cur.data == NULL || last_cur.selected < 0 || k < 0) return -1;
+    const llama_token_data * sel = &last_cur.data[last_cur.selected];
+    if (sel->p == 0.0f) {
+        *token_prob = sel->id == token ? 1.0f : 0.0f;
+        if (k == 0) return 0;
+        top_ids[0] = sel->id;
+        top_probs[0] = 1.0f;
+        return 1;
+    }
+    *token_prob = 0.0f;
+    int32_t n = 0;
+    for (size_t i = 0; i < last_cur.size; i++) {
+        const llama_token_data * c = &last_cur.data[i];
+        if (c->id == token) *token_prob = c->p;
+        if (k == 0 || c->p <= 0.0f || (n == k && c->p <= top_probs[k - 1])) continue;
+        int32_t j = n < k ? n++ : k - 1;
+        while (j > 0 && top_probs[j - 1] < c->p) {
+            top_probs[j] = top_probs[j - 1];
+            top_ids[j] = top_ids[j - 1];
+            j--;
+        }
+        top_probs[j] = c->p;
+        top_ids[j] = c->id;
+    }
+    return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Log-probabilities of the model's own distribution at batch index idx (log-softmax of the raw
+// logits): the sampled token's, and the k most likely tokens' (most likely first, lower id first on
+// ties). One pass for the maximum, one for the sum and the top k. Only for requests that ask.
+// Returns how many top entries were written (min(k, n_vocab)), or -1 when idx has no logits.
+
+EXPORT int32_t hearth_logprobs(struct llama_context * ctx, int32_t idx, int32_t n_vocab, int32_t token, int32_t k,
+                               int32_t * top_ids, float * top_logprobs, float * token_logprob) {
+    const float * logits = llama_get_logits_ith(ctx, idx);
+    if (logits == NULL || n_vocab <= 0 || token < 0 || token >= n_vocab || k < 0) return -1;
+    float max = -INFINITY;
+    for (int32_t i = 0; i < n_vocab; i++) if (logits[i] > max) max = logits[i];
+    double sum = 0.0;
+    int32_t n = 0;
+    for (int32_t i = 0; i < n_vocab; i++) {
+        const float v = logits[i];
+        sum += expf(v - max);
+        if (k == 0 || (n == k && v <= top_logprobs[k - 1])) continue;
+        int32_t j = n < k ? n++ : k - 1;  // insert, dropping the smallest when full
+        while (j > 0 && top_logprobs[j - 1] < v) {
+            top_logprobs[j] = top_logprobs[j - 1];
+            top_ids[j] = top_ids[j - 1];
+            j--;
+        }
+        top_logprobs[j] = v;
+        top_ids[j] = i;
+    }
+    const float log_z = max + (float) log(sum);
+    for (int32_t j = 0; j < n; j++) top_logprobs[j] -= log_z;
+    *token_logprob = logits[token] - log_z;
+    return n;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,12 +6,15 @@ import { chatCompletionBody } from "./chat-completions/schema.ts";
 import { chatCompletions } from "./chat-completions/handler.ts";
 import { completionBody } from "./completions/schema.ts";
 import { completions } from "./completions/handler.ts";
+import { embeddings } from "./embeddings/handler.ts";
+import { embeddingsBody } from "./embeddings/schema.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
 import { setStreamBufferLimit, type GenerationContext } from "./generation.ts";
 import { parseJsonBody } from "./json-body.ts";
 import type { ModelSource } from "./model-source.ts";
 import { counters, renderMetrics } from "./metrics.ts";
 import { listModels, modelObject } from "./models/route.ts";
+import { detokenize, detokenizeBody, tokenize, tokenizeBody } from "./tokenize/route.ts";
 import { log } from "../util/log.ts";
 import { RequestTrace } from "./request-trace.ts";
 import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
@@ -82,7 +85,7 @@ function routeLabel(request: Request): string {
   if (path.startsWith("/ui/")) return "/ui/{file}";
   return path.startsWith("/v1/models/") ? "/v1/models/{id}" : "unmatched";
 }
-const KNOWN_ROUTES = new Set(["/", "/openapi", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
+const KNOWN_ROUTES = new Set(["/", "/openapi", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
 
 /** A client's own X-Request-Id when it is a sane token, else a fresh one. */
 function requestId(request: Request): string {
@@ -189,6 +192,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
     }, { detail: { summary: "One model; * is its id or alias (ids of models in sub-folders contain '/')" } })
     .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
     .post("/v1/completions", ({ body, request }) => completions(body, models, generation(request)), { parse: "json", body: completionBody })
+    .post("/v1/embeddings", ({ body }) => embeddings(body, models), { parse: "json", body: embeddingsBody })
     .post(
       "/models/load",
       async ({ body }) => {
@@ -203,35 +207,6 @@ export function createApp(models: ModelSource, options: AppOptions) {
       { parse: "json", body: t.Object({ model: t.String({ minLength: 1 }) }) },
     )
     .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { parse: "json", body: applyTemplateBody })
-    .post(
-      "/tokenize",
-      async ({ body }) => {
-        const model = await models.acquire(body.model ?? models.defaultId() ?? "");
-        const tokens = await model.engine.tokenize(body.content, body.add_special ?? false, body.parse_special ?? true);
-        if (!body.with_pieces) return { tokens };
-        const pieces = await Promise.all(tokens.map(id => model.engine.detokenize([id])));
-        return { tokens: tokens.map((id, i) => ({ id, piece: pieces[i] })) };
-      },
-      {
-        parse: "json",
-        body: t.Object({
-          model: t.Optional(t.String()),
-          content: t.String(),
-          add_special: t.Optional(t.Boolean()),
-          parse_special: t.Optional(t.Boolean()),
-          with_pieces: t.Optional(t.Boolean()),
-        }),
-      },
-    )
-    .post(
-      "/detokenize",
-      async ({ body }) => {
-        const model = await models.acquire(body.model ?? models.defaultId() ?? "");
-        if (body.tokens.some(id => id >= model.info.nVocab)) {
-          throw new ApiError(400, `token ids must be below ${model.info.nVocab}`, "invalid_request_error", "tokens");
-        }
-        return { content: await model.engine.detokenize(body.tokens) };
-      },
-      { parse: "json", body: t.Object({ model: t.Optional(t.String()), tokens: t.Array(t.Integer({ minimum: 0 })) }) },
-    );
+    .post("/tokenize", ({ body }) => tokenize(body, models), { parse: "json", body: tokenizeBody })
+    .post("/detokenize", ({ body }) => detokenize(body, models), { parse: "json", body: detokenizeBody });
 }

@@ -1,6 +1,6 @@
 // Runs one or more engine generations for a request and turns their events into results or a
 // merged stream. Shared by the chat and text completion endpoints.
-import type { Engine, FinishReason, GenerateEvent, GenerateRequest, Timings, Usage } from "../engine/types.ts";
+import type { Engine, FinishReason, GenerateEvent, GenerateRequest, ModelInfo, Timings, TokenLogprob, Usage } from "../engine/types.ts";
 import { ApiError, fromEngineError, type ErrorParams } from "./errors.ts";
 import { counters } from "./metrics.ts";
 import type { RequestTrace } from "./request-trace.ts";
@@ -38,9 +38,52 @@ function engineError(ev: Extract<GenerateEvent, { kind: "error" }>, ctx: Generat
   return fromEngineError(ev.code, ev.message, params);
 }
 
+/** 400 unless the model generates text and decodes `n` choices of one request at once. */
+export function checkGenerative(info: ModelInfo, n: number): void {
+  if (info.nEmbd !== undefined) {
+    throw new ApiError(400, "this is an embedding model: use /v1/embeddings", "invalid_request_error", "model", "model_not_generative");
+  }
+  const most = info.maxChoices ?? 1;
+  if (n > most) throw new ApiError(400, `n must be at most ${most} for this model`, "invalid_request_error", "n", "invalid_value");
+}
+
+/**
+ * Splits one engine generation of n choices into one event stream per choice (events carry their
+ * choice's index). Ending any of them early ends the generation (all choices).
+ */
+function perChoice(events: AsyncIterator<GenerateEvent>, n: number): AsyncIterator<GenerateEvent>[] {
+  if (n === 1) return [events];
+  const queues: GenerateEvent[][] = Array.from({ length: n }, () => []);
+  let pumping: Promise<void> | null = null;
+  let ended = false;
+  const pumpOnce = async () => {
+    const r = await events.next();
+    if (r.done) ended = true;
+    else if (r.value.kind === "error") queues.forEach(q => q.push(r.value)); // every choice fails
+    else queues[r.value.kind === "accepted" ? 0 : (r.value.index ?? 0)]!.push(r.value);
+  };
+  return queues.map(queue => ({
+    async next(): Promise<IteratorResult<GenerateEvent>> {
+      for (;;) {
+        if (queue.length > 0) return { value: queue.shift()!, done: false };
+        if (ended) return { value: undefined, done: true };
+        // One reader pulls from the engine at a time; the others wait for what it routes to them.
+        if (!pumping) pumping = pumpOnce().finally(() => (pumping = null));
+        await pumping;
+      }
+    },
+    async return(): Promise<IteratorResult<GenerateEvent>> {
+      ended = true;
+      await events.return?.();
+      return { value: undefined, done: true };
+    },
+  }));
+}
+
 /**
  * Starts every generation and waits for each to be accepted, so that bad input or a full queue
  * becomes an HTTP error before the first byte of the response. On failure the others are cancelled.
+ * A request with n > 1 is one engine generation (one prefill) and gives n Started, in choice order.
  */
 export async function startAll(engine: Engine, requests: GenerateRequest[], ctx: GenerationContext, params: ErrorParams): Promise<Started[]> {
   const controller = new AbortController();
@@ -56,16 +99,17 @@ export async function startAll(engine: Engine, requests: GenerateRequest[], ctx:
     if (failed.done) throw new ApiError(500, "the engine ended the request without an answer");
     throw engineError(failed.value as Extract<GenerateEvent, { kind: "error" }>, ctx, params);
   }
-  return started.map((events, i) => ({
-    events,
-    promptTokens: (firsts[i]!.value as Extract<GenerateEvent, { kind: "accepted" }>).promptTokens,
-    ctx,
-  }));
+  return started.flatMap((events, i) => {
+    const promptTokens = (firsts[i]!.value as Extract<GenerateEvent, { kind: "accepted" }>).promptTokens;
+    return perChoice(events, requests[i]!.n ?? 1).map(choice => ({ events: choice, promptTokens, ctx }));
+  });
 }
 
 export interface Collected {
   text: string;
   tokens: number[];
+  /** Present when the request asked for log-probabilities; one per token. */
+  logprobs?: TokenLogprob[];
   finishReason: FinishReason;
   usage: Usage;
   timings: Timings;
@@ -75,20 +119,20 @@ export interface Collected {
 export async function collect(started: Started, params: ErrorParams): Promise<Collected> {
   let text = "";
   const tokens: number[] = [];
+  let logprobs: TokenLogprob[] | undefined;
   for (;;) {
     const { value, done } = await started.events.next();
     if (done) throw timedOut(started.ctx.signal) ? timeoutError() : new ApiError(500, "the engine ended the request without an answer");
-    if (value.kind === "text") {
+    if (value.kind === "text" || value.kind === "done") {
       text += value.text;
       tokens.push(...value.tokens);
+      if (value.logprobs) (logprobs ??= []).push(...value.logprobs);
       started.ctx.trace.tokens(value.tokens.length);
-    } else if (value.kind === "done") {
-      text += value.text;
-      tokens.push(...value.tokens);
-      started.ctx.trace.tokens(value.tokens.length);
+    }
+    if (value.kind === "done") {
       started.ctx.trace.usage(value.usage, value.finishReason);
       counters.usage(value.usage);
-      return { text, tokens, finishReason: value.finishReason, usage: value.usage, timings: value.timings };
+      return { text, tokens, ...(logprobs ? { logprobs } : {}), finishReason: value.finishReason, usage: value.usage, timings: value.timings };
     } else if (value.kind === "error") {
       throw engineError(value, started.ctx, params);
     }
@@ -231,8 +275,12 @@ export function completionBody(header: ChunkHeader, results: Collected[], prompt
 export interface StreamShape {
   /** Sent for each choice before any text (chat's role delta, completions' echo), or null. */
   opening(index: number): object | null;
-  /** A choice carrying `text` (on the last one, with its finish_reason); several make one chunk each. */
-  piece(index: number, text: string, finishReason: FinishReason | null): object | object[];
+  /**
+   * A choice carrying `text` (on the last one, with its finish_reason) and, when the request asked,
+   * the log-probabilities of the tokens that arrived since the previous piece. Several choice
+   * objects make one chunk each.
+   */
+  piece(index: number, text: string, finishReason: FinishReason | null, logprobs?: TokenLogprob[]): object | object[];
 }
 
 /**
@@ -251,15 +299,24 @@ export function streamChoices(started: Started[], header: ChunkHeader, shape: St
       if (opening) send(chunk([opening]));
     });
     const usages: Usage[] = [];
+    // Log-probabilities of tokens whose text is still held back wait for the next piece.
+    const pending: Array<TokenLogprob[] | undefined> = started.map(() => undefined);
+    const take = (index: number, ev: { logprobs?: TokenLogprob[] }) => {
+      if (ev.logprobs) (pending[index] ??= []).push(...ev.logprobs);
+      const out = pending[index];
+      pending[index] = undefined;
+      return out;
+    };
     for await (const [index, ev] of merge(started)) {
       if (controller.signal.aborted) break;
       if (ev.kind === "text") {
         ctx.trace.tokens(ev.tokens.length);
-        if (ev.text) for (const c of [shape.piece(index, ev.text, null)].flat()) send(chunk([c]));
+        if (ev.text) for (const c of [shape.piece(index, ev.text, null, take(index, ev))].flat()) send(chunk([c]));
+        else if (ev.logprobs) (pending[index] ??= []).push(...ev.logprobs);
       } else if (ev.kind === "done") {
         ctx.trace.tokens(ev.tokens.length);
         ctx.trace.usage(ev.usage, ev.finishReason);
-        const last = [shape.piece(index, ev.text, ev.finishReason)].flat();
+        const last = [shape.piece(index, ev.text, ev.finishReason, take(index, ev))].flat();
         last.forEach((c, i) => send(chunk([c], index === 0 && i === last.length - 1 ? { timings: timingsJson(ev.timings) } : {})));
         usages.push(ev.usage);
         counters.usage(ev.usage);

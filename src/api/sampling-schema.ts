@@ -34,6 +34,8 @@ export const samplingFields = {
   repeat_last_n: nullable(t.Integer({ minimum: -1, maximum: MAX_PENALTY_WINDOW })),
   ignore_eos: nullable(t.Boolean()),
   cache_prompt: nullable(t.Boolean()),
+  // llama-server's: log-probabilities from the distribution sampled from, not the model's.
+  post_sampling_probs: nullable(t.Boolean()),
   ...structuredOutputFields,
 };
 
@@ -59,6 +61,7 @@ export function toGenerateParams(body: Fields, nVocab: number, defaults: Default
     stop: stop.filter(s => s.length > 0),
     ignoreEos: body.ignore_eos ?? false,
     cachePrompt: body.cache_prompt ?? true,
+    ...(body.post_sampling_probs ? { postSamplingProbs: true } : {}),
     sampling: {
       temperature: body.temperature ?? defaults.temperature,
       topK: body.top_k ?? defaults.topK,

@@ -32,15 +32,25 @@ export function runnerCommand(): string[] {
   return compiled ? [process.execPath, "__runner"] : [process.execPath, resolve(import.meta.dir, "../cli.ts"), "__runner"];
 }
 
-/** A stream of events for one request, fed by the IPC handler. */
+/** A stream of events for one request (all of its n choices), fed by the IPC handler. */
 class EventChannel {
   private items: GenerateEvent[] = [];
   private waiting: (() => void) | null = null;
   closed = false;
+  private pendingChoices: number;
+
+  constructor(choices: number) {
+    this.pendingChoices = choices;
+  }
+
+  /** The request ends with an error or when every choice is done. */
+  private ends(event: GenerateEvent): boolean {
+    return event.kind === "error" || (event.kind === "done" && --this.pendingChoices === 0);
+  }
 
   push(event: GenerateEvent): void {
     this.items.push(event);
-    if (event.kind === "done" || event.kind === "error") this.closed = true;
+    if (this.ends(event)) this.closed = true;
     this.waiting?.();
   }
 
@@ -49,7 +59,7 @@ class EventChannel {
       while (this.items.length > 0) {
         const event = this.items.shift()!;
         yield event;
-        if (event.kind === "done" || event.kind === "error") return;
+        if (this.closed && this.items.length === 0) return;
       }
       await new Promise<void>(resolve => (this.waiting = resolve));
       this.waiting = null;
@@ -277,7 +287,7 @@ export class RunnerEngine implements Engine {
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateEvent> {
     await this.start();
     const id = `g${++this.nextId}`;
-    const channel = new EventChannel();
+    const channel = new EventChannel(request.n ?? 1);
     this.channels.set(id, channel);
     const onAbort = () => this.post({ type: "cancel", id });
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -286,7 +296,7 @@ export class RunnerEngine implements Engine {
     try {
       if (signal?.aborted) onAbort();
       for await (const event of channel.drain()) {
-        if (event.kind === "done" || event.kind === "error") finished = true;
+        if (channel.closed && event.kind !== "text") finished = true;
         yield event;
       }
     } finally {
@@ -314,6 +324,14 @@ export class RunnerEngine implements Engine {
 
   detokenize(tokens: number[]): Promise<string> {
     return this.call({ type: "detokenize", id: `t${++this.nextId}`, tokens });
+  }
+
+  tokenPieces(tokens: number[]): Promise<Uint8Array[]> {
+    return this.call({ type: "pieces", id: `t${++this.nextId}`, tokens });
+  }
+
+  embed(inputs: Array<string | number[]>): Promise<{ vectors: Float32Array[]; promptTokens: number }> {
+    return this.call({ type: "embed", id: `t${++this.nextId}`, inputs });
   }
 
   info(): Promise<ModelInfo> {

@@ -28,6 +28,8 @@ export type ToRunner =
   | { type: "tokenize"; id: string; text: string; addSpecial: boolean; parseSpecial: boolean }
   | { type: "detokenize"; id: string; tokens: number[] }
   | { type: "tokenize-prompt"; id: string; prompt: PromptSegment[]; addSpecial: boolean }
+  | { type: "pieces"; id: string; tokens: number[] }
+  | { type: "embed"; id: string; inputs: Array<string | number[]> }
   | { type: "shutdown" };
 
 export type FromRunner =

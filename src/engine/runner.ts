@@ -8,6 +8,7 @@ import { setLogLevel } from "../util/log.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
 import { summarizePlacement } from "./placement.ts";
 import { probeWorkers } from "./rpc-workers.ts";
+import { Embedder, POOLING_NAMES } from "./embedder.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { GenerateEvent, ModelInfo } from "./types.ts";
 
@@ -16,6 +17,8 @@ const send = (message: FromRunner) => process.send!(message);
 export async function runnerMain(): Promise<void> {
   let model = null as LlamaModel | null;
   let scheduler = null as Scheduler | null;
+  let embedder = null as Embedder | null;
+  let pooling = 0;
   let outbox: Array<[string, GenerateEvent]> = [];
   let wake: (() => void) | null = null;
   let running = true;
@@ -41,16 +44,23 @@ export async function runnerMain(): Promise<void> {
       });
       const devices = summarizePlacement(takeLayerPlacement(), listDevices(), model.nLayer);
       const nCtx = config.nCtx > 0 ? config.nCtx : Math.min(model.nCtxTrain, 4096);
-      scheduler = new Scheduler(model, {
-        nCtx,
-        parallel: config.parallel,
-        nBatch: config.nBatch,
-        threads: config.threads,
-        queueSize: config.queueSize,
-      });
+      // A model that declares a pooling type is an embedding model: it gets an embeddings
+      // context and no token loop (an encoder such as BERT cannot generate at all).
+      pooling = model.declaredPooling;
+      if (pooling !== 0) {
+        embedder = new Embedder(model, { nCtx: Math.min(nCtx, model.nCtxTrain || nCtx), threads: config.threads });
+      } else {
+        scheduler = new Scheduler(model, {
+          nCtx,
+          parallel: config.parallel,
+          nBatch: config.nBatch,
+          threads: config.threads,
+          queueSize: config.queueSize,
+        });
+      }
       const vocab = model.vocab;
       const info: ModelInfo = {
-        nCtx: scheduler.slotCtx,
+        nCtx: scheduler?.slotCtx ?? embedder!.maxTokens,
         nCtxTrain: model.nCtxTrain,
         nVocab: vocab.nTokens,
         nParams: model.nParams,
@@ -61,6 +71,9 @@ export async function runnerMain(): Promise<void> {
         eosText: vocab.eos >= 0 ? vocab.text(vocab.eos) : "",
         metadata: model.metadata(),
         devices,
+        maxChoices: scheduler?.maxChoices ?? 1,
+        pooling: POOLING_NAMES[pooling] ?? null,
+        ...(embedder ? { nEmbd: embedder.width } : {}),
       };
       send({ type: "ready", info });
     } catch (err) {
@@ -76,6 +89,9 @@ export async function runnerMain(): Promise<void> {
         void init(message.config);
         break;
       case "generate":
+        if (!scheduler) {
+          outbox.push([message.id, { kind: "error", code: "invalid_request", message: "this is an embedding model: it serves /v1/embeddings, not text generation" }]);
+        }
         scheduler?.submit(message.id, message.request, ev => outbox.push([message.id, ev]));
         flush();
         break;
@@ -86,10 +102,23 @@ export async function runnerMain(): Promise<void> {
         reply(message.id, () => Array.from(model!.vocab.tokenize(message.text, message.addSpecial, message.parseSpecial)));
         break;
       case "tokenize-prompt":
-        reply(message.id, () => scheduler!.tokenizePrompt({ prompt: message.prompt, addSpecial: message.addSpecial }));
+        reply(message.id, () => {
+          if (!scheduler) throw new Error("this is an embedding model: it serves /v1/embeddings, not text generation");
+          return scheduler.tokenizePrompt({ prompt: message.prompt, addSpecial: message.addSpecial });
+        });
         break;
       case "detokenize":
         reply(message.id, () => model!.vocab.detokenize(message.tokens));
+        break;
+      case "pieces":
+        reply(message.id, () => message.tokens.map(t => model!.vocab.pieceBytes(t, true).slice()));
+        break;
+      case "embed":
+        reply(message.id, () => {
+          if (!embedder) throw new Error("this model cannot produce embeddings: it declares no pooling type (a generative model)");
+          if (pooling === 4) throw new Error("this is a reranking model (rank pooling): it scores pairs, it does not produce embeddings");
+          return embedder.embed(message.inputs);
+        });
         break;
       case "shutdown":
         running = false;
@@ -135,6 +164,7 @@ export async function runnerMain(): Promise<void> {
   }
   // Unloading: every job still running ends with an error event, delivered before we exit.
   scheduler?.dispose();
+  embedder?.dispose();
   model?.dispose();
   flush();
   await Bun.sleep(50);

@@ -4,14 +4,18 @@
 // next token of each generating slot plus chunks of pending prompts (bounded by n_batch) into
 // one llama_decode, then samples per slot. Jobs beyond the free slots wait in a bounded FIFO.
 // A slot keeps its tokens after a job ends, so the next job with the same prefix skips them.
+// A request for n > 1 choices prefills its prompt once in its slot, then forks: the prompt's KV
+// is copied (seq_cp) into one extra "choice" sequence per further choice, each with its own sampler.
 //
 // Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
-import { Batch, DecodeError, LlamaContext, Sampler, type LlamaModel } from "../llama/index.ts";
+import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel, type Sampler } from "../llama/index.ts";
 import type { SpecialToken } from "../llama/index.ts";
-import { grammarSampling, grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
+import { grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
+import { choiceSampler, controlTokenIds } from "./job-sampler.ts";
+import { LogprobTrail } from "./logprobs.ts";
 import { tokenizeSegments } from "./prompt-tokens.ts";
 import { TextStream } from "./text-stream.ts";
-import type { EngineErrorCode, FinishReason, GenerateEvent, GenerateRequest } from "./types.ts";
+import { MAX_TOP_LOGPROBS, type EngineErrorCode, type FinishReason, type GenerateEvent, type GenerateRequest, type TokenLogprob } from "./types.ts";
 
 export interface SchedulerOptions {
   nCtx: number;
@@ -19,8 +23,13 @@ export interface SchedulerOptions {
   nBatch: number;
   threads: number;
   queueSize: number;
+  /** Extra sequences for the further choices of n > 1 requests (a request may ask n ≤ this + 1). */
+  choiceSeqs?: number;
   abortFlag?: Int32Array;
 }
+
+/** Default number of choice sequences: n up to 16 per request. */
+export const DEFAULT_CHOICE_SEQS = 15;
 
 type Emit = (event: GenerateEvent) => void;
 
@@ -39,6 +48,13 @@ interface Job {
   cancelled: boolean;
 }
 
+/** The choices of one request: one error ends them all, and only the first error is reported. */
+interface Group {
+  n: number;
+  members: ActiveJob[];
+  failed: boolean;
+}
+
 interface Slot {
   seq: number;
   /** Tokens whose KV entries sequence `seq` holds, in order. */
@@ -49,6 +65,13 @@ interface Slot {
 
 interface ActiveJob extends Job {
   slot: Slot;
+  /** Choice index (0 for the job that prefills the prompt). */
+  index: number;
+  group: Group;
+  /** Log-probabilities not yet sent (null when the request did not ask). */
+  logprobs: LogprobTrail<TokenLogprob> | null;
+  /** Released by the trail, to go out with the next event. */
+  logprobsOut: TokenLogprob[];
   /** Next prompt index to decode. */
   promptPos: number;
   cachedTokens: number;
@@ -75,6 +98,8 @@ interface ActiveJob extends Job {
 export class Scheduler {
   readonly ctx: LlamaContext;
   private readonly slots: Slot[];
+  /** Sequences that only forked choices use (never picked for a new prompt). */
+  private readonly choiceSlots: Slot[];
   private readonly queue: Job[] = [];
   private readonly batch: Batch;
   private readonly eogTokens: number[] = [];
@@ -93,10 +118,12 @@ export class Scheduler {
     readonly model: LlamaModel,
     private readonly options: SchedulerOptions,
   ) {
+    // Forking needs partial seq_cp (not for recurrent state); the context has at most maxSequences().
+    const choiceSeqs = model.isRecurrent ? 0 : Math.max(0, Math.min(options.choiceSeqs ?? DEFAULT_CHOICE_SEQS, maxSequences() - options.parallel));
     this.ctx = new LlamaContext(model, {
       nCtx: options.nCtx,
       nBatch: options.nBatch,
-      nSeqMax: options.parallel,
+      nSeqMax: options.parallel + choiceSeqs,
       threads: options.threads,
       kvUnified: true,
       abortFlag: options.abortFlag,
@@ -105,6 +132,7 @@ export class Scheduler {
     this.canShareKv = !model.isRecurrent;
     this.slotCtx = model.nCtxTrain > 0 ? Math.min(this.ctx.nCtx, model.nCtxTrain) : this.ctx.nCtx;
     this.slots = Array.from({ length: options.parallel }, (_, seq) => ({ seq, cached: [], lastUsed: 0, job: null }));
+    this.choiceSlots = Array.from({ length: choiceSeqs }, (_, i) => ({ seq: options.parallel + i, cached: [], lastUsed: 0, job: null }));
     const vocab = model.vocab;
     for (let t = 0; t < vocab.nTokens; t++) if (vocab.isEog(t)) this.eogTokens.push(t);
   }
@@ -113,13 +141,22 @@ export class Scheduler {
     return this.slots.filter(s => s.job).length;
   }
 
+  /** Most choices one request may ask for. */
+  get maxChoices(): number {
+    return this.choiceSlots.length + 1;
+  }
+
+  private get allSlots(): Slot[] {
+    return this.choiceSlots.length ? [...this.slots, ...this.choiceSlots] : this.slots;
+  }
+
   get queued(): number {
     return this.queue.length;
   }
 
   /** Tokens the slots hold in the KV cache (a prefix shared by slots counts once per slot). */
   get kvTokens(): number {
-    return this.slots.reduce((n, s) => n + s.cached.length, 0);
+    return this.allSlots.reduce((n, s) => n + s.cached.length, 0);
   }
 
   get kvCapacity(): number {
@@ -151,6 +188,14 @@ export class Scheduler {
         `the prompt (${prompt.length} tokens) plus max_tokens (${maxTokens}) exceeds this model's context of ${nCtx} tokens`,
       );
     }
+    const n = request.n ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > this.maxChoices) {
+      return fail("invalid_request", `n must be between 1 and ${this.maxChoices} for this model`);
+    }
+    const k = request.logprobs;
+    if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > MAX_TOP_LOGPROBS)) {
+      return fail("invalid_request", `top logprobs must be between 0 and ${MAX_TOP_LOGPROBS}`);
+    }
     const grammarWrong = requestGrammarError(this.model.vocab, request);
     if (grammarWrong) return fail("invalid_grammar", grammarWrong);
     // Jobs are admitted at the next step: the queue may hold one per free slot beyond its bound.
@@ -170,15 +215,14 @@ export class Scheduler {
       job!.emit({ kind: "error", code: "cancelled", message: "cancelled" });
       return;
     }
-    const slot = this.slots.find(s => s.job?.id === id);
-    if (slot?.job) slot.job.cancelled = true;
+    for (const slot of this.allSlots) if (slot.job?.id === id) slot.job.cancelled = true;
   }
 
   /** One step: admit, build one batch, decode it, sample. Returns false when there was nothing to do. */
   step(): boolean {
     this.reapCancelled();
     this.admit();
-    const active = this.slots.flatMap(s => (s.job ? [s.job] : []));
+    const active = this.allSlots.flatMap(s => (s.job ? [s.job] : []));
     if (active.length === 0) return false;
     for (const job of active) if (job.donor) this.takeFromDonor(job);
 
@@ -229,7 +273,10 @@ export class Scheduler {
       } else if (job.batchIndex >= 0) {
         job.slot.cached.push(job.nextToken);
       }
-      if (job.batchIndex >= 0) this.sampleNext(job);
+      if (job.batchIndex < 0) continue;
+      // The prompt is in: further choices start from a copy of its KV and the same logits.
+      if (took !== undefined && job.group.n > 1) this.fork(job);
+      this.sampleNext(job);
     }
     return true;
   }
@@ -237,7 +284,7 @@ export class Scheduler {
   /** Fails every job (runner shutting down or the context is unusable). */
   failAll(code: EngineErrorCode, message: string): void {
     for (const job of this.queue.splice(0)) job.emit({ kind: "error", code, message });
-    for (const slot of this.slots) if (slot.job) this.release(slot.job, { kind: "error", code, message });
+    for (const slot of this.allSlots) if (slot.job) this.release(slot.job, { kind: "error", code, message });
   }
 
   dispose(): void {
@@ -274,6 +321,7 @@ export class Scheduler {
       const free = this.slots.filter(s => !s.job);
       if (free.length === 0) return;
       const job = this.queue[0]!;
+      if ((job.request.n ?? 1) - 1 > this.freeChoiceSeqs()) return;
       const slot = this.pickSlot(free, job);
       const reserved = this.slots.reduce((n, s) => n + (s.job?.reserved ?? 0), 0);
       // A prefix shared with a running job is shared KV (seq_cp), not new cells.
@@ -292,6 +340,12 @@ export class Scheduler {
       this.start(job, slot);
       slot.job!.reserved = need;
     }
+  }
+
+  /** Choice sequences neither in use nor promised to a running request that has not forked yet. */
+  private freeChoiceSeqs(): number {
+    const promised = this.slots.reduce((n, s) => n + (s.job && s.job.nextToken < 0 ? s.job.group.n - 1 : 0), 0);
+    return this.choiceSlots.filter(s => !s.job).length - promised;
   }
 
   /** The free slot sharing the longest prefix with the prompt; least recently used on ties. */
@@ -338,44 +392,35 @@ export class Scheduler {
         if (upTo >= keep + MIN_SHARED_PREFIX && d.promptPos < upTo && upTo > (donor?.upTo ?? 0)) donor = { job: d, upTo };
       }
     }
-    const s = job.request.sampling;
-    const logitBias = new Map(s.logitBias);
-    if (job.request.ignoreEos) for (const t of this.eogTokens) logitBias.set(t, -Infinity);
-    const vocab = this.model.vocab;
-    const stopTokenIds = new Set<number>();
-    for (const text of job.request.stopTokens ?? []) {
-      const ids = vocab.tokenize(text, false, true);
-      if (ids.length === 1 && vocab.isControl(ids[0]!)) stopTokenIds.add(ids[0]!);
-    }
-    const keptTokenIds = new Set<number>();
-    for (const text of job.request.preserveTokens ?? []) {
-      const ids = vocab.tokenize(text, false, true);
-      if (ids.length === 1 && vocab.isControl(ids[0]!)) keptTokenIds.add(ids[0]!);
-    }
-    const sampler = new Sampler(vocab, {
-      temperature: s.temperature,
-      topK: s.topK,
-      topP: s.topP,
-      minP: s.minP,
-      seed: s.seed ?? Math.floor(Math.random() * 0xffffffff),
-      repeatPenalty: s.repeatPenalty,
-      presencePenalty: s.presencePenalty,
-      frequencyPenalty: s.frequencyPenalty,
-      penaltyLastN: s.penaltyLastN,
-      ...grammarSampling(vocab, job.request, logitBias),
-      logitBias,
-    });
     slot.lastUsed = ++this.clock;
-    slot.job = {
-      ...job,
+    slot.job = this.activate(job, slot, 0, { members: [], n: job.request.n ?? 1, failed: false });
+    slot.job.promptPos = slot.job.cachedTokens = keep;
+    slot.job.donor = donor;
+  }
+
+  /** A job's running state in `slot`, as choice `index` of `group`, with its own sampler. */
+  private activate(job: Job, slot: Slot, index: number, group: Group): ActiveJob {
+    const vocab = this.model.vocab;
+    const sampler = choiceSampler(vocab, job.request, this.eogTokens, index);
+    const active: ActiveJob = {
+      id: job.id,
+      request: job.request,
+      prompt: job.prompt,
+      maxTokens: job.maxTokens,
+      emit: job.emit,
+      cancelled: false,
       slot,
-      promptPos: keep,
-      cachedTokens: keep,
+      index,
+      group,
+      logprobs: job.request.logprobs === undefined ? null : new LogprobTrail(),
+      logprobsOut: [],
+      promptPos: 0,
+      cachedTokens: 0,
       sampler,
       stream: new TextStream(job.request.stop),
-      stopTokenIds,
-      keptTokenIds,
-      donor,
+      stopTokenIds: controlTokenIds(vocab, job.request.stopTokens),
+      keptTokenIds: controlTokenIds(vocab, job.request.preserveTokens),
+      donor: null,
       reserved: 0,
       nextToken: -1,
       generated: 0,
@@ -385,6 +430,30 @@ export class Scheduler {
       promptStart: 0,
       promptEnd: 0,
     };
+    group.members.push(active);
+    return active;
+  }
+
+  /**
+   * Starts choices 1..n-1 of a job whose prompt was just decoded: each choice sequence gets the
+   * prompt's KV (seq_cp only marks cells in the unified cache) and samples from the same logits.
+   */
+  private fork(parent: ActiveJob): void {
+    const free = this.choiceSlots.filter(s => !s.job);
+    for (let index = 1; index < parent.group.n; index++) {
+      const slot = free[index - 1]!; // admission promised these
+      this.ctx.seqRemove(slot.seq, 0, -1);
+      this.ctx.seqCopy(parent.slot.seq, slot.seq, 0, parent.slot.cached.length);
+      slot.cached = parent.slot.cached.slice();
+      slot.lastUsed = ++this.clock;
+      const child = this.activate(parent, slot, index, parent.group);
+      // The prompt counts once, on choice 0: a choice's own work starts here.
+      child.promptPos = parent.prompt.length;
+      child.promptStart = child.promptEnd = performance.now();
+      child.batchIndex = parent.batchIndex;
+      slot.job = child;
+      this.sampleNext(child);
+    }
   }
 
   /** Makes `slot` hold the first `len` tokens of `from` (dropping what it had); returns len. */
@@ -419,10 +488,15 @@ export class Scheduler {
     const endsTurn = !job.request.ignoreEos && (vocab.isEog(token) || job.stopTokenIds.has(token));
     if (endsTurn) return this.finish(job, "stop");
 
-    const pushed = job.stream.push(vocab.pieceBytes(token, job.keptTokenIds.has(token)));
+    const logprob = job.logprobs ? this.tokenLogprob(job, token) : null;
+    // (pieceBytes reuses one buffer: take the piece after the alternatives' pieces.)
+    const piece = vocab.pieceBytes(token, job.keptTokenIds.has(token));
+    if (logprob) job.logprobs!.add(logprob, piece.length);
+    const pushed = job.stream.push(piece);
     job.tokens.push(token);
     if (pushed.text) job.text += pushed.text;
-    if (pushed.stopped) return this.finish(job, "stop");
+    if (pushed.stopped) return this.finish(job, "stop", pushed.text);
+    if (job.logprobs) job.logprobsOut.push(...job.logprobs.take(pushed.text));
     if (job.generated >= job.maxTokens || job.slot.cached.length + 1 >= this.slotCtx) {
       return this.finish(job, "length");
     }
@@ -430,25 +504,42 @@ export class Scheduler {
     this.flushText(job);
   }
 
+  /** The sampled token's log-probability under the model (raw logits), with the top alternatives. */
+  private tokenLogprob(job: ActiveJob, token: number): TokenLogprob {
+    const vocab = this.model.vocab;
+    const k = job.request.logprobs!;
+    const { logprob, top } = job.request.postSamplingProbs ? asLogprobs(job.sampler.sampledProbs(token, k)) : this.ctx.logprobs(job.batchIndex, token, k);
+    const bytes = (t: number) => Array.from(vocab.pieceBytes(t));
+    return { token, bytes: bytes(token), logprob, top: top.map(([t, lp]) => ({ token: t, bytes: bytes(t), logprob: lp })) };
+  }
+
   private flushText(job: ActiveJob): void {
     if (job.text || job.tokens.length) {
-      job.emit({ kind: "text", text: job.text, tokens: job.tokens });
+      const logprobs = job.logprobs ? { logprobs: job.logprobsOut } : {};
+      job.emit({ kind: "text", index: job.index, text: job.text, tokens: job.tokens, ...logprobs });
       job.text = "";
       job.tokens = [];
+      job.logprobsOut = [];
     }
   }
 
-  private finish(job: ActiveJob, reason: FinishReason): void {
-    job.text += job.stream.flush();
+  /** Ends a choice; `stopText` is the last released text when a stop string ended it. */
+  private finish(job: ActiveJob, reason: FinishReason, stopText?: string): void {
+    const rest = job.stream.flush();
+    job.text += rest;
+    if (job.logprobs) job.logprobsOut.push(...job.logprobs.finish((stopText ?? "") + rest, stopText !== undefined));
     const now = performance.now();
+    const first = job.index === 0;
     this.release(job, {
       kind: "done",
+      index: job.index,
       text: job.text,
       tokens: job.tokens,
+      ...(job.logprobs ? { logprobs: job.logprobsOut } : {}),
       finishReason: reason,
-      usage: { promptTokens: job.prompt.length, completionTokens: job.generated, cachedTokens: job.cachedTokens },
+      usage: { promptTokens: first ? job.prompt.length : 0, completionTokens: job.generated, cachedTokens: first ? job.cachedTokens : 0 },
       timings: {
-        promptN: job.prompt.length - job.cachedTokens,
+        promptN: first ? job.prompt.length - job.cachedTokens : 0,
         promptMs: job.promptEnd - job.promptStart,
         predictedN: job.generated,
         predictedMs: now - job.promptEnd,
@@ -461,11 +552,20 @@ export class Scheduler {
     job.sampler.dispose();
     job.slot.job = null;
     job.slot.lastUsed = ++this.clock;
+    // A choice sequence keeps no cache: its prompt lives on in the slot that prefilled it.
+    if (job.index > 0) this.dropCache(job.slot);
+    const group = job.group;
+    if (last.kind === "error") {
+      if (group.failed) return;
+      // One failed choice fails the request: the others stop at the next step, silently.
+      group.failed = true;
+      for (const other of group.members) other.cancelled = true;
+    }
     job.emit(last);
   }
 
   private reapCancelled(): void {
-    for (const slot of this.slots) {
+    for (const slot of this.allSlots) {
       if (slot.job?.cancelled) this.release(slot.job, { kind: "error", code: "cancelled", message: "cancelled" });
     }
   }
@@ -495,6 +595,7 @@ export class Scheduler {
       this.dropCache(newest.slot);
       newest.sampler.dispose();
       newest.slot.job = null;
+      newest.group.members.length = 0;
       this.queue.unshift({ id: newest.id, request: newest.request, prompt: newest.prompt, maxTokens: newest.maxTokens, emit: newest.emit, cancelled: false });
       this.holdAdmission = true;
       return;
@@ -514,10 +615,16 @@ export class Scheduler {
   }
 }
 
+function asLogprobs({ prob, top }: { prob: number; top: Array<[number, number]> }) {
+  return { logprob: Math.log(prob), top: top.map(([t, p]): [number, number] => [t, Math.log(p)]) };
+}
+
 /** KV cells a job may still come to hold. */
 const UNBOUNDED_RESERVE = 256;
 function reservation(job: { prompt: number[]; maxTokens: number; request: GenerateRequest }): number {
-  return job.prompt.length + (job.request.maxTokens === null ? Math.min(job.maxTokens, UNBOUNDED_RESERVE) : job.maxTokens);
+  // Choices share the prompt's cells; each generates its own.
+  const each = job.request.maxTokens === null ? Math.min(job.maxTokens, UNBOUNDED_RESERVE) : job.maxTokens;
+  return job.prompt.length + (job.request.n ?? 1) * each;
 }
 
 function commonPrefix(a: readonly number[], b: readonly number[]): number {

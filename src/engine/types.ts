@@ -35,6 +35,33 @@ export interface GenerateRequest {
   };
   /** Constrains the output to a GBNF grammar (structured output, later tool calls). */
   grammar?: GrammarConstraint;
+  /**
+   * Choices decoded from one prefill of the prompt (default 1): the prompt's KV is copied into a
+   * sequence per choice; choice i samples with seed + i. Events carry their choice's `index`.
+   */
+  n?: number;
+  /** Report each sampled token's log-probability and this many top alternatives (0..MAX_TOP_LOGPROBS). */
+  logprobs?: number;
+  /**
+   * Report them from the distribution the token was drawn from (after logit bias, penalties,
+   * truncation, temperature and grammar; llama-server's post_sampling_probs) instead of the model's.
+   */
+  postSamplingProbs?: boolean;
+}
+
+/** Most alternatives per token a request may ask for (OpenAI's top_logprobs limit). */
+export const MAX_TOP_LOGPROBS = 20;
+
+/**
+ * Log-probability of one sampled token under the model's own distribution at that step (softmax
+ * of the raw logits, before logit bias, penalties, temperature, truncation and grammar), with the
+ * most likely alternatives. Bytes are the token's piece (it may be part of a character).
+ */
+export interface TokenLogprob {
+  token: number;
+  bytes: number[];
+  logprob: number;
+  top: Array<{ token: number; bytes: number[]; logprob: number }>;
 }
 
 export interface GrammarConstraint {
@@ -76,9 +103,13 @@ export type EngineErrorCode =
 
 export type GenerateEvent =
   | { kind: "accepted"; promptTokens: number }
-  | { kind: "text"; text: string; tokens: number[] }
-  /** The last event; carries the final text (if any) so it arrives with finish_reason. */
-  | { kind: "done"; text: string; tokens: number[]; finishReason: FinishReason; usage: Usage; timings: Timings }
+  /** `index`: the choice (0 when n is 1); `logprobs` (when asked) lines up with `tokens`. */
+  | { kind: "text"; index?: number; text: string; tokens: number[]; logprobs?: TokenLogprob[] }
+  /**
+   * The last event of a choice; carries its final text (if any) so it arrives with finish_reason.
+   * With n > 1 the prompt counts in choice 0's usage only.
+   */
+  | { kind: "done"; index?: number; text: string; tokens: number[]; logprobs?: TokenLogprob[]; finishReason: FinishReason; usage: Usage; timings: Timings }
   | { kind: "error"; code: EngineErrorCode; message: string };
 
 export interface EngineHealth {
@@ -121,6 +152,12 @@ export interface ModelInfo {
   metadata: Record<string, string>;
   /** Where the layers live (the CPU also holds the input layer). */
   devices?: DevicePlacement[];
+  /** Most choices (n) one request may ask for. */
+  maxChoices?: number;
+  /** Set for embedding models: the width of their vectors (they serve embeddings, not generation). */
+  nEmbd?: number;
+  /** How the model pools token vectors ("mean", "cls", "last", "rank"), or null when it does not (a generative model). */
+  pooling?: string | null;
 }
 
 export interface Engine {
@@ -130,6 +167,10 @@ export interface Engine {
   /** Token ids of a prompt exactly as generate() would decode them. */
   tokenizePrompt(prompt: PromptSegment[], addSpecial: boolean): Promise<number[]>;
   detokenize(tokens: number[]): Promise<string>;
+  /** Each token's piece, as bytes (a piece may be part of a multi-byte character). */
+  tokenPieces(tokens: number[]): Promise<Uint8Array[]>;
+  /** One L2-normalized, pooled vector per input (embedding models only). */
+  embed(inputs: Array<string | number[]>): Promise<{ vectors: Float32Array[]; promptTokens: number }>;
   info(): Promise<ModelInfo>;
   health(): EngineHealth;
   close(): Promise<void>;

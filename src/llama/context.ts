@@ -67,6 +67,11 @@ export class Batch {
   }
 }
 
+/** Most sequence ids one context may have (LLAMA_MAX_SEQ). */
+export function maxSequences(): number {
+  return Number(native().llama.llama_max_parallel_sequences());
+}
+
 export class LlamaContext {
   private handle: Pointer | null;
   private nativeBatch: Pointer;
@@ -143,6 +148,35 @@ export class LlamaContext {
     return new Float32Array(toArrayBuffer(p, 0, this.nVocab * 4));
   }
 
+  /** llama_pooling_type of the context: 0 none, 1 mean, 2 cls, 3 last, 4 rank. */
+  get poolingType(): number {
+    return native().llama.llama_pooling_type(this.ptr);
+  }
+
+  /** A copy of the pooled embedding of a sequence after a decode (embeddings contexts only), or null. */
+  sequenceEmbedding(seq: number, width: number): Float32Array | null {
+    const p = native().llama.llama_get_embeddings_seq(this.ptr, seq);
+    if (!p) return null;
+    return new Float32Array(toArrayBuffer(p, 0, width * 4)).slice();
+  }
+
+  private lpIds = new Int32Array(0);
+  private lpValues = new Float32Array(0);
+  private readonly lpToken = new Float32Array(1);
+
+  /**
+   * Log-softmax of the raw logits of batch index i (the model's distribution): `token`'s
+   * log-probability and the k most likely tokens, most likely first. Computed in the shim.
+   */
+  logprobs(i: number, token: number, k: number): { logprob: number; top: Array<[number, number]> } {
+    if (this.lpIds.length < k) [this.lpIds, this.lpValues] = [new Int32Array(k), new Float32Array(k)];
+    const n = native().shim.hearth_logprobs(this.ptr, i, this.nVocab, token, k, this.lpIds, this.lpValues, this.lpToken);
+    if (n < 0) throw new RangeError(`no logits for batch index ${i}`);
+    const top: Array<[number, number]> = [];
+    for (let j = 0; j < n; j++) top.push([this.lpIds[j]!, this.lpValues[j]!]);
+    return { logprob: this.lpToken[0]!, top };
+  }
+
   /** Removes positions [p0, p1) of a sequence (-1 = open end). */
   seqRemove(seq: number, p0: number, p1 = -1): boolean {
     return native().llama.llama_memory_seq_rm(this.memory, seq, p0, p1);
@@ -158,7 +192,8 @@ export class LlamaContext {
   }
 
   clearMemory(): void {
-    native().llama.llama_memory_clear(this.memory, true);
+    // Encoder-only models (BERT) have no KV memory at all.
+    if (this.memory) native().llama.llama_memory_clear(this.memory, true);
   }
 
   /** Serializes one sequence's KV state (for saving/restoring a slot). */

@@ -1,5 +1,5 @@
 // The thin bun:ffi binding to libllama. Only this folder knows about pointers.
-export { Batch, DecodeError, LlamaContext, type ContextOptions } from "./context.ts";
+export { Batch, DecodeError, LlamaContext, maxSequences, type ContextOptions } from "./context.ts";
 export { NativeLibraryError, findLibraryDir } from "./library.ts";
 export { LlamaModel, ModelLoadError, initBackend, type ModelLoadOptions } from "./model.ts";
 export { drainNativeLog } from "./native-log.ts";

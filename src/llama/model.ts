@@ -110,6 +110,20 @@ export class LlamaModel {
     return native().llama.llama_model_n_embd(this.ptr);
   }
 
+  /** Width of the model's output vectors (embeddings). */
+  get nEmbdOut(): number {
+    return native().llama.llama_model_n_embd_out(this.ptr);
+  }
+
+  /**
+   * The pooling type the GGUF declares (`<arch>.pooling_type`: 1 mean, 2 cls, 3 last, 4 rank), or
+   * 0 (none) when it declares none, as generative models do.
+   */
+  get declaredPooling(): number {
+    const meta = this.metadata();
+    return Number(meta[`${meta["general.architecture"]}.pooling_type`] ?? 0) || 0;
+  }
+
   get description(): string {
     const buf = new Uint8Array(256);
     const n = native().llama.llama_model_desc(this.ptr, buf, buf.length);

@@ -32,6 +32,8 @@ export interface SamplingParams {
   grammar?: GrammarParams;
   /** End-of-generation tokens are banned by logitBias (ignore_eos): a complete grammar then ends the output. */
   eogBanned?: boolean;
+  /** Sample through the shim, keeping the candidates for sampledProbs() (post-sampling probabilities). */
+  keepCandidates?: boolean;
 }
 
 export interface GrammarParams {
@@ -115,11 +117,13 @@ export class Sampler {
   private grammar: Pointer | null = null;
   private readonly nVocab: number;
   private readonly eogBanned: boolean;
+  private readonly keepCandidates: boolean;
 
   constructor(vocab: Vocab, params: SamplingParams) {
     const { llama, shim } = native();
     this.nVocab = vocab.nTokens;
     this.eogBanned = params.eogBanned ?? false;
+    this.keepCandidates = params.keepCandidates ?? false;
     const chain = shim.hearth_sampler_chain_new() as Pointer;
     const add = (s: Pointer | bigint | null) => {
       if (!s) throw new Error("sampler construction failed");
@@ -184,8 +188,26 @@ export class Sampler {
    */
   sample(ctx: Pointer, i: number): number {
     // llama_sampler_sample also calls accept on the chain.
-    if (!this.grammar) return native().llama.llama_sampler_sample(this.ptr, ctx, i);
+    if (!this.grammar && !this.keepCandidates) return native().llama.llama_sampler_sample(this.ptr, ctx, i);
+    if (!this.grammar) return native().shim.hearth_sample(this.ptr, ctx, i, this.nVocab);
     return native().shim.hearth_sample_grammar(this.ptr, this.grammar, ctx, i, this.nVocab, this.eogBanned ? 1 : 0);
+  }
+
+  private static probIds = new Int32Array(32);
+  private static probValues = new Float32Array(32);
+  private static tokenProb = new Float32Array(1);
+
+  /**
+   * After sample() (with keepCandidates or a grammar): the probability `token` had in the
+   * distribution it was drawn from (after the whole chain), and the k most probable tokens there.
+   */
+  sampledProbs(token: number, k: number): { prob: number; top: Array<[number, number]> } {
+    if (Sampler.probIds.length < k) [Sampler.probIds, Sampler.probValues] = [new Int32Array(k), new Float32Array(k)];
+    const n = native().shim.hearth_sampled_probs(token, k, Sampler.probIds, Sampler.probValues, Sampler.tokenProb);
+    if (n < 0) throw new Error("sampledProbs() before a sample that kept its candidates");
+    const top: Array<[number, number]> = [];
+    for (let j = 0; j < n; j++) top.push([Sampler.probIds[j]!, Sampler.probValues[j]!]);
+    return { prob: Sampler.tokenProb[0]!, top };
   }
 
   /** Feeds a token the sampler did not pick (e.g. prompt tokens for the penalties' history). */

@@ -69,11 +69,18 @@ describe("chat completions", () => {
     expect(json.choices[0].finish_reason).toBe("length");
   });
 
-  test("n = 3 gives three choices with distinct seeds derived from seed", async () => {
+  test("n = 3 is one engine generation (one prefill) split into three choices; usage counts the prompt once", async () => {
     const engine = new FakeEngine();
     const json: any = await (await post(appWith(engine), "/v1/chat/completions", chat({ n: 3, seed: 10 }))).json();
     expect(json.choices.map((c: any) => c.index)).toEqual([0, 1, 2]);
-    expect(engine.requests.map(r => r.sampling.seed)).toEqual([10, 11, 12]);
+    expect(engine.requests.map(r => [r.n, r.sampling.seed])).toEqual([[3, 10]]);
+    expect(json.usage).toMatchObject({ prompt_tokens: 7, completion_tokens: 12, total_tokens: 19 });
+  });
+
+  test("n beyond what the model decodes at once → 400 naming n", async () => {
+    const res = await post(appWith(), "/v1/chat/completions", chat({ n: 17 }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.param).toBe("n");
   });
 
   test.each([

@@ -83,6 +83,7 @@ const samplingFields = {
   repeat_penalty: f(fc.double({ min: 0.5, max: 2, noNaN: true }), fc.constantFrom(0, 0.01, 0.009, 1e-40, 10, 10.5)),
   logit_bias: f(fc.dictionary(fc.integer({ min: 0, max: 600 }).map(String), fc.double({ min: -100, max: 100, noNaN: true }), { maxKeys: 3 }), fc.constantFrom({ "-1": 5 }, { "99999999": 1 }, { abc: 1 })),
   ignore_eos: f(fc.boolean()),
+  post_sampling_probs: f(fc.boolean()),
   user: f(fc.string({ maxLength: 20 })),
 };
 
@@ -104,7 +105,8 @@ const message = fc.oneof(
 const messages = f(fc.array(message, { minLength: 1, maxLength: 4 }), fc.constantFrom([], {}, "hi", [null]));
 
 export function chatBody(model: string) {
-  return bodyOf({ model: modelField(model), messages, ...samplingFields }, ["model", "messages"]);
+  const logprobs = { logprobs: f(fc.boolean()), top_logprobs: f(fc.integer({ min: 0, max: 20 }), fc.constantFrom(-1, 21, 1.5)) };
+  return bodyOf({ model: modelField(model), messages, ...samplingFields, ...logprobs }, ["model", "messages"]);
 }
 
 export function completionBody(model: string) {
@@ -112,16 +114,32 @@ export function completionBody(model: string) {
     fc.oneof(shortString, fc.array(shortString, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 0, max: 511 }), { minLength: 1, maxLength: 20 })),
     fc.oneof(nastyString, fc.constant([]), fc.constant([[]]), fc.array(fc.integer({ min: -10, max: 1_000_000 }), { minLength: 1, maxLength: 5 })),
   );
-  return bodyOf({ model: modelField(model), prompt, echo: f(fc.boolean()), suffix: f(fc.constant(null), fc.constantFrom("x", "")), ...samplingFields }, ["model", "prompt"]);
+  const logprobs = f(fc.integer({ min: 0, max: 20 }), fc.constantFrom(-1, 21, true));
+  return bodyOf({ model: modelField(model), prompt, echo: f(fc.boolean()), suffix: f(fc.constant(null), fc.constantFrom("x", "")), logprobs, ...samplingFields }, ["model", "prompt"]);
 }
 
 export function tokenizeBody(model: string) {
-  return bodyOf({ model: modelField(model), content: f(nastyString), add_special: f(fc.boolean()), parse_special: f(fc.boolean()), with_pieces: f(fc.boolean()) }, ["content"]);
+  const content = f(
+    fc.oneof(nastyString, fc.array(fc.oneof(shortString, fc.integer({ min: 0, max: 511 })), { maxLength: 5 })),
+    fc.array(fc.oneof(nastyString, fc.integer({ min: -5, max: 10_000_000 })), { maxLength: 5 }),
+  );
+  return bodyOf({ model: modelField(model), content, add_special: f(fc.boolean()), parse_special: f(fc.boolean()), with_pieces: f(fc.boolean()) }, ["content"]);
 }
 
 export function detokenizeBody(model: string) {
   const tokens = f(fc.array(fc.integer({ min: 0, max: 511 }), { maxLength: 30 }), fc.array(fc.integer({ min: -5, max: 10_000_000 }), { maxLength: 5 }));
   return bodyOf({ model: modelField(model), tokens }, ["tokens"]);
+}
+
+/** Bodies for an embedding model, and sometimes for a model that cannot embed. */
+export function embeddingsBody([embedding, generative]: [string, string]) {
+  const input = f(
+    fc.oneof(shortString, fc.array(shortString, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 0, max: 511 }), { minLength: 1, maxLength: 20 })),
+    fc.oneof(nastyString, fc.constant([]), fc.constant([[]]), fc.array(fc.integer({ min: -10, max: 1_000_000 }), { minLength: 1, maxLength: 5 })),
+  );
+  const format = f(fc.constantFrom("float", "base64"), fc.constantFrom("", "FLOAT", "binary"));
+  const model = f(fc.constant(embedding), fc.constantFrom(generative, "", "no-such-model"));
+  return bodyOf({ model, input, encoding_format: format, dimensions: f(fc.constantFrom(64, 32), fc.constantFrom(0, -1, 1.5)) }, ["model", "input"]);
 }
 
 export function applyTemplateBody(model: string) {

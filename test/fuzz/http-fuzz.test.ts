@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import { basename } from "node:path";
+import { generatedModel } from "../helpers/models.ts";
 import { defaultModel } from "../helpers/paths.ts";
 import { startHearth, type Running } from "../helpers/server.ts";
 import * as arb from "./arbitraries.ts";
@@ -13,6 +14,8 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const CONCURRENCY = 8;
 const model = basename(defaultModel, ".gguf");
+// tiny-bert serves the embeddings bodies (an embedding model; stories260K cannot embed).
+const bert = await generatedModel("tiny-bert");
 
 let server: Running;
 const known = { model, prompt: "Once upon a time", max_tokens: 24, temperature: 0 };
@@ -26,7 +29,7 @@ async function completeKnown(): Promise<string> {
 
 beforeAll(async () => {
   // A queue deep enough for n up to 128 from 8 clients at once: 503 is for real overload only.
-  server = await startHearth(["--model", defaultModel, "--threads", "1", "-np", "4", "-c", "512", "--queue-size", "4096"]);
+  server = await startHearth(["--model", defaultModel, "--model", bert, "--threads", "1", "-np", "4", "-c", "512", "--queue-size", "4096"]);
   knownText = await completeKnown();
   console.log(`fuzz: ${RUNS} bodies per endpoint, FUZZ_SEED=${SEED}`);
 });
@@ -92,6 +95,7 @@ const endpoints: Array<[string, fc.Arbitrary<unknown>]> = [
   ["/v1/completions", arb.completionBody(model)],
   ["/tokenize", arb.tokenizeBody(model)],
   ["/detokenize", arb.detokenizeBody(model)],
+  ["/v1/embeddings", arb.embeddingsBody([basename(bert, ".gguf"), model])],
   ["/apply-template", arb.applyTemplateBody(model)],
   ["/models/load", arb.modelAdminBody(model)],
 ];

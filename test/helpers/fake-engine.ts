@@ -1,7 +1,7 @@
 // A fake engine and model source for model-free route tests: scripted text, real protocol.
 import type { AcquiredModel, ModelListing, ModelSource } from "../../src/api/model-source.ts";
 import { ChatRenderer } from "../../src/chat/renderer.ts";
-import type { Engine, EngineHealth, GenerateEvent, GenerateRequest, ModelInfo } from "../../src/engine/types.ts";
+import { EngineError, type Engine, type EngineHealth, type GenerateEvent, type GenerateRequest, type ModelInfo } from "../../src/engine/types.ts";
 import { ModelNotFoundError } from "../../src/models/errors.ts";
 
 export class FakeEngine implements Engine {
@@ -21,17 +21,32 @@ export class FakeEngine implements Engine {
     }
     yield { kind: "accepted", promptTokens: 7 };
     const max = request.maxTokens ?? this.pieces.length;
+    const choices = request.n ?? 1;
     let n = 0;
     for (const piece of this.pieces.slice(0, max)) {
       if (signal?.aborted) return;
       if (this.stepDelayMs) await Bun.sleep(this.stepDelayMs);
       n++;
-      if (n < Math.min(max, this.pieces.length)) yield { kind: "text", text: piece, tokens: [n] };
-      else {
-        const finishReason = max < this.pieces.length ? "length" : "stop";
-        const usage = { promptTokens: 7, completionTokens: n, cachedTokens: 0 };
-        const timings = { promptN: 7, promptMs: 1, predictedN: n, predictedMs: 2 };
-        yield { kind: "done", text: piece, tokens: [n], finishReason, usage, timings };
+      // Fake log-probabilities: the token's own, and `k` made-up alternatives below it.
+      const logprobs =
+        request.logprobs === undefined
+          ? {}
+          : {
+              logprobs: [{
+                token: n,
+                bytes: Array.from(new TextEncoder().encode(piece)),
+                logprob: -0.5,
+                top: Array.from({ length: request.logprobs }, (_, i) => ({ token: 100 + i, bytes: [97 + i], logprob: -1 - i })),
+              }],
+            };
+      for (let index = 0; index < choices; index++) {
+        if (n < Math.min(max, this.pieces.length)) yield { kind: "text", index, text: piece, tokens: [n], ...logprobs };
+        else {
+          const finishReason = max < this.pieces.length ? "length" : "stop";
+          const usage = { promptTokens: index === 0 ? 7 : 0, completionTokens: n, cachedTokens: 0 };
+          const timings = { promptN: 7, promptMs: 1, predictedN: n, predictedMs: 2 };
+          yield { kind: "done", index, text: piece, tokens: [n], ...logprobs, finishReason, usage, timings };
+        }
       }
     }
   }
@@ -43,6 +58,13 @@ export class FakeEngine implements Engine {
   }
   async detokenize(tokens: number[]) {
     return String.fromCharCode(...tokens);
+  }
+  async tokenPieces(tokens: number[]) {
+    return tokens.map(t => new TextEncoder().encode(String.fromCharCode(t)));
+  }
+  /** Embeddings: a generative fake, so it refuses as the runner does. */
+  async embed(): Promise<never> {
+    throw new EngineError("invalid_request", "this model cannot produce embeddings: it declares no pooling type (a generative model)");
   }
   async info() {
     return fakeInfo;
@@ -64,6 +86,7 @@ export const fakeInfo: ModelInfo = {
   bosText: "<s>",
   eosText: "</s>",
   metadata: { "general.architecture": "llama" },
+  maxChoices: 16,
 };
 
 export class FakeModels implements ModelSource {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs"
 import { resolve } from "node:path";
 import { repoRoot } from "./paths.ts";
 
-export type GeneratedPreset = "tiny-qwen2" | "tiny-llama-spm" | "qwen2.5-0.5b-q4_0" | FamilyModel;
+export type GeneratedPreset = "tiny-qwen2" | "tiny-llama-spm" | "qwen2.5-0.5b-q4_0" | "tiny-bert" | FamilyModel;
 
 /** One tiny model per chat family: the family's real vocabulary with its template embedded. */
 export type FamilyModel = "family-qwen" | "family-gemma" | "family-llama3" | "family-llama-spm" | "family-mistral" | "family-phi3" | "family-glm";
@@ -18,6 +18,8 @@ const PRESET_ARGS: Record<GeneratedPreset, string[]> = {
   "tiny-qwen2": ["--preset", "tiny-qwen2"],
   "tiny-llama-spm": ["--preset", "tiny-llama-spm"],
   "qwen2.5-0.5b-q4_0": ["--preset", "qwen2.5-0.5b", "--quant", "q4_0"],
+  // BERT encoder with the BGE WordPiece vocab and mean pooling: an embedding model.
+  "tiny-bert": ["--preset", "tiny-bert"],
   "family-qwen": ["--vocab", "qwen2", ...tiny, ...tmpl("Qwen-Qwen2.5-7B-Instruct")],
   "family-gemma": ["--vocab", "gemma-4", ...tiny, ...tmpl("google-gemma-4-31B-it")],
   "family-llama3": ["--vocab", "llama-bpe", ...tiny, ...tmpl("meta-llama-Llama-3.1-8B-Instruct")],

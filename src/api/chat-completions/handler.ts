@@ -3,7 +3,8 @@ import { TemplateError } from "../../chat/renderer.ts";
 import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
-import { collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
+import { checkGenerative, collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
+import { chatLogprobs, chatLogprobsRequest } from "../logprobs.ts";
 import type { ModelSource } from "../model-source.ts";
 import { grammarField } from "../response-format.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
@@ -49,6 +50,8 @@ export function chatPrompt(rendered: RenderedChat, protect: boolean): PromptSegm
 export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, ctx: GenerationContext, protect = true): Promise<Response | object> {
   const model = await models.acquire(body.model);
   ctx.trace.model = model.id;
+  const n = body.n ?? 1;
+  checkGenerative(model.info, n);
   const messages = toChatMessages(body);
   const tools = toolPlan(body, model.chat, grammarField(body) !== null);
   let rendered;
@@ -70,17 +73,20 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
     stopTokens: rendered.stopTokens,
     ...(tools.grammar ? { grammar: tools.grammar } : {}),
     ...(tools.preserve.length + reasoning.preserve.length > 0 ? { preserveTokens: [...tools.preserve, ...reasoning.preserve] } : {}),
+    n,
+    logprobs: chatLogprobsRequest(body),
   };
   const plain = !setup.reasoning && !setup.tools;
-  const n = body.n ?? 1;
-  const requests = Array.from({ length: n }, (_, i) => withChoiceSeed(request, i));
-  const started = await startAll(model.engine, requests, ctx, errorParams);
+  // One generation: the prompt is prefilled once and its KV shared by the n choices.
+  const started = await startAll(model.engine, [request], ctx, errorParams);
   ctx.trace.promptTokens = started[0]!.promptTokens;
   if (!body.stream) {
     const results = await Promise.all(started.map(s => collect(s, errorParams)));
     const header = responseHeader("chatcmpl", "chat.completion", body.model, model.fingerprint);
     return completionBody(header, results, started[0]!.promptTokens, (r, index) =>
-      plain ? { index, message: { role: "assistant", content: r.text }, logprobs: null, finish_reason: r.finishReason } : answerChoice(setup, r.text, r.finishReason, index),
+      plain
+        ? { index, message: { role: "assistant", content: r.text }, logprobs: chatLogprobs(r.logprobs), finish_reason: r.finishReason }
+        : { ...answerChoice(setup, r.text, r.finishReason, index), logprobs: chatLogprobs(r.logprobs) },
     );
   }
   const header = responseHeader("chatcmpl", "chat.completion.chunk", body.model, model.fingerprint);
@@ -91,11 +97,10 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
 const chatShape: StreamShape = {
   opening: index => ({ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }),
   // The final text (if any) travels with finish_reason; an empty final delta is {} as OpenAI sends it.
-  piece: (index, text, finishReason) => ({ index, delta: text || !finishReason ? { content: text } : {}, logprobs: null, finish_reason: finishReason }),
+  piece: (index, text, finishReason, logprobs) => ({
+    index,
+    delta: text || !finishReason ? { content: text } : {},
+    logprobs: chatLogprobs(logprobs),
+    finish_reason: finishReason,
+  }),
 };
-
-/** Each of n choices gets its own seed (seed + index), so a seeded request stays reproducible. */
-export function withChoiceSeed(request: GenerateRequest, index: number): GenerateRequest {
-  if (index === 0 || request.sampling.seed === null) return request;
-  return { ...request, sampling: { ...request.sampling, seed: request.sampling.seed + index } };
-}

@@ -59,6 +59,8 @@ export const chatCompletionBody = t.Object({
   chat_template_kwargs: t.Optional(t.Union([t.Record(t.String(), t.Unknown()), t.Null()])),
   // llama-server's: "none" leaves thinking in `content` as the model wrote it.
   reasoning_format: t.Optional(t.Union([t.Literal("none"), t.Literal("auto"), t.Literal("deepseek"), t.Null()])),
+  logprobs: t.Optional(t.Union([t.Boolean(), t.Null()])),
+  top_logprobs: t.Optional(t.Union([t.Integer({ minimum: 0, maximum: 20 }), t.Null()])),
 });
 
 export type ChatCompletionBody = typeof chatCompletionBody.static;

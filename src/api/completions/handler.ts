@@ -2,9 +2,9 @@
 // Special-token text in a raw prompt is parsed into control tokens, as llama-server does:
 // people write templates by hand here on purpose.
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
-import { withChoiceSeed } from "../chat-completions/handler.ts";
 import { ApiError } from "../errors.ts";
-import { collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
+import { checkGenerative, collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
+import { completionLogprobs } from "../logprobs.ts";
 import type { ModelSource } from "../model-source.ts";
 import { grammarField } from "../response-format.ts";
 import { toGenerateParams } from "../sampling-schema.ts";
@@ -20,16 +20,20 @@ function prompts(body: CompletionBody): Array<PromptSegment[] | number[]> {
 
 export async function completions(body: CompletionBody, models: ModelSource, ctx: GenerationContext): Promise<Response | object> {
   if (body.suffix) throw new ApiError(400, "suffix (fill-in-the-middle) is not supported", "invalid_request_error", "suffix");
+  if (body.echo && body.logprobs != null) {
+    throw new ApiError(400, "echo with logprobs (log-probabilities of the prompt) is not supported", "invalid_request_error", "logprobs");
+  }
   const model = await models.acquire(body.model);
   ctx.trace.model = model.id;
   const params = toGenerateParams(body, model.info.nVocab, model.defaults);
   const errorParams = { prompt: "prompt", grammar: grammarField(body) };
   const n = body.n ?? 1;
+  checkGenerative(model.info, n);
   const all = prompts(body);
   if (all.length * n > 128) throw new ApiError(400, "prompts × n must not exceed 128 choices", "invalid_request_error", "n");
-  const requests: GenerateRequest[] = all.flatMap(prompt =>
-    Array.from({ length: n }, (_, i) => withChoiceSeed({ ...params, prompt, addSpecial: true }, i)),
-  );
+  // One generation per prompt; its n choices share that prompt's prefill.
+  const logprobs = body.logprobs ?? undefined;
+  const requests: GenerateRequest[] = all.map(prompt => ({ ...params, prompt, addSpecial: true, n, logprobs }));
   const started = await startAll(model.engine, requests, ctx, errorParams);
   // Prompt tokens count once per prompt, not once per choice.
   const promptTokens = started.filter((_, i) => i % n === 0).reduce((s, x) => s + x.promptTokens, 0);
@@ -42,12 +46,23 @@ export async function completions(body: CompletionBody, models: ModelSource, ctx
   if (!body.stream) {
     const results = await Promise.all(started.map(s => collect(s, errorParams)));
     const header = responseHeader("cmpl", "text_completion", body.model, model.fingerprint);
-    return completionBody(header, results, promptTokens, (r, index) => ({ index, text: echoOf(index) + r.text, logprobs: null, finish_reason: r.finishReason }));
+    return completionBody(header, results, promptTokens, (r, index) => ({
+      index,
+      text: echoOf(index) + r.text,
+      logprobs: completionLogprobs(r.logprobs, echoOf(index).length).json,
+      finish_reason: r.finishReason,
+    }));
   }
 
+  // text_offset runs on across a choice's chunks.
+  const offsets = requests.flatMap((_, p) => Array.from({ length: n }, (_, i) => echoOf(p * n + i).length));
   const shape: StreamShape = {
     opening: index => (body.echo ? { index, text: echoOf(index), logprobs: null, finish_reason: null } : null),
-    piece: (index, text, finishReason) => ({ index, text, logprobs: null, finish_reason: finishReason }),
+    piece: (index, text, finishReason, items) => {
+      const lp = completionLogprobs(items, offsets[index]!);
+      offsets[index] = lp.offset;
+      return { index, text, logprobs: lp.json, finish_reason: finishReason };
+    },
   };
   const header = responseHeader("cmpl", "text_completion", body.model, model.fingerprint);
   return streamChoices(started, header, shape, { include: body.stream_options?.include_usage === true, promptTokens });

@@ -16,6 +16,8 @@ export const completionBody = t.Object({
   echo: t.Optional(t.Union([t.Boolean(), t.Null()])),
   suffix: t.Optional(t.Union([t.String(), t.Null()])),
   best_of: t.Optional(t.Union([t.Integer({ minimum: 1, maximum: 1 }), t.Null()])),
+  // Top alternatives per token (OpenAI allows 0..5; up to 20 here, as chat's top_logprobs).
+  logprobs: t.Optional(t.Union([t.Integer({ minimum: 0, maximum: 20 }), t.Null()])),
 });
 
 export type CompletionBody = typeof completionBody.static;

@@ -25,6 +25,9 @@ export function modelObject(m: ModelListing) {
       // Where the layers live once loaded; the configured RPC workers in any state.
       devices: (m.loaded ? m.info?.devices : null) ?? null,
       ...(m.workers?.length ? { rpc: m.workers } : {}),
+      // Once loaded: an embedding model's pooling and vector width, or how many choices a request may ask.
+      ...(m.info?.nEmbd !== undefined ? { embedding: { pooling: m.info.pooling ?? null, dimensions: m.info.nEmbd } } : {}),
+      ...(m.info?.maxChoices !== undefined && m.info.nEmbd === undefined ? { max_choices: m.info.maxChoices } : {}),
     },
   };
 }

@@ -1,0 +1,47 @@
+// POST /v1/embeddings: inputs → one pooled, L2-normalized vector each (embedding models only).
+import { EngineError } from "../../engine/types.ts";
+import { ApiError, fromEngineError } from "../errors.ts";
+import type { ModelSource } from "../model-source.ts";
+import type { EmbeddingsBody } from "./schema.ts";
+
+function inputs(input: EmbeddingsBody["input"]): Array<string | number[]> {
+  if (typeof input === "string") return [input];
+  if (typeof input[0] === "number") return [input as number[]];
+  return input as Array<string | number[]>;
+}
+
+/** base64 of the vector's float32 little-endian bytes, as OpenAI sends it. */
+function base64(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
+}
+
+export async function embeddings(body: EmbeddingsBody, models: ModelSource) {
+  const model = await models.acquire(body.model);
+  const width = model.info.nEmbd;
+  if (width === undefined) {
+    throw new ApiError(
+      400,
+      `the model '${model.id}' cannot produce embeddings: it declares no pooling type (a generative model); use an embedding model such as a BERT/BGE GGUF`,
+      "invalid_request_error",
+      "model",
+      "model_not_embedding",
+    );
+  }
+  if (body.dimensions !== undefined && body.dimensions !== width) {
+    throw new ApiError(400, `this model's embeddings have ${width} dimensions; it cannot shorten them to ${body.dimensions}`, "invalid_request_error", "dimensions", "invalid_value");
+  }
+  let result;
+  try {
+    result = await model.engine.embed(inputs(body.input));
+  } catch (err) {
+    if (err instanceof EngineError) throw fromEngineError(err.code, err.message, { prompt: "input" });
+    throw err;
+  }
+  const asBase64 = body.encoding_format === "base64";
+  return {
+    object: "list",
+    data: result.vectors.map((v, index) => ({ object: "embedding", index, embedding: asBase64 ? base64(v) : Array.from(v) })),
+    model: body.model,
+    usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
+  };
+}

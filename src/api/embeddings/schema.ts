@@ -1,0 +1,20 @@
+// Wire schema of POST /v1/embeddings (OpenAI's shape): the only definition of the request type.
+import { t } from "elysia";
+
+const tokenIds = t.Array(t.Integer({ minimum: 0 }), { minItems: 1, maxItems: 65536 });
+
+export const embeddingsBody = t.Object({
+  model: t.String({ minLength: 1, maxLength: 512 }),
+  // A string, several strings, token ids, or several token-id arrays: one vector each.
+  input: t.Union([
+    t.String(),
+    t.Array(t.String(), { minItems: 1, maxItems: 2048 }),
+    tokenIds,
+    t.Array(tokenIds, { minItems: 1, maxItems: 2048 }),
+  ]),
+  encoding_format: t.Optional(t.Union([t.Literal("float"), t.Literal("base64")])),
+  dimensions: t.Optional(t.Integer({ minimum: 1 })),
+  user: t.Optional(t.String({ maxLength: 512 })),
+});
+
+export type EmbeddingsBody = typeof embeddingsBody.static;

@@ -1,0 +1,78 @@
+// Embeddings for models that declare a pooling type (BERT-style encoders, embedding decoders):
+// one context with embeddings on, each input decoded alone as sequence 0, its pooled vector read
+// back and L2-normalized (as llama-server's /v1/embeddings does). Runs in the runner process.
+import { Batch, LlamaContext, type LlamaModel } from "../llama/index.ts";
+
+export const POOLING_NAMES: Record<number, string> = { 1: "mean", 2: "cls", 3: "last", 4: "rank" };
+
+export class Embedder {
+  private readonly ctx: LlamaContext;
+  private readonly batch: Batch;
+  readonly width: number;
+
+  constructor(
+    private readonly model: LlamaModel,
+    options: { nCtx: number; threads: number },
+  ) {
+    // A non-causal model attends to the whole input at once: it must fit one (u)batch.
+    this.ctx = new LlamaContext(model, {
+      nCtx: options.nCtx,
+      nBatch: options.nCtx,
+      nUbatch: options.nCtx,
+      nSeqMax: 1,
+      threads: options.threads,
+      kvUnified: true,
+      embeddings: true,
+    });
+    this.batch = new Batch(this.ctx.nBatch);
+    this.width = model.nEmbdOut;
+  }
+
+  /** Tokens one input may have. */
+  get maxTokens(): number {
+    return this.ctx.nBatch;
+  }
+
+  /** Token ids of an input (text gets BOS/CLS/SEP as the vocabulary wants; special-token text parses). */
+  tokens(input: string | number[]): number[] {
+    const vocab = this.model.vocab;
+    if (typeof input !== "string") {
+      const bad = input.find(t => !vocab.isValidToken(t));
+      if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (0..${vocab.nTokens - 1})`);
+      return input;
+    }
+    return Array.from(vocab.tokenize(input, true, true));
+  }
+
+  /** One normalized vector per input; throws (before any decode) when an input is empty or too long. */
+  embed(inputs: Array<string | number[]>): { vectors: Float32Array[]; promptTokens: number } {
+    const all = inputs.map(i => this.tokens(i));
+    all.forEach((ids, i) => {
+      if (ids.length === 0) throw new Error(`input[${i}] is empty`);
+      if (ids.length > this.maxTokens) throw new Error(`input[${i}] has ${ids.length} tokens; this model embeds at most ${this.maxTokens}`);
+    });
+    const vectors = all.map(ids => {
+      this.ctx.clearMemory();
+      this.batch.clear();
+      ids.forEach((t, pos) => this.batch.add(t, pos, 0, true));
+      this.ctx.decode(this.batch);
+      const v = this.ctx.sequenceEmbedding(0, this.width);
+      if (!v) throw new Error("the model produced no pooled embedding");
+      return normalize(v);
+    });
+    return { vectors, promptTokens: all.reduce((n, ids) => n + ids.length, 0) };
+  }
+
+  dispose(): void {
+    this.ctx.dispose();
+  }
+}
+
+/** Scales v to unit L2 length (a zero vector stays zero). */
+export function normalize(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (const x of v) sum += x * x;
+  const norm = Math.sqrt(sum);
+  if (norm > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm;
+  return v;
+}
