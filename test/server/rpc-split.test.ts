@@ -20,10 +20,16 @@ afterAll(async () => {
 const rpcArgs = () => ["--rpc", workers.map(w => w.endpoint).join(","), "--tensor-split", "1,1"];
 
 async function complete(server: Running, model: string, prompt: string, maxTokens: number) {
-  const res = await postJson(`${server.url}/v1/completions`, { model, prompt, max_tokens: maxTokens, temperature: 0 });
+  // logprobs: 0 lists every generated token, so runs compare token by token, not only as text.
+  const res = await postJson(`${server.url}/v1/completions`, { model, prompt, max_tokens: maxTokens, temperature: 0, logprobs: 0 });
   expect(res.status).toBe(200);
   const json: any = await res.json();
-  return { text: json.choices[0].text as string, finish: json.choices[0].finish_reason as string, tokens: json.usage.completion_tokens as number };
+  return {
+    text: json.choices[0].text as string,
+    finish: json.choices[0].finish_reason as string,
+    tokens: json.usage.completion_tokens as number,
+    pieces: json.choices[0].logprobs.tokens as string[],
+  };
 }
 
 describe("stories260K over local + 2 workers", () => {
@@ -100,6 +106,11 @@ describe("random-weight Qwen2 shape: Hearth and llama-server given the same spli
         const theirs: any = await res.json();
         expect(ours[i]!.text).toBe(theirs.content);
         expect(ours[i]!.tokens).toBe(theirs.tokens.length);
+        // Token by token: llama-server's ids, spelled by llama-server itself, against ours.
+        const spelled = await Promise.all(
+          (theirs.tokens as number[]).map(async id => ((await (await postJson(`${reference.url}/detokenize`, { tokens: [id] })).json()) as any).content as string),
+        );
+        expect(ours[i]!.pieces).toEqual(spelled);
       }
     } finally {
       await reference.stop();
