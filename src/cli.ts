@@ -13,6 +13,10 @@ Usage:
   hearth serve [options]        serve models over HTTP
   hearth pull SOURCE            download a GGUF: OWNER/REPO/FILE.gguf[@rev] from Hugging Face, or a URL
                                 (--sha256 HEX, --hf-endpoint URL, --dir DIR; HF_TOKEN honoured)
+  hearth import DIR [--out FILE] [--quant q4_0|q8_0|f16|bf16|f32] [--threads N]
+                                convert a Hugging Face checkpoint folder (safetensors, or
+                                pytorch_model.bin / *.pt read by a restricted unpickler) to GGUF
+                                (default: q4_0, into ~/.hearth/models/<folder>-<quant>.gguf)
   hearth list [--models-dir D]  the local models: family, size, quantization, context
   hearth ps [--url URL]         the models a running server has loaded (slots busy)
   hearth --help | --version
@@ -263,6 +267,10 @@ async function main(): Promise<void> {
       return pullCommand(rest);
     case "list":
       return listCommand(rest);
+    case "import": {
+      const { importCommand } = await import("./import/command.ts");
+      return importCommand(rest, hearthHome());
+    }
     case "ps":
       return psCommand(rest);
     case "--version":

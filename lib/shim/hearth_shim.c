@@ -67,6 +67,17 @@ EXPORT int32_t hearth_log_drain(char * out, int32_t cap) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Quantization: llama_model_quantize_default_params returns its struct by value. Tensors that
+// cannot take the type (1-D norms, rows not a multiple of the block) stay as llama.cpp decides.
+
+EXPORT uint32_t hearth_model_quantize(const char * fname_inp, const char * fname_out, int32_t ftype, int32_t nthread) {
+    llama_model_quantize_params params = llama_model_quantize_default_params();
+    params.ftype = (enum llama_ftype) ftype;
+    params.nthread = nthread;
+    return llama_model_quantize(fname_inp, fname_out, &params);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Model loading. Progress is written as a "\x1ehearth-load <permille>\n" line to progress_fd (the
 // runner's stderr, which the supervisor reads) because the loading thread is blocked inside
 // llama.cpp and cannot run JavaScript.

@@ -6,3 +6,4 @@ export { drainNativeLog } from "./native-log.ts";
 export { GrammarStop, Sampler, defaultSampling, grammarError, type GrammarParams, type SamplingParams } from "./sampler.ts";
 export { Vocab, type SpecialToken } from "./vocab.ts";
 export { applyBuiltinChatTemplate } from "./chat-template.ts";
+export { LLAMA_FTYPE, QuantizeError, quantizeModel, type QuantType } from "./quantize.ts";

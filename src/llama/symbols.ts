@@ -93,4 +93,5 @@ export const shimSymbols = {
   hearth_sampler_chain_new: { args: [], returns: "ptr" },
   hearth_sample_grammar: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
   hearth_layout: { args: ["ptr"], returns: "i32" },
+  hearth_model_quantize: { args: ["ptr", "ptr", "i32", "i32"], returns: "u32" },
 } as const satisfies Record<string, FFIFunction>;

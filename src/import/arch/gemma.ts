@@ -1,0 +1,54 @@
+// Gemma 2 and Gemma 3 (text). Norm weights get +1 (Gemma's RMSNorm scales by 1 + w, llama.cpp's
+// by w); four norms per layer; soft-capping (Gemma 2), sliding-window layers, and Gemma 3's local
+// RoPE base. The sqrt(hidden) embedding scale is part of llama.cpp's Gemma graph already.
+import { ImportError } from "../errors.ts";
+import type { Architecture } from "./index.ts";
+import { baseMeta, readHParams, type HfConfig, type HParams } from "./common.ts";
+import { decoderTensors } from "./decoder.ts";
+
+const norms = {
+  "input_layernorm.weight": "attn_norm.weight",
+  "post_attention_layernorm.weight": "post_attention_norm.weight",
+  "pre_feedforward_layernorm.weight": "ffn_norm.weight",
+  "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+};
+
+/** llama.cpp scales queries by 1/sqrt(head_dim) for these sizes; other scalars cannot be expressed. */
+function checkQueryScale(cfg: HfConfig, h: HParams): void {
+  const s = cfg.query_pre_attn_scalar;
+  if (typeof s === "number" && s !== h.headDim && s !== h.hidden / h.heads) {
+    throw new ImportError(`config.json: query_pre_attn_scalar ${s} is neither head_dim nor hidden/heads; llama.cpp cannot express it`);
+  }
+}
+
+export const gemma2: Architecture = {
+  hfClasses: ["Gemma2ForCausalLM"],
+  ggufArch: "gemma2",
+  convert(cfg, table) {
+    const h = readHParams(cfg);
+    checkQueryScale(cfg, h);
+    const meta = baseMeta("gemma2", h);
+    const f32 = (k: string, v: unknown) => typeof v === "number" && meta.set(`gemma2.${k}`, { type: "f32", value: v });
+    f32("attn_logit_softcapping", cfg.attn_logit_softcapping);
+    f32("final_logit_softcapping", cfg.final_logit_softcapping);
+    if (typeof cfg.sliding_window === "number") meta.set("gemma2.attention.sliding_window", { type: "u32", value: cfg.sliding_window });
+    return { meta, tensors: decoderTensors(h, table, { norms, normPlusOne: true }), hparams: h };
+  },
+};
+
+export const gemma3: Architecture = {
+  hfClasses: ["Gemma3ForCausalLM"],
+  ggufArch: "gemma3",
+  convert(cfg, table) {
+    const h = readHParams(cfg, { ropeTheta: 1e6 });
+    checkQueryScale(cfg, h);
+    if (cfg.attn_logit_softcapping != null) throw new ImportError("config.json: Gemma 3 with attn_logit_softcapping is not supported by llama.cpp");
+    const meta = baseMeta("gemma3", h);
+    if (typeof cfg.final_logit_softcapping === "number") meta.set("gemma3.final_logit_softcapping", { type: "f32", value: cfg.final_logit_softcapping });
+    if (typeof cfg.sliding_window === "number" && cfg.sliding_window_pattern !== 1) {
+      meta.set("gemma3.attention.sliding_window", { type: "u32", value: cfg.sliding_window });
+      meta.set("gemma3.rope.freq_base_swa", { type: "f32", value: Number(cfg.rope_local_base_freq ?? 10000) });
+    }
+    return { meta, tensors: decoderTensors(h, table, { norms, normPlusOne: true, qkNorm: true }), hparams: h };
+  },
+};
