@@ -84,7 +84,7 @@ export const shimSymbols = {
   hearth_log_drain: { args: ["ptr", "i32"], returns: "i32" },
   hearth_model_load: { args: ["ptr", "i32", "i32", "i32", "i32"], returns: "ptr" },
   hearth_context_new: {
-    args: ["ptr", "u32", "u32", "u32", "u32", "i32", "i32", "i32", "i32", "i32", "ptr"],
+    args: ["ptr", "u32", "u32", "u32", "u32", "i32", "i32", "i32", "i32", "i32", "i32", "ptr"],
     returns: "ptr",
   },
   hearth_batch_new: { args: ["i32"], returns: "ptr" },

@@ -66,7 +66,7 @@ export function baseMeta(arch: string, h: HParams): Map<string, MetaValue> {
   u32("attention.value_length", h.headDim);
   u32("rope.dimension_count", h.headDim);
   m.set(`${arch}.rope.freq_base`, { type: "f32", value: h.ropeTheta });
-  m.set(`${arch}.attention.layer_norm_rms_eps`, { type: "f32", value: h.eps });
+  m.set(`${arch}.attention.layer_norm_rms_epsilon`, { type: "f32", value: h.eps });
   const type = (h.ropeScaling?.rope_type ?? h.ropeScaling?.type) as string | undefined;
   if (type === "linear") {
     m.set(`${arch}.rope.scaling.type`, { type: "str", value: "linear" });

@@ -21,6 +21,22 @@ function checkQueryScale(cfg: HfConfig, h: HParams): void {
   }
 }
 
+/**
+ * Every n-th layer attends globally (layer i is global when (i + 1) % n == 0). Newer configs list
+ * layer_types instead; a list that is not periodic that way cannot be expressed by one number.
+ */
+function swaPattern(cfg: HfConfig, layers: number): number | undefined {
+  if (typeof cfg.sliding_window_pattern === "number") return cfg.sliding_window_pattern;
+  const types = cfg.layer_types;
+  if (!Array.isArray(types)) return undefined;
+  const first = types.indexOf("full_attention");
+  const n = first < 0 ? layers + 1 : first + 1;
+  if (types.some((t, i) => (t === "full_attention") !== ((i + 1) % n === 0))) {
+    throw new ImportError(`config.json: layer_types ${JSON.stringify(types)} is not a repeating sliding/full pattern`);
+  }
+  return n;
+}
+
 export const gemma2: Architecture = {
   hfClasses: ["Gemma2ForCausalLM"],
   ggufArch: "gemma2",
@@ -48,6 +64,8 @@ export const gemma3: Architecture = {
     if (typeof cfg.sliding_window === "number" && cfg.sliding_window_pattern !== 1) {
       meta.set("gemma3.attention.sliding_window", { type: "u32", value: cfg.sliding_window });
       meta.set("gemma3.rope.freq_base_swa", { type: "f32", value: Number(cfg.rope_local_base_freq ?? 10000) });
+      const pattern = swaPattern(cfg, h.layers);
+      if (pattern !== undefined) meta.set("gemma3.attention.sliding_window_pattern", { type: "u32", value: pattern });
     }
     return { meta, tensors: decoderTensors(h, table, { norms, normPlusOne: true, qkNorm: true }), hparams: h };
   },
