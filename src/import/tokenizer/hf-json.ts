@@ -44,9 +44,13 @@ export function vocabFromTokenizerJson(text: string): GgufVocab {
     tokens[id] = piece;
     types[id] = TokenType.NORMAL;
   }
+  const spmStyle = isSentencePieceStyle(tj);
   for (const a of tj.added_tokens ?? []) {
     tokens[a.id] = a.content;
-    types[a.id] = a.special ? TokenType.CONTROL : TokenType.USER_DEFINED;
+    // Gemma lists its "▁▁…" space runs as added tokens; they are ordinary pieces the merges reach,
+    // and llama.cpp turns "▁" back into spaces only for normal tokens.
+    const pieceOfSpaces = spmStyle && !a.special && a.content.includes("\u2581");
+    types[a.id] = a.special ? TokenType.CONTROL : pieceOfSpaces ? TokenType.NORMAL : TokenType.USER_DEFINED;
   }
   for (let i = 0; i < tokens.length; i++) {
     if (tokens[i] === undefined) {
@@ -56,7 +60,7 @@ export function vocabFromTokenizerJson(text: string): GgufVocab {
   }
   const merges = (tj.model.merges ?? []).map(m => (Array.isArray(m) ? `${m[0]} ${m[1]}` : m));
 
-  if (isSentencePieceStyle(tj)) {
+  if (spmStyle) {
     const ids = new Map(tokens.map((t, i) => [t, i]));
     const scores = new Float32Array(tokens.length).fill(-1e9);
     merges.forEach((m, rank) => {
