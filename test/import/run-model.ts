@@ -13,7 +13,7 @@ export function bindingForward(path: string, tokens: number[], greedy: number): 
   const logits = new Float32Array(tokens.length * nVocab);
   for (let i = 0; i < tokens.length; i++) logits.set(ctx.logitsView(i), i * nVocab);
   const out: number[] = [];
-  let last = logits.subarray((tokens.length - 1) * nVocab);
+  let last: Float32Array = logits.subarray((tokens.length - 1) * nVocab);
   for (let n = 0; n < greedy; n++) {
     let best = 0;
     for (let i = 1; i < nVocab; i++) if (last[i]! > last[best]!) best = i;

