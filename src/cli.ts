@@ -22,8 +22,9 @@ Usage:
   hearth --help | --version
 
 Options for serve:
-  -m, --model PATH         a GGUF file to serve (repeatable)
-      --models-dir DIR     folder scanned for *.gguf (repeatable; default ./models and ~/.hearth/models)
+  -m, --model PATH         a GGUF file, or a Hugging Face checkpoint folder, to serve (repeatable)
+      --models-dir DIR     folder scanned for *.gguf and checkpoint folders (repeatable;
+                           default ./models and ~/.hearth/models)
       --host HOST          address to bind (default 127.0.0.1)
       --port PORT          port (default 8080)
   -c, --ctx-size N         KV cache size in tokens, shared by the slots (default 4096)
@@ -72,8 +73,9 @@ function normalizeArgs(argv: string[]): string[] {
   return argv.map(a => aliases[a] ?? a);
 }
 
-function hasGguf(dirs: string[]): boolean {
-  return dirs.some(d => new Bun.Glob("**/*.gguf").scanSync({ cwd: d, onlyFiles: true })[Symbol.iterator]().next().done === false);
+async function hasModels(dirs: string[]): Promise<boolean> {
+  const { discoverModels } = await import("./models/discover.ts");
+  return discoverModels([], dirs).length > 0;
 }
 
 async function serve(argv: string[]): Promise<void> {
@@ -133,7 +135,7 @@ async function serve(argv: string[]): Promise<void> {
   // -hf OWNER/REPO:QUANT | OWNER/REPO/FILE.gguf | URL: pull (or reuse) into $HEARTH_HOME/models first.
   for (const source of values.hf ?? []) modelPaths.push(await pullSource(source, values["hf-endpoint"]));
   // Nothing to serve anywhere: serve the embedded default model.
-  if (modelPaths.length === 0 && !values["models-dir"] && !hasGguf(dirs)) {
+  if (modelPaths.length === 0 && !values["models-dir"] && !(await hasModels(dirs))) {
     const { embeddedModelPath } = await import("./models/embedded.ts");
     modelPaths.push(await embeddedModelPath(home));
   }

@@ -10,11 +10,11 @@ export function parseDtype(name: string, where: string): SourceDtype {
   throw new ImportError(`${where}: unsupported tensor dtype ${name} (supported: F32, F16, BF16)`);
 }
 
-/** Decodes little-endian raw elements into f32 (exact for every supported dtype). */
-export function toF32(bytes: Uint8Array, dtype: SourceDtype): Float32Array {
+/** Decodes little-endian raw elements into f32 (exact for every supported dtype), into `out` if given. */
+export function toF32(bytes: Uint8Array, dtype: SourceDtype, out?: Float32Array): Float32Array {
   const n = bytes.byteLength / DTYPE_SIZE[dtype];
-  const out = new Float32Array(n);
-  // Copy into an aligned buffer first: a view into an mmap at an odd offset cannot be typed directly.
+  out ??= new Float32Array(n);
+  // Typed views need aligned offsets; a fresh read is aligned, a sub-view may not be.
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
   if (dtype === "F32") {
     out.set(new Float32Array(aligned.buffer, aligned.byteOffset, n));

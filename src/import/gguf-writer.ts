@@ -4,9 +4,9 @@
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { ImportError } from "./errors.ts";
 
-export const GGML_TYPE = { F32: 0, F16: 1 } as const;
+export const GGML_TYPE = { F32: 0, F16: 1, BF16: 30 } as const;
 export type OutType = (typeof GGML_TYPE)[keyof typeof GGML_TYPE];
-const TYPE_SIZE: Record<OutType, number> = { 0: 4, 1: 2 };
+const TYPE_SIZE: Record<OutType, number> = { 0: 4, 1: 2, 30: 2 };
 
 const ALIGN = 32;
 
@@ -123,7 +123,11 @@ export function writeGguf(
       const start = s.written;
       for (const chunk of t.data()) {
         if (t.type === GGML_TYPE.F32) s.bytes(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        else s.bytes(new Uint8Array(f32ToF16(chunk).buffer));
+        else {
+          const half = halfScratch(chunk.length);
+          (t.type === GGML_TYPE.F16 ? f32ToF16 : f32ToBf16)(chunk, half);
+          s.bytes(new Uint8Array(half.buffer, 0, half.byteLength));
+        }
       }
       if (s.written - start !== want) {
         throw new ImportError(`internal: tensor ${t.name} produced ${s.written - start} bytes, expected ${want}`);
@@ -138,9 +142,22 @@ export function writeGguf(
   }
 }
 
+let halfBuf: Uint16Array = new Uint16Array(0);
+/** A reused buffer for 16-bit conversions (one chunk at a time). */
+function halfScratch(n: number): Uint16Array {
+  if (halfBuf.length < n) halfBuf = new Uint16Array(n);
+  return halfBuf.subarray(0, n);
+}
+
+/** The upper halves of f32 values that came from bf16 (so exact: the lower halves are zero). */
+function f32ToBf16(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < src.length; i++) out[i] = bits[i]! >>> 16;
+  return out;
+}
+
 /** Round-to-nearest-even f32 → f16 (only used where the source was f16, so it is exact). */
-export function f32ToF16(src: Float32Array): Uint16Array {
-  const out = new Uint16Array(src.length);
+export function f32ToF16(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < src.length; i++) {
     const x = bits[i]!;

@@ -67,10 +67,12 @@ export function importCheckpoint(opts: ImportOptions): ImportResult {
   progress("tokenizer");
   const tok = loadTokenizer(opts.src);
 
-  // The intermediate file keeps every value exactly: f16 sources stay f16 (unless f32 is asked
-  // for), bf16 and f32 become f32; 1-D tensors (norms, biases) are always f32.
+  // The intermediate file keeps every value exactly and no larger than needed: f16 and bf16
+  // matrices keep their type (unless f32 is asked for); 1-D tensors (norms, biases) are f32, as
+  // llama.cpp wants them. A transform (Gemma's +1, RoPE permutation) never leaves this exactness:
+  // +1 only touches 1-D norms, and a permutation moves values without changing them.
   const chooseType: TypeChooser = (dtype, dims) =>
-    dims >= 2 && dtype === "F16" && quant !== "f32" ? GGML_TYPE.F16 : GGML_TYPE.F32;
+    dims < 2 || quant === "f32" || dtype === "F32" ? GGML_TYPE.F32 : dtype === "F16" ? GGML_TYPE.F16 : GGML_TYPE.BF16;
   const table = new TensorTable(ckpt.tensors, chooseType);
   const { meta: archMeta, tensors, hparams } = arch.convert(ckpt.config, table);
   table.assertAllClaimed(arch.ggufArch);
@@ -83,12 +85,17 @@ export function importCheckpoint(opts: ImportOptions): ImportResult {
     ["general.architecture", { type: "str", value: arch.ggufArch }],
     ["general.type", { type: "str", value: "model" }],
     ["general.name", { type: "str", value: basename(opts.src.replace(/\/+$/, "")) }],
-    ["general.file_type", { type: "u32", value: tensors.some(t => t.type === GGML_TYPE.F16) ? 1 : 0 }],
+    ["general.file_type", { type: "u32", value: tensors.some(t => t.type === GGML_TYPE.BF16) ? 32 : tensors.some(t => t.type === GGML_TYPE.F16) ? 1 : 0 }],
     ...archMeta,
     ...vocabMeta(tok.vocab, tok.chatTemplate),
   ]);
 
-  const direct = quant === "f32" || (quant === "f16" && tensors.every(t => t.type === GGML_TYPE.F16 || t.shape.length < 2));
+  const tensorCount = tensors.length;
+  const matrices = tensors.filter(t => t.shape.length >= 2);
+  const direct =
+    quant === "f32" ||
+    (quant === "f16" && matrices.every(t => t.type === GGML_TYPE.F16)) ||
+    (quant === "bf16" && matrices.every(t => t.type === GGML_TYPE.BF16));
   const stage1 = tempName(opts.out, direct ? "part" : "f32");
   const stage2 = tempName(opts.out, "part");
   try {
@@ -112,7 +119,7 @@ export function importCheckpoint(opts: ImportOptions): ImportResult {
     architecture: arch.ggufArch,
     hfArchitecture: arch.hfClasses[0]!,
     quant,
-    tensors: tensors.length,
+    tensors: tensorCount,
     bytes: statSync(opts.out).size,
   };
 }

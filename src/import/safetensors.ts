@@ -6,7 +6,7 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { DTYPE_SIZE, parseDtype } from "./dtype.ts";
 import { ImportError } from "./errors.ts";
-import { elementCount, type SourceTensor } from "./tensor-source.ts";
+import { elementCount, fileTensor, readAt, type SourceTensor } from "./tensor-source.ts";
 
 const MAX_HEADER = 100 * 1024 * 1024;
 
@@ -14,15 +14,14 @@ export function readSafetensors(path: string): SourceTensor[] {
   const name = basename(path);
   const size = statSync(path).size;
   if (size < 8) throw new ImportError(`${name}: truncated safetensors file (${size} bytes, no header)`);
-  // Bun.mmap maps the file read-only; pages are read from disk only when a tensor is converted.
-  const map = Bun.mmap(path, { shared: false });
-  const headerLen = Number(new DataView(map.buffer, map.byteOffset, 8).getBigUint64(0, true));
+  const head = readAt(path, 0, 8);
+  const headerLen = Number(new DataView(head.buffer).getBigUint64(0, true));
   if (headerLen > MAX_HEADER || 8 + headerLen > size) {
     throw new ImportError(`${name}: header length ${headerLen} does not fit in the file (${size} bytes): truncated or not safetensors`);
   }
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder().decode(map.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder().decode(readAt(path, 8, headerLen)));
   } catch (err) {
     throw new ImportError(`${name}: header is not valid JSON (${(err as Error).message})`);
   }
@@ -30,7 +29,8 @@ export function readSafetensors(path: string): SourceTensor[] {
 
   const dataStart = 8 + headerLen;
   const dataLen = size - dataStart;
-  const tensors: (SourceTensor & { begin: number; end: number })[] = [];
+  const tensors: SourceTensor[] = [];
+  const ranges: { name: string; begin: number; end: number }[] = [];
   for (const [tname, raw] of Object.entries(header)) {
     if (tname === "__metadata__") continue;
     const where = `${name}: tensor ${tname}`;
@@ -53,17 +53,10 @@ export function readSafetensors(path: string): SourceTensor[] {
     if (end - begin !== want) {
       throw new ImportError(`${where}: shape [${shape.join(", ")}] × ${dtype} needs ${want} bytes but data_offsets span ${end - begin}`);
     }
-    tensors.push({
-      name: tname,
-      dtype,
-      shape: shape as number[],
-      file: name,
-      begin,
-      end,
-      bytes: () => map.subarray(dataStart + begin, dataStart + end),
-    });
+    tensors.push(fileTensor({ name: tname, dtype, shape: shape as number[], file: name, byteLength: want }, path, dataStart + begin));
+    ranges.push({ name: tname, begin, end });
   }
-  const sorted = [...tensors].sort((a, b) => a.begin - b.begin);
+  const sorted = ranges.sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.begin < sorted[i - 1]!.end) {
       throw new ImportError(`${name}: tensors ${sorted[i - 1]!.name} and ${sorted[i]!.name} overlap in the file`);

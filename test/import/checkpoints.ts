@@ -21,15 +21,18 @@ export const STORAGE: Record<Arch, string[]> = {
 
 const fixtures = resolve(import.meta.dir, "fixtures");
 let root: string | undefined;
+const made = new Map<string, string>();
 
 export function tempRoot(): string {
   root ??= mkdtempSync(join(tmpdir(), "hearth-import-"));
   return root;
 }
 
+/** Removes the temp folder; test files share this module in one `bun test` process. */
 export function cleanup(): void {
   if (root) rmSync(root, { recursive: true, force: true });
   root = undefined;
+  made.clear();
 }
 
 function python(args: string[]): string {
@@ -38,9 +41,8 @@ function python(args: string[]): string {
   return run.stdout.toString();
 }
 
-const made = new Map<string, string>();
 /** A checkpoint folder for `arch` (made once per process). */
-export function checkpoint(arch: Arch, extra: string[] = STORAGE[arch], tag = arch): string {
+export function checkpoint(arch: Arch, extra: string[] = STORAGE[arch], tag: string = arch): string {
   const dir = join(tempRoot(), tag);
   if (!made.has(tag)) {
     python([join(fixtures, "make-checkpoint.py"), arch, dir, ...extra]);

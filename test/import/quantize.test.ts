@@ -67,6 +67,14 @@ describe("hearth import", () => {
     expect(generate(out, "Hello", 4).tokens.length).toBe(4);
   });
 
+  test("a bf16 checkpoint quantizes from a bf16 intermediate file (half the size of f32)", () => {
+    const out = join(tempRoot(), "qwen2-bf16-q4_0.gguf");
+    importCheckpoint({ src: checkpoint("qwen2"), out, quant: "q4_0" });
+    using model = LlamaModel.load(out, { vocabOnly: true });
+    expect(model.metadata()["general.file_type"]).toBe("2");
+    expect(generate(out, "Hello", 4).tokens.length).toBe(4);
+  });
+
   test("a bad --quant is refused before anything is read", () => {
     const run = Bun.spawnSync([process.execPath, join(repoRoot, "src/cli.ts"), "import", "/nonexistent", "--quant", "q3_k"], { stderr: "pipe" });
     expect(run.exitCode).toBe(2);

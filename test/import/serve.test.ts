@@ -56,4 +56,4 @@ test("a checkpoint folder is imported on first use, cached, and reused by the ne
   expect(tiny.meta.state).toBe("loaded");
   expect(readdirSync(cache).filter(f => f.endsWith(".gguf"))).toEqual(ggufs);
   expect(statSync(join(cache, ggufs[0]!)).mtimeMs).toBe(mtime);
-});
+}, 120_000);

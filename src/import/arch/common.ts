@@ -109,7 +109,7 @@ export class TensorTable {
       name: ggufName,
       shape,
       type: this.chooseType(t.dtype, shape.length),
-      data: transform ? () => [transform(toF32(t.bytes(), t.dtype))] : () => chunks(t, shape),
+      data: transform ? () => [transform(toF32(t.read(), t.dtype))] : () => chunks(t, shape),
     };
   }
 
@@ -130,14 +130,18 @@ export class TensorTable {
   }
 }
 
+/** The tensor in row-aligned chunks of about 1M elements, each read from disk when asked for. */
 function* chunks(t: SourceTensor, shape: number[]): Iterable<Float32Array> {
-  const bytes = t.bytes();
-  const rowElems = shape.length > 1 ? elementCount(shape.slice(1)) : elementCount(shape);
-  const elemSize = bytes.byteLength / Math.max(1, elementCount(shape));
-  const rowsPerChunk = Math.max(1, Math.floor((1 << 20) / rowElems));
+  const total = elementCount(shape);
+  const rowElems = shape.length > 1 ? elementCount(shape.slice(1)) : total;
+  const elemSize = t.byteLength / Math.max(1, total);
   const rowBytes = rowElems * elemSize;
-  for (let off = 0; off < bytes.byteLength; off += rowsPerChunk * rowBytes) {
-    yield toF32(bytes.subarray(off, Math.min(bytes.byteLength, off + rowsPerChunk * rowBytes)), t.dtype);
+  const step = Math.max(1, Math.floor((1 << 20) / rowElems)) * rowBytes;
+  // One scratch buffer for every chunk: the writer consumes a chunk before asking for the next.
+  const scratch = new Float32Array(Math.min(total, step / elemSize));
+  for (let off = 0; off < t.byteLength; off += step) {
+    const bytes = t.read(off, Math.min(t.byteLength, off + step));
+    yield toF32(bytes, t.dtype, scratch.subarray(0, bytes.byteLength / elemSize));
   }
 }
 

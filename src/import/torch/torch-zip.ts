@@ -6,7 +6,7 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { DTYPE_SIZE, type SourceDtype } from "../dtype.ts";
 import { ImportError } from "../errors.ts";
-import { elementCount, type SourceTensor } from "../tensor-source.ts";
+import { elementCount, fileTensor, readAt, type SourceTensor } from "../tensor-source.ts";
 import { type Callables, type Global, type PyValue, unpickle } from "./pickle.ts";
 import { zipEntries } from "./zip.ts";
 
@@ -35,11 +35,11 @@ const allowed: Callables = {
 export function readTorchZip(path: string): SourceTensor[] {
   const name = basename(path);
   const size = statSync(path).size;
-  const map = Bun.mmap(path, { shared: false });
-  if (size < 4 || map[0] !== 0x50 || map[1] !== 0x4b || map[2] !== 3 || map[3] !== 4) {
+  const magic = size >= 4 ? readAt(path, 0, 4) : new Uint8Array(4);
+  if (magic[0] !== 0x50 || magic[1] !== 0x4b || magic[2] !== 3 || magic[3] !== 4) {
     throw new ImportError(`${name}: legacy (non-zip) torch file; only the zip format torch.save has written since PyTorch 1.6 is read (re-save it, or convert it to safetensors)`);
   }
-  const entries = zipEntries(map, name);
+  const entries = zipEntries(path, size, name);
   const pkl = [...entries.values()].find(e => e.name.endsWith("/data.pkl") && e.name.split("/").length === 2);
   if (!pkl) throw new ImportError(`${name}: no data.pkl (not a torch.save file)`);
   const root = pkl.name.slice(0, -"data.pkl".length);
@@ -50,7 +50,7 @@ export function readTorchZip(path: string): SourceTensor[] {
     if (tag !== "storage" || type?.kind !== "global") throw new ImportError(`${name}: unexpected persistent id`);
     return { kind: "storage", key: String(key), dtype: STORAGE_DTYPES[type.name] ?? null, type: type.name };
   };
-  let obj = unpickle(map.subarray(pkl.offset, pkl.offset + pkl.size), allowed, persistentLoad, name);
+  let obj = unpickle(readAt(path, pkl.offset, pkl.size), allowed, persistentLoad, name);
   if (obj instanceof Map && obj.get("state_dict") instanceof Map) obj = obj.get("state_dict");
   if (!(obj instanceof Map)) throw new ImportError(`${name}: the pickle holds no state dict`);
 
@@ -72,7 +72,7 @@ export function readTorchZip(path: string): SourceTensor[] {
     const begin = entry.offset + t.offset * esize;
     const end = begin + elementCount(t.shape) * esize;
     if (end > entry.offset + entry.size) throw new ImportError(`${where}: reaches past its storage`);
-    out.push({ name: key, dtype: t.storage.dtype, shape: t.shape, file: name, bytes: () => map.subarray(begin, end) });
+    out.push(fileTensor({ name: key, dtype: t.storage.dtype, shape: t.shape, file: name, byteLength: end - begin }, path, begin));
   }
   return out;
 }

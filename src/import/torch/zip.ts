@@ -1,14 +1,23 @@
 // Reads the central directory of a zip file (with zip64) and locates each stored entry's bytes.
 // torch.save writes entries uncompressed; a compressed entry is refused.
 import { ImportError } from "../errors.ts";
+import { readAt } from "../tensor-source.ts";
 
 export interface ZipEntry { name: string; offset: number; size: number }
 
-export function zipEntries(map: Uint8Array, where: string): Map<string, ZipEntry> {
-  const v = new DataView(map.buffer, map.byteOffset, map.byteLength);
+/**
+ * The entries of the zip file at `path` (`size` bytes). Reads the tail (end records) and the
+ * central directory; each entry's local header is read when located.
+ */
+export function zipEntries(path: string, size: number, where: string): Map<string, ZipEntry> {
   const fail = (m: string): never => { throw new ImportError(`${where}: ${m}`); };
+  // The end records and the directory are read into one buffer `map` that covers [base, size).
+  const tailLen = Math.min(size, 22 + 65535 + 20);
+  let base = size - tailLen;
+  let map = readAt(path, base, tailLen);
+  let v = new DataView(map.buffer);
   let eocd = -1;
-  for (let i = map.length - 22; i >= Math.max(0, map.length - 22 - 65535); i--) {
+  for (let i = map.length - 22; i >= 0; i--) {
     if (v.getUint32(i, true) === 0x06054b50) { eocd = i; break; }
   }
   if (eocd < 0) fail("zip directory not found (truncated file?)");
@@ -16,16 +25,23 @@ export function zipEntries(map: Uint8Array, where: string): Map<string, ZipEntry
   let dirOffset = v.getUint32(eocd + 16, true);
   if (eocd >= 20 && v.getUint32(eocd - 20, true) === 0x07064b50) {
     const z64 = Number(v.getBigUint64(eocd - 20 + 8, true));
-    if (z64 + 56 > map.length || v.getUint32(z64, true) !== 0x06064b50) fail("bad zip64 directory");
-    count = Number(v.getBigUint64(z64 + 32, true));
-    dirOffset = Number(v.getBigUint64(z64 + 48, true));
+    if (z64 + 56 > size) fail("bad zip64 directory");
+    const rec = new DataView(readAt(path, z64, 56).buffer);
+    if (rec.getUint32(0, true) !== 0x06064b50) fail("bad zip64 directory");
+    count = Number(rec.getBigUint64(32, true));
+    dirOffset = Number(rec.getBigUint64(48, true));
   }
+  if (dirOffset > size) fail("zip directory outside the file (truncated?)");
+  // Re-read from the directory's start to the end of the file: the directory and end records.
+  base = dirOffset;
+  map = readAt(path, base, size - base);
+  v = new DataView(map.buffer);
   const entries = new Map<string, ZipEntry>();
-  let p = dirOffset;
+  let p = 0;
   for (let n = 0; n < count; n++) {
     if (p + 46 > map.length || v.getUint32(p, true) !== 0x02014b50) fail("corrupt zip directory");
     const method = v.getUint16(p + 10, true);
-    let size = v.getUint32(p + 24, true);
+    let entrySize = v.getUint32(p + 24, true);
     const nameLen = v.getUint16(p + 28, true);
     const extraLen = v.getUint16(p + 30, true);
     const commentLen = v.getUint16(p + 32, true);
@@ -37,17 +53,19 @@ export function zipEntries(map: Uint8Array, where: string): Map<string, ZipEntry
       const len = v.getUint16(e + 2, true);
       if (id === 1) {
         let q = e + 4;
-        if (size === 0xffffffff) { size = Number(v.getBigUint64(q, true)); q += 8; }
+        if (entrySize === 0xffffffff) { entrySize = Number(v.getBigUint64(q, true)); q += 8; }
         if (v.getUint32(p + 20, true) === 0xffffffff) q += 8;
         if (local === 0xffffffff) local = Number(v.getBigUint64(q, true));
       }
       e += 4 + len;
     }
     if (method !== 0) fail(`zip entry ${name} is compressed (method ${method}); torch.save files are stored uncompressed`);
-    if (local + 30 > map.length || v.getUint32(local, true) !== 0x04034b50) fail(`bad local header for ${name}`);
-    const offset = local + 30 + v.getUint16(local + 26, true) + v.getUint16(local + 28, true);
-    if (offset + size > map.length) fail(`zip entry ${name} reaches past the end of the file (truncated?)`);
-    entries.set(name, { name, offset, size });
+    if (local + 30 > base) fail(`bad local header for ${name}`);
+    const lh = new DataView(readAt(path, local, 30).buffer);
+    if (lh.getUint32(0, true) !== 0x04034b50) fail(`bad local header for ${name}`);
+    const offset = local + 30 + lh.getUint16(26, true) + lh.getUint16(28, true);
+    if (offset + entrySize > base) fail(`zip entry ${name} reaches past its place in the file (truncated?)`);
+    entries.set(name, { name, offset, size: entrySize });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return entries;
