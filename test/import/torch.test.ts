@@ -46,13 +46,13 @@ describe("torch.save files", () => {
     expect(readFileSync(a.path).equals(readFileSync(b.path))).toBe(true);
   });
 
-  test("a hostile pickle is refused by name and never runs", () => {
-    const root = tempRoot();
+  test.each([2, 4])("a hostile pickle (protocol %d) is refused by name and never runs", protocol => {
+    const root = join(tempRoot(), `p${protocol}`);
     const dir = join(root, "hostile");
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(fixtures, "config.json"), join(dir, "config.json"));
     const file = join(dir, "pytorch_model.bin");
-    const make = Bun.spawnSync(["python3", join(import.meta.dir, "fixtures/make-hostile-pickle.py"), file]);
+    const make = Bun.spawnSync(["python3", join(import.meta.dir, "fixtures/make-hostile-pickle.py"), file, String(protocol)]);
     expect(make.success).toBe(true);
 
     // Python's own unpickler does run it: the fixture is really hostile.

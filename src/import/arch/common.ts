@@ -18,7 +18,8 @@ export interface HParams {
   eps: number;
   ctx: number;
   ropeTheta: number;
-  tied: boolean;
+  /** tie_word_embeddings as config.json says; undefined when it does not say. */
+  tied: boolean | undefined;
   /** rope_scaling / rope_parameters (theta excluded), when the config has one. */
   ropeScaling?: Record<string, unknown>;
 }
@@ -47,7 +48,7 @@ export function readHParams(cfg: HfConfig, defaults: { eps?: number; ropeTheta?:
     eps: num(cfg, "rms_norm_eps", defaults.eps ?? 1e-6),
     ctx: num(cfg, "max_position_embeddings", 4096),
     ropeTheta: theta,
-    tied: cfg.tie_word_embeddings !== false,
+    tied: typeof cfg.tie_word_embeddings === "boolean" ? cfg.tie_word_embeddings : undefined,
     ropeScaling: scaling,
   };
 }

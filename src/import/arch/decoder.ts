@@ -1,6 +1,7 @@
 // The tensor layout shared by the supported decoder-only families (model.embed_tokens,
 // model.layers.N.{self_attn,mlp,…}, model.norm, lm_head), mapped to llama.cpp's names. Each family
 // says which norms it has and how they are named, and whether weights need a transform.
+import { ImportError } from "../errors.ts";
 import type { TensorPlan } from "../gguf-writer.ts";
 import { type HParams, type TensorTable, addOne, permuteRope } from "./common.ts";
 
@@ -50,8 +51,10 @@ export function decoderTensors(h: HParams, t: TensorTable, l: DecoderLayout): Te
   }
   out.push(t.plan("model.norm.weight", "output_norm.weight", [h.hidden], norm));
   // Tied embeddings: no output tensor, llama.cpp reuses token_embd. Some tied checkpoints still
-  // carry a copy of lm_head; it is skipped.
-  if (h.tied || !t.has("lm_head.weight")) t.skip("lm_head.weight");
-  else out.push(t.plan("lm_head.weight", "output.weight", [h.vocab, h.hidden]));
+  // carry a copy of lm_head; it is skipped. Without the config key (its default differs between
+  // families), the presence of lm_head decides.
+  if (h.tied === true) t.skip("lm_head.weight");
+  else if (t.has("lm_head.weight")) out.push(t.plan("lm_head.weight", "output.weight", [h.vocab, h.hidden]));
+  else if (h.tied === false) throw new ImportError("config.json says tie_word_embeddings: false, but the checkpoint has no lm_head.weight");
   return out;
 }

@@ -13,11 +13,17 @@ const norms = {
   "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
 };
 
-/** llama.cpp scales queries by 1/sqrt(head_dim) for these sizes; other scalars cannot be expressed. */
-function checkQueryScale(cfg: HfConfig, h: HParams): void {
+/**
+ * llama.cpp scales queries by 1/sqrt(head_dim), or by 1/sqrt(hidden/heads) for the 27B models it
+ * recognises by layer count (46 for Gemma 2, 62 for Gemma 3); no other query_pre_attn_scalar can
+ * be expressed in a GGUF.
+ */
+function checkQueryScale(cfg: HfConfig, h: HParams, layers27b: number): void {
   const s = cfg.query_pre_attn_scalar;
-  if (typeof s === "number" && s !== h.headDim && s !== h.hidden / h.heads) {
-    throw new ImportError(`config.json: query_pre_attn_scalar ${s} is neither head_dim nor hidden/heads; llama.cpp cannot express it`);
+  if (typeof s !== "number") return;
+  const llamaCpp = h.layers === layers27b ? h.hidden / h.heads : h.headDim;
+  if (s !== llamaCpp) {
+    throw new ImportError(`config.json: query_pre_attn_scalar ${s} differs from the ${llamaCpp} llama.cpp uses for this model size`);
   }
 }
 
@@ -42,7 +48,7 @@ export const gemma2: Architecture = {
   ggufArch: "gemma2",
   convert(cfg, table) {
     const h = readHParams(cfg);
-    checkQueryScale(cfg, h);
+    checkQueryScale(cfg, h, 46);
     const meta = baseMeta("gemma2", h);
     const f32 = (k: string, v: unknown) => typeof v === "number" && meta.set(`gemma2.${k}`, { type: "f32", value: v });
     f32("attn_logit_softcapping", cfg.attn_logit_softcapping);
@@ -57,7 +63,7 @@ export const gemma3: Architecture = {
   ggufArch: "gemma3",
   convert(cfg, table) {
     const h = readHParams(cfg, { ropeTheta: 1e6 });
-    checkQueryScale(cfg, h);
+    checkQueryScale(cfg, h, 62);
     if (cfg.attn_logit_softcapping != null) throw new ImportError("config.json: Gemma 3 with attn_logit_softcapping is not supported by llama.cpp");
     const meta = baseMeta("gemma3", h);
     if (typeof cfg.final_logit_softcapping === "number") meta.set("gemma3.final_logit_softcapping", { type: "f32", value: cfg.final_logit_softcapping });
