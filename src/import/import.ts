@@ -96,7 +96,7 @@ export function importCheckpoint(opts: ImportOptions): ImportResult {
     quant === "f32" ||
     (quant === "f16" && matrices.every(t => t.type === GGML_TYPE.F16)) ||
     (quant === "bf16" && matrices.every(t => t.type === GGML_TYPE.BF16));
-  const stage1 = tempName(opts.out, direct ? "part" : "f32");
+  const stage1 = tempName(opts.out, direct ? "part" : "unquantized");
   const stage2 = tempName(opts.out, "part");
   try {
     progress("write", 0, tensors.length);
