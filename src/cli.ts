@@ -13,6 +13,10 @@ Usage:
   hearth serve [options]        serve models over HTTP
   hearth pull SOURCE            download a GGUF: OWNER/REPO/FILE.gguf[@rev] from Hugging Face, or a URL
                                 (--sha256 HEX, --hf-endpoint URL, --dir DIR; HF_TOKEN honoured)
+  hearth import DIR [--out FILE] [--quant q4_0|q8_0|f16|bf16|f32] [--threads N]
+                                convert a Hugging Face checkpoint folder (safetensors, or
+                                pytorch_model.bin / *.pt read by a restricted unpickler) to GGUF
+                                (default: q4_0, into ~/.hearth/models/<folder>-<quant>.gguf)
   hearth list [--models-dir D]  the local models: family, size, quantization, context
   hearth ps [--url URL]         the models a running server has loaded (slots busy)
   hearth worker [--host H] [--port P] [--threads N] [--cache]
@@ -21,8 +25,9 @@ Usage:
   hearth --help | --version
 
 Options for serve:
-  -m, --model PATH         a GGUF file to serve (repeatable)
-      --models-dir DIR     folder scanned for *.gguf (repeatable; default ./models and ~/.hearth/models)
+  -m, --model PATH         a GGUF file, or a Hugging Face checkpoint folder, to serve (repeatable)
+      --models-dir DIR     folder scanned for *.gguf and checkpoint folders (repeatable;
+                           default ./models and ~/.hearth/models)
       --host HOST          address to bind (default 127.0.0.1)
       --port PORT          port (default 8080)
   -c, --ctx-size N         KV cache size in tokens, shared by the slots (default 4096)
@@ -74,8 +79,9 @@ function normalizeArgs(argv: string[]): string[] {
   return argv.map(a => aliases[a] ?? a);
 }
 
-function hasGguf(dirs: string[]): boolean {
-  return dirs.some(d => new Bun.Glob("**/*.gguf").scanSync({ cwd: d, onlyFiles: true })[Symbol.iterator]().next().done === false);
+async function hasModels(dirs: string[]): Promise<boolean> {
+  const { discoverModels } = await import("./models/discover.ts");
+  return discoverModels([], dirs).length > 0;
 }
 
 async function serve(argv: string[]): Promise<void> {
@@ -139,7 +145,7 @@ async function serve(argv: string[]): Promise<void> {
   // -hf OWNER/REPO:QUANT | OWNER/REPO/FILE.gguf | URL: pull (or reuse) into $HEARTH_HOME/models first.
   for (const source of values.hf ?? []) modelPaths.push(await pullSource(source, values["hf-endpoint"]));
   // Nothing to serve anywhere: serve the embedded default model.
-  if (modelPaths.length === 0 && !values["models-dir"] && !hasGguf(dirs)) {
+  if (modelPaths.length === 0 && !values["models-dir"] && !(await hasModels(dirs))) {
     const { embeddedModelPath } = await import("./models/embedded.ts");
     modelPaths.push(await embeddedModelPath(home));
   }
@@ -294,6 +300,10 @@ async function main(): Promise<void> {
       return pullCommand(rest);
     case "list":
       return listCommand(rest);
+    case "import": {
+      const { importCommand } = await import("./import/command.ts");
+      return importCommand(rest, hearthHome());
+    }
     case "ps":
       return psCommand(rest);
     case "worker": {

@@ -130,6 +130,17 @@ EXPORT int32_t hearth_devices(char * out, int32_t cap) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Quantization: llama_model_quantize_default_params returns its struct by value. Tensors that
+// cannot take the type (1-D norms, rows not a multiple of the block) stay as llama.cpp decides.
+
+EXPORT uint32_t hearth_model_quantize(const char * fname_inp, const char * fname_out, int32_t ftype, int32_t nthread) {
+    llama_model_quantize_params params = llama_model_quantize_default_params();
+    params.ftype = (enum llama_ftype) ftype;
+    params.nthread = nthread;
+    return llama_model_quantize(fname_inp, fname_out, &params);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Model loading. Progress is written as a "\x1ehearth-load <permille>\n" line to progress_fd (the
 // runner's stderr, which the supervisor reads) because the loading thread is blocked inside
 // llama.cpp and cannot run JavaScript.
@@ -190,8 +201,13 @@ static bool abort_callback(void * data) {
 EXPORT struct llama_context * hearth_context_new(struct llama_model * model, uint32_t n_ctx, uint32_t n_batch,
                                                  uint32_t n_ubatch, uint32_t n_seq_max, int32_t n_threads,
                                                  int32_t n_threads_batch, int32_t kv_unified, int32_t flash_attn,
-                                                 int32_t embeddings, int32_t * abort_flag) {
+                                                 int32_t embeddings, int32_t kv_f32, int32_t * abort_flag) {
     struct llama_context_params params = llama_context_default_params();
+    // f32 K/V cache: exact logits for comparisons with a reference (default f16 rounds them).
+    if (kv_f32) {
+        params.type_k = GGML_TYPE_F32;
+        params.type_v = GGML_TYPE_F32;
+    }
     params.n_ctx           = n_ctx;
     params.n_batch         = n_batch;
     params.n_ubatch        = n_ubatch;

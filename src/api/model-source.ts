@@ -9,7 +9,8 @@ export interface ModelListing {
   created: number;
   sizeBytes: number;
   loaded: boolean;
-  state: "available" | "loading" | "loaded" | "failed";
+  /** needs-import: a Hugging Face checkpoint folder not yet converted (it is on first use). */
+  state: "available" | "loading" | "loaded" | "failed" | "needs-import";
   error?: string;
   slots?: { total: number; busy: number };
   info?: ModelInfo;

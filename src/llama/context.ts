@@ -19,6 +19,8 @@ export interface ContextOptions {
   /** -1 auto, 0 off, 1 on. */
   flashAttn?: number;
   embeddings?: boolean;
+  /** f32 K/V cache instead of f16 (exact logits for reference comparisons; twice the memory). */
+  kvF32?: boolean;
   /** Memory another thread or process sets non-zero to abort a running decode. */
   abortFlag?: Int32Array;
 }
@@ -97,6 +99,7 @@ export class LlamaContext {
       options.kvUnified === false ? 0 : 1,
       options.flashAttn ?? -1,
       options.embeddings ? 1 : 0,
+      options.kvF32 ? 1 : 0,
       options.abortFlag ?? null,
     );
     drainNativeLog();

@@ -7,3 +7,4 @@ export { GrammarStop, Sampler, defaultSampling, grammarError, type GrammarParams
 export { Vocab, type SpecialToken } from "./vocab.ts";
 export { applyBuiltinChatTemplate } from "./chat-template.ts";
 export { RpcUnsupportedError, addRpcServer, listDevices, takeLayerPlacement, type BackendDevice, type DeviceType } from "./devices.ts";
+export { LLAMA_FTYPE, QuantizeError, quantizeModel, type QuantType } from "./quantize.ts";

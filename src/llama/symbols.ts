@@ -89,7 +89,7 @@ export const shimSymbols = {
   hearth_rpc_add_server: { args: ["ptr"], returns: "i32" },
   hearth_devices: { args: ["ptr", "i32"], returns: "i32" },
   hearth_context_new: {
-    args: ["ptr", "u32", "u32", "u32", "u32", "i32", "i32", "i32", "i32", "i32", "ptr"],
+    args: ["ptr", "u32", "u32", "u32", "u32", "i32", "i32", "i32", "i32", "i32", "i32", "ptr"],
     returns: "ptr",
   },
   hearth_batch_new: { args: ["i32"], returns: "ptr" },
@@ -101,4 +101,5 @@ export const shimSymbols = {
   hearth_sample: { args: ["ptr", "ptr", "i32", "i32"], returns: "i32" },
   hearth_sampled_probs: { args: ["i32", "i32", "ptr", "ptr", "ptr"], returns: "i32" },
   hearth_layout: { args: ["ptr"], returns: "i32" },
+  hearth_model_quantize: { args: ["ptr", "ptr", "i32", "i32"], returns: "u32" },
 } as const satisfies Record<string, FFIFunction>;

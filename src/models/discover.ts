@@ -1,20 +1,37 @@
-// Finds GGUF models: explicit paths and every *.gguf under the models folders.
+// Finds models: explicit paths and every *.gguf under the models folders, plus Hugging Face
+// checkpoint folders (config.json + weights), which are imported on first use (checkpoint-cache.ts).
 // Id = file name without .gguf (split files: without -0000K-of-0000N); a stem that collides with
 // another gets its sub-folder path as id.
 import { readdirSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
+import { isCheckpointDir } from "./checkpoint-cache.ts";
 
 export interface ModelFile {
   id: string;
   path: string;
   sizeBytes: number;
   mtimeMs: number;
+  /** A Hugging Face checkpoint folder, not a GGUF file. */
+  checkpoint?: boolean;
 }
 
 const SPLIT = /-(\d{5})-of-(\d{5})\.gguf$/i;
 
 function stem(file: string): string {
   return basename(file).replace(SPLIT, "").replace(/\.gguf$/i, "");
+}
+
+/** Size of a checkpoint folder's files and its newest change. */
+function folderStat(dir: string): { sizeBytes: number; mtimeMs: number } {
+  let sizeBytes = 0;
+  let mtimeMs = 0;
+  for (const n of readdirSync(dir)) {
+    const st = statSync(join(dir, n));
+    if (!st.isFile()) continue;
+    sizeBytes += st.size;
+    mtimeMs = Math.max(mtimeMs, st.mtimeMs);
+  }
+  return { sizeBytes, mtimeMs };
 }
 
 function walk(dir: string, out: string[]): void {
@@ -26,7 +43,10 @@ function walk(dir: string, out: string[]): void {
   }
   for (const e of entries) {
     const full = join(dir, e.name);
-    if (e.isDirectory() && !e.name.startsWith(".")) walk(full, out);
+    if (e.isDirectory() && !e.name.startsWith(".")) {
+      if (isCheckpointDir(full)) out.push(full);
+      else walk(full, out);
+    }
     else if (e.isFile() && /\.gguf$/i.test(e.name)) {
       // A split model is listed once, by its first part.
       const split = SPLIT.exec(e.name);
@@ -51,6 +71,7 @@ export function discoverModels(paths: string[], dirs: string[]): ModelFile[] {
     const collides = (byStem.get(s) ?? 0) > 1 && f.root !== null && relative(f.root, f.path).includes("/");
     const id = collides ? relative(f.root!, f.path).replace(SPLIT, "").replace(/\.gguf$/i, "") : s;
     const st = statSync(f.path);
+    if (st.isDirectory()) return { id, ...folderStat(f.path), path: f.path, checkpoint: true };
     return { id, path: f.path, sizeBytes: st.size, mtimeMs: st.mtimeMs };
   });
 }

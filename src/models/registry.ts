@@ -5,6 +5,8 @@ import type { AcquiredModel, ModelListing, ModelSource } from "../api/model-sour
 import { detectFamily, samplingDefaults } from "../chat/families.ts";
 import { ChatRenderer } from "../chat/renderer.ts";
 import type { RunnerConfig } from "../engine/runner-protocol.ts";
+import { statSync } from "node:fs";
+import { cachedImport, ensureImported } from "./checkpoint-cache.ts";
 import { RunnerEngine } from "../engine/runner-engine.ts";
 import { EngineError } from "../engine/types.ts";
 import { discoverModels, type ModelFile } from "./discover.ts";
@@ -25,8 +27,12 @@ export interface LoadPolicy {
 
 interface Entry {
   engine: RunnerEngine;
+  /** The engine's config; a checkpoint's modelPath is set once its import exists (read at spawn). */
+  runner: RunnerConfig;
   /** When a request last asked for this model (ms since epoch). */
   lastUsed: number;
+  /** Why the last import of a checkpoint failed (it is tried again on the next request). */
+  importError?: string;
   loading: Promise<AcquiredModel> | null;
   acquired: AcquiredModel | null;
 }
@@ -116,22 +122,31 @@ export class ModelRegistry implements ModelSource {
     return summary;
   }
 
+  /** The GGUF behind a listing: the file itself, or a checkpoint's cached import (null: none yet). */
+  private ggufOf(file: ModelFile): ModelFile | null {
+    if (!file.checkpoint) return file;
+    const path = cachedImport(file.path);
+    return path ? { ...file, path, mtimeMs: statSync(path).mtimeMs } : null;
+  }
+
   async list(): Promise<ModelListing[]> {
     const files = this.rescan();
-    const summaries = await Promise.all(files.map(f => this.summary(f)));
+    const ggufs = files.map(f => this.ggufOf(f));
+    const summaries = await Promise.all(ggufs.map(g => (g ? this.summary(g) : null)));
     return files.map((file, i) => {
       const header = summaries[i];
       const entry = this.entries.get(file.id);
       const health = entry?.engine.health();
       const loaded = entry?.acquired != null && entry.engine.loaded;
-      const state: ModelListing["state"] = loaded ? "loaded" : entry?.loading ? "loading" : health?.state === "failed" ? "failed" : "available";
+      const idle = ggufs[i] ? "available" : "needs-import";
+      const state: ModelListing["state"] = loaded ? "loaded" : entry?.loading ? "loading" : health?.state === "failed" || entry?.importError ? "failed" : idle;
       return {
         id: file.id,
         created: Math.floor(file.mtimeMs / 1000),
         sizeBytes: file.sizeBytes,
         loaded,
         state,
-        error: state === "failed" ? health?.error : undefined,
+        error: state === "failed" ? entry?.importError ?? health?.error : undefined,
         workers: this.settings(file.id).rpc ?? this.defaults.rpc,
         slots: loaded && health ? { total: health.slotsTotal, busy: health.slotsBusy } : undefined,
         info: entry?.acquired?.info,
@@ -168,7 +183,7 @@ export class ModelRegistry implements ModelSource {
         tensorSplit: s.tensor_split ?? this.defaults.tensorSplit,
         modelPath: file.path,
       };
-      entry = { engine: new RunnerEngine(runner), loading: null, acquired: null, lastUsed: 0 };
+      entry = { engine: new RunnerEngine(runner), runner, loading: null, acquired: null, lastUsed: 0 };
       this.entries.set(file.id, entry);
     }
     entry.lastUsed = Date.now();
@@ -184,6 +199,16 @@ export class ModelRegistry implements ModelSource {
   }
 
   private async start(file: ModelFile, entry: Entry): Promise<AcquiredModel> {
+    if (file.checkpoint) {
+      try {
+        log("info", `importing ${file.path} (first use; cached for later starts)`);
+        entry.runner.modelPath = await ensureImported(file.path);
+        entry.importError = undefined;
+      } catch (err) {
+        entry.importError = (err as Error).message;
+        throw new ModelUnavailableError(file.id, entry.importError);
+      }
+    }
     let info;
     try {
       info = await entry.engine.start();
