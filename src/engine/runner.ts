@@ -127,6 +127,11 @@ export async function runnerMain(): Promise<void> {
     wake?.();
   });
   process.on("disconnect", () => process.exit(0));
+  // Ctrl-C and service managers signal the whole process group. The supervisor decides when a
+  // runner stops (graceful shutdown lets running streams finish first) and tells it over IPC; if
+  // the supervisor dies, "disconnect" above ends the runner.
+  process.on("SIGINT", () => {});
+  process.on("SIGTERM", () => {});
 
   function reply(id: string, fn: () => unknown) {
     try {

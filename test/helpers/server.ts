@@ -46,10 +46,12 @@ function running(proc: Subprocess, port: number): Running {
 }
 
 /** `hearth serve` from source; resolves once the (first) model is loaded. */
-export async function startHearth(args: string[], env: Record<string, string> = {}): Promise<Running> {
+export async function startHearth(args: string[], env: Record<string, string> = {}, options: { ownProcessGroup?: boolean } = {}): Promise<Running> {
   const port = await freePort();
   const proc = Bun.spawn([process.execPath, `${repoRoot}/src/cli.ts`, "serve", "--port", String(port), ...args], {
     cwd: repoRoot,
+    // In its own group, a test can signal the server and its runners at once, as Ctrl-C does.
+    detached: options.ownProcessGroup ?? false,
     env: { ...process.env, HEARTH_LOG_LEVEL: "warn", ...env },
     stdout: "inherit",
     stderr: "inherit",

@@ -16,6 +16,24 @@ test("an in-flight stream finishes after SIGTERM and the server exits 0", async 
   expect(await server.proc.exited).toBe(0);
 });
 
+test("Ctrl-C (SIGINT to the whole process group, runners included) still lets an in-flight stream finish", async () => {
+  const path = await generatedModel("tiny-qwen2");
+  const server = await startHearth(["--model", path, "--threads", "1", "--shutdown-timeout", "60"], {}, { ownProcessGroup: true });
+  const res = await postJson(`${server.url}/v1/completions`, { model: basename(path, ".gguf"), prompt: "Count:", max_tokens: 400, ignore_eos: true, stream: true });
+  const reader = res.body!.getReader();
+  await reader.read();
+  process.kill(-server.proc.pid, "SIGINT");
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  expect(text.trim().endsWith("data: [DONE]")).toBe(true);
+  expect(text).not.toContain('"error"');
+  expect(await server.proc.exited).toBe(0);
+});
+
 test("a stream longer than --shutdown-timeout gets a final error event, then the server exits 0", async () => {
   const path = await generatedModel("tiny-qwen2");
   const server = await startHearth(["--model", path, "--threads", "1", "--shutdown-timeout", "1"]);
