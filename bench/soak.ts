@@ -4,9 +4,10 @@
 // request. Prints its report; exits 1 when a check fails.
 //
 //   bun bench/soak.ts [--model PATH] [--concurrency 64] [--requests 1000] [--disconnect 0.3] [--seed N]
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { childPids, startHearth } from "../test/helpers/server.ts";
 
 const { values } = parseArgs({
   options: {
@@ -27,15 +28,6 @@ const modelId = basename(values.model!, ".gguf");
 let state = Number(values.seed) >>> 0 || 1;
 const random = () => ((state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32);
 
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-    if (text) out.push(...text.split(/\s+/).map(Number));
-  }
-  return out;
-}
-
 /** Resident memory of one process, in bytes. */
 function rssOf(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find(l => l.startsWith("VmRSS:"));
@@ -47,19 +39,11 @@ function rss(pid: number): { server: number; runners: number } {
   return { server: rssOf(pid), runners: childPids(pid).reduce((sum, p) => sum + rssOf(p), 0) };
 }
 
-const port = 20000 + Math.floor(random() * 20000);
-const url = `http://127.0.0.1:${port}`;
-const server = Bun.spawn(
-  [process.execPath, resolve(import.meta.dir, "../src/cli.ts"), "serve", "--model", values.model!, "--port", String(port), "--threads", values.threads!,
-    "--parallel", String(concurrency), "--ctx-size", String(concurrency * 160), "--queue-size", String(concurrency * 4)],
-  { env: { ...process.env, HEARTH_LOG_LEVEL: "warn" }, stdout: "inherit", stderr: "inherit" },
-);
-for (let i = 0; ; i++) {
-  const health = await fetch(`${url}/health`).then(r => r.json() as Promise<any>, () => null);
-  if (health?.models?.some((m: any) => m.state === "loaded")) break;
-  if (i > 300) throw new Error("server did not start");
-  await Bun.sleep(100);
-}
+const server = await startHearth([
+  "--model", values.model!, "--threads", values.threads!,
+  "--parallel", String(concurrency), "--ctx-size", String(concurrency * 160), "--queue-size", String(concurrency * 4),
+]);
+const url = server.url;
 
 interface Outcome {
   kind: "completed" | "disconnected" | "failed";
@@ -101,7 +85,7 @@ const rssAt = new Map<number, { server: number; runners: number }>();
 // compare the lowest sample in the 200 requests from the 200th with the lowest in the last 200.
 const samples: Array<{ done: number; bytes: number }> = [];
 const sampler = setInterval(() => {
-  const r = rss(server.pid);
+  const r = rss(server.proc.pid);
   samples.push({ done: outcomes.length, bytes: r.server + r.runners });
 }, 50);
 let started = 0;
@@ -110,7 +94,7 @@ async function worker() {
   while (started < total) {
     started++;
     outcomes.push(await one());
-    if (outcomes.length % 200 === 0 || outcomes.length === total) rssAt.set(outcomes.length, rss(server.pid));
+    if (outcomes.length % 200 === 0 || outcomes.length === total) rssAt.set(outcomes.length, rss(server.proc.pid));
   }
 }
 await Promise.all(Array.from({ length: concurrency }, worker));
@@ -122,8 +106,7 @@ await Bun.sleep(500);
 const meta: any = await (await fetch(`${url}/v1/models/${encodeURIComponent(modelId)}`)).json();
 const metrics = await (await fetch(`${url}/metrics`)).text();
 const gauge = (name: string) => Number(metrics.split("\n").find(l => l.startsWith(`${name}{`))?.split(" ").pop() ?? NaN);
-server.kill("SIGTERM");
-await server.exited;
+await server.stop();
 
 const count = (k: Outcome["kind"]) => outcomes.filter(o => o.kind === k).length;
 const failed = outcomes.filter(o => o.kind === "failed");

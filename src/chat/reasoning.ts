@@ -50,16 +50,9 @@ export function reasoningSplitter(format: ReasoningFormat, startsInReasoning: bo
   return format === "think" ? new ThinkSplitter(startsInReasoning) : new HarmonySplitter();
 }
 
-/** `<think>` at the start (or opened by the prompt) up to `</think>` is reasoning; blanks at the seams are dropped. */
-class ThinkSplitter implements ReasoningSplitter {
-  private state: "start" | "reasoning" | "content";
-  private buffer = "";
-  /** Leading blanks of the current part are dropped. */
-  private skipBlank = true;
-
-  constructor(startsInReasoning: boolean) {
-    this.state = startsInReasoning ? "reasoning" : "start";
-  }
+/** Buffers streamed pieces; `advance` emits what is decided and keeps what may still change. */
+abstract class BufferedSplitter implements ReasoningSplitter {
+  protected buffer = "";
 
   push(text: string): ReasoningDelta {
     this.buffer += text;
@@ -70,7 +63,21 @@ class ThinkSplitter implements ReasoningSplitter {
     return this.advance(true);
   }
 
-  private advance(final: boolean): ReasoningDelta {
+  protected abstract advance(final: boolean): ReasoningDelta;
+}
+
+/** `<think>` at the start (or opened by the prompt) up to `</think>` is reasoning; blanks at the seams are dropped. */
+class ThinkSplitter extends BufferedSplitter {
+  private state: "start" | "reasoning" | "content";
+  /** Leading blanks of the current part are dropped. */
+  private skipBlank = true;
+
+  constructor(startsInReasoning: boolean) {
+    super();
+    this.state = startsInReasoning ? "reasoning" : "start";
+  }
+
+  protected advance(final: boolean): ReasoningDelta {
     const out = { content: "", reasoning: "" };
     for (;;) {
       if (this.state === "start") {
@@ -119,21 +126,11 @@ class ThinkSplitter implements ReasoningSplitter {
 const bodyEnds = ["<|end|>", "<|start|>", "<|channel|>", "<|return|>", "<|call|>"];
 
 /** gpt-oss: analysis messages are reasoning, everything else the answer; markup is dropped. */
-class HarmonySplitter implements ReasoningSplitter {
+class HarmonySplitter extends BufferedSplitter {
   private state: "outside" | "header" | "body" = "outside";
   private channel = "";
-  private buffer = "";
 
-  push(text: string): ReasoningDelta {
-    this.buffer += text;
-    return this.advance(false);
-  }
-
-  end(): ReasoningDelta {
-    return this.advance(true);
-  }
-
-  private advance(final: boolean): ReasoningDelta {
+  protected advance(final: boolean): ReasoningDelta {
     const out = { content: "", reasoning: "" };
     for (;;) {
       if (this.state === "outside") {

@@ -141,6 +141,26 @@ const llama3: ToolFormat = {
   },
 };
 
+/**
+ * JSON call objects from `pos`: one, or (`inArray`, just after its "[") a comma-separated list up
+ * to "]". `end` is null while the text may still grow into more of it.
+ */
+function jsonCalls(text: string, pos: number, tools: ToolDefinition[], inArray: boolean): ReturnType<ToolFormat["parse"]> {
+  const calls: PartialCall[] = [];
+  for (;;) {
+    const parsed = jsonCall(text, pos, tools, ["arguments", "parameters"]);
+    if (!parsed) return null;
+    calls.push(parsed.call);
+    if (parsed.end === null) return { calls, end: null };
+    pos = skipWs(text, parsed.end);
+    if (!inArray) return { calls, end: pos >= text.length ? null : pos };
+    if (pos >= text.length) return { calls: markOpen(calls), end: null };
+    if (text[pos] === "]") return { calls, end: pos + 1 };
+    if (text[pos] !== ",") return null;
+    pos = skipWs(text, pos + 1);
+  }
+}
+
 const mistral: ToolFormat = {
   id: "mistral",
   triggers: ["[TOOL_CALLS]"],
@@ -150,19 +170,7 @@ const mistral: ToolFormat = {
     let pos = skipWs(text, "[TOOL_CALLS]".length);
     if (pos >= text.length) return { calls: [], end: null };
     if (text[pos] !== "[") return null;
-    const calls: PartialCall[] = [];
-    pos = skipWs(text, pos + 1);
-    for (;;) {
-      const parsed = jsonCall(text, pos, tools, ["arguments", "parameters"]);
-      if (!parsed) return null;
-      calls.push(parsed.call);
-      if (parsed.end === null) return { calls, end: null };
-      pos = skipWs(text, parsed.end);
-      if (pos >= text.length) return { calls: markOpen(calls), end: null };
-      if (text[pos] === "]") return { calls, end: pos + 1 };
-      if (text[pos] !== ",") return null;
-      pos = skipWs(text, pos + 1);
-    }
+    return jsonCalls(text, skipWs(text, pos + 1), tools, true);
   },
   grammar(tools, parallel) {
     const schema = { type: "array", items: callSchema(tools, "arguments"), minItems: 1, ...(parallel ? {} : { maxItems: 1 }) };
@@ -264,22 +272,9 @@ const json: ToolFormat = {
   },
   preserve: [],
   parse(text, tools) {
-    let pos = skipWs(text, 0);
+    const pos = skipWs(text, 0);
     const array = text[pos] === "[";
-    if (array) pos = skipWs(text, pos + 1);
-    const calls: PartialCall[] = [];
-    for (;;) {
-      const parsed = jsonCall(text, pos, tools, ["arguments", "parameters"]);
-      if (!parsed) return null;
-      calls.push(parsed.call);
-      if (parsed.end === null) return { calls, end: null };
-      pos = skipWs(text, parsed.end);
-      if (!array) return { calls, end: pos >= text.length ? null : pos };
-      if (pos >= text.length) return { calls: markOpen(calls), end: null };
-      if (text[pos] === "]") return { calls, end: pos + 1 };
-      if (text[pos] !== ",") return null;
-      pos = skipWs(text, pos + 1);
-    }
+    return jsonCalls(text, array ? skipWs(text, pos + 1) : pos, tools, array);
   },
   grammar(tools, parallel) {
     if (!parallel) return `root ::= call\n${jsonSchemaToGbnf(callSchema(tools, "arguments"), "call")}`;
