@@ -11,6 +11,7 @@
 import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel, type Sampler } from "../llama/index.ts";
 import type { SpecialToken } from "../llama/index.ts";
 import { grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
+import { idleCacheLifetime } from "./idle-cache.ts";
 import { choiceSampler, controlTokenIds } from "./job-sampler.ts";
 import { LogprobTrail } from "./logprobs.ts";
 import { tokenizeSegments } from "./prompt-tokens.ts";
@@ -26,6 +27,8 @@ export interface SchedulerOptions {
   /** Extra sequences for the further choices of n > 1 requests (a request may ask n ≤ this + 1). */
   choiceSeqs?: number;
   abortFlag?: Int32Array;
+  /** Tokens processed for others after which an idle slot's cache is dropped (default: from the model, see idle-cache.ts). */
+  idleCacheTokens?: number;
 }
 
 /** Default number of choice sequences: n up to 16 per request. */
@@ -60,6 +63,8 @@ interface Slot {
   /** Tokens whose KV entries sequence `seq` holds, in order. */
   cached: number[];
   lastUsed: number;
+  /** Value of `processedTokens` when the slot's last job ended. */
+  idleSince: number;
   job: ActiveJob | null;
 }
 
@@ -104,6 +109,9 @@ export class Scheduler {
   private readonly batch: Batch;
   private readonly eogTokens: number[] = [];
   private clock = 0;
+  /** Tokens decoded so far, all sequences together: the clock idle caches age by. */
+  private processedTokens = 0;
+  private readonly idleCacheTokens: number;
   /** Set when the KV cache had no room for a new prompt: admit nothing until a job ends. */
   private holdAdmission = false;
   /**
@@ -131,8 +139,9 @@ export class Scheduler {
     this.batch = new Batch(this.ctx.nBatch);
     this.canShareKv = !model.isRecurrent;
     this.slotCtx = model.nCtxTrain > 0 ? Math.min(this.ctx.nCtx, model.nCtxTrain) : this.ctx.nCtx;
-    this.slots = Array.from({ length: options.parallel }, (_, seq) => ({ seq, cached: [], lastUsed: 0, job: null }));
-    this.choiceSlots = Array.from({ length: choiceSeqs }, (_, i) => ({ seq: options.parallel + i, cached: [], lastUsed: 0, job: null }));
+    this.idleCacheTokens = options.idleCacheTokens ?? idleCacheLifetime(model);
+    this.slots = Array.from({ length: options.parallel }, (_, seq) => ({ seq, cached: [], lastUsed: 0, idleSince: 0, job: null }));
+    this.choiceSlots = Array.from({ length: choiceSeqs }, (_, i) => ({ seq: options.parallel + i, cached: [], lastUsed: 0, idleSince: 0, job: null }));
     const vocab = model.vocab;
     for (let t = 0; t < vocab.nTokens; t++) if (vocab.isEog(t)) this.eogTokens.push(t);
   }
@@ -221,6 +230,7 @@ export class Scheduler {
   /** One step: admit, build one batch, decode it, sample. Returns false when there was nothing to do. */
   step(): boolean {
     this.reapCancelled();
+    this.dropStaleCaches();
     this.admit();
     const active = this.allSlots.flatMap(s => (s.job ? [s.job] : []));
     if (active.length === 0) return false;
@@ -263,6 +273,7 @@ export class Scheduler {
       this.onDecodeFailure(active, prefilled, err as Error);
       return true;
     }
+    this.processedTokens += batch.size;
 
     for (const job of active) {
       const took = prefilled.get(job);
@@ -461,6 +472,8 @@ export class Scheduler {
     this.ctx.seqRemove(slot.seq, 0, -1);
     this.ctx.seqCopy(from.seq, slot.seq, 0, len);
     slot.cached = from.cached.slice(0, len);
+    // A cache that served another prompt has paid for itself: its idle time starts again.
+    if (!from.job) from.idleSince = this.processedTokens;
     return len;
   }
 
@@ -552,6 +565,7 @@ export class Scheduler {
     job.sampler.dispose();
     job.slot.job = null;
     job.slot.lastUsed = ++this.clock;
+    job.slot.idleSince = this.processedTokens;
     // A choice sequence keeps no cache: its prompt lives on in the slot that prefilled it.
     if (job.index > 0) this.dropCache(job.slot);
     const group = job.group;
@@ -562,6 +576,13 @@ export class Scheduler {
       for (const other of group.members) other.cancelled = true;
     }
     job.emit(last);
+  }
+
+  /** Idle caches that have cost as much attention as recomputing them would (idle-cache.ts). */
+  private dropStaleCaches(): void {
+    for (const slot of this.slots) {
+      if (!slot.job && slot.cached.length > 0 && this.processedTokens - slot.idleSince >= this.idleCacheTokens) this.dropCache(slot);
+    }
   }
 
   private reapCancelled(): void {
