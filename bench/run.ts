@@ -19,7 +19,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     threads: { type: "string", default: String(navigator.hardwareConcurrency || 2) },
     quick: { type: "boolean", default: false },
-    ctx: { type: "string", default: "16384" },
+    ctx: { type: "string", default: "24576" },
     only: { type: "string" },
     out: { type: "string", default: "latest" },
   },
@@ -160,31 +160,36 @@ function summarize(results: StreamResult[], wallMs: number) {
   };
 }
 
-async function benchServer(name: "hearth" | "llama-server"): Promise<Map<string, Array<Record<string, number>>>> {
+/**
+ * One workload's runs against one freshly started server: what earlier workloads left in its
+ * caches (which differs between servers, e.g. when one failed requests the other served) never
+ * colours the next workload's numbers.
+ */
+async function benchWorkload(name: "hearth" | "llama-server", w: Workload): Promise<Array<Record<string, number>>> {
   const server = name === "hearth" ? await startHearth(hearthArgs) : await startLlamaServer(llamaArgs);
-  const out = new Map<string, Array<Record<string, number>>>();
+  const rows: Array<Record<string, number>> = [];
   try {
     await streamChat(server.url, modelId, [{ role: "user", content: "warm up" }], 8);
-    for (const w of workloads) {
-      for (let r = 0; r < runs; r++) {
-        const { results, wallMs, extra } = await w.run(server);
-        const row = { ...summarize(results, wallMs), ...extra };
-        out.set(w.name, [...(out.get(w.name) ?? []), row]);
-        console.error(`${name.padEnd(12)} ${w.name} run ${r + 1}: ${JSON.stringify(row, (_, v) => (typeof v === "number" ? Math.round(v * 10) / 10 : v))}`);
-      }
+    for (let r = 0; r < runs; r++) {
+      const { results, wallMs, extra } = await w.run(server);
+      const row = { ...summarize(results, wallMs), ...extra };
+      rows.push(row);
+      console.error(`${name.padEnd(12)} ${w.name} run ${r + 1}: ${JSON.stringify(row, (_, v) => (typeof v === "number" ? Math.round(v * 10) / 10 : v))}`);
     }
     const rss = peakRssMiB(server.proc.pid);
-    for (const rows of out.values()) for (const row of rows) row.peak_rss_mib = rss;
+    for (const row of rows) row.peak_rss_mib = rss;
   } finally {
     await server.stop();
   }
-  return out;
+  return rows;
 }
 
 if (values.only) workloads.splice(0, workloads.length, ...workloads.filter(w => w.name.includes(values.only!)));
-const hearth = await benchServer("hearth");
-const reference = await benchServer("llama-server");
-const results: WorkloadResult[] = workloads.map(w => ({ name: w.name, hearth: hearth.get(w.name)!, llamaServer: reference.get(w.name)! }));
+// Workload by workload, the two servers one after the other: slow drift of the machine lands on both.
+const results: WorkloadResult[] = [];
+for (const w of workloads) {
+  results.push({ name: w.name, hearth: await benchWorkload("hearth", w), llamaServer: await benchWorkload("llama-server", w) });
+}
 const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? "unknown CPU";
 writeReport(results, {
   date: new Date().toISOString(),
