@@ -48,6 +48,36 @@ function peakRssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * Proportional set size of a process and its children (MiB): pages shared between them (Hearth's
+ * two Bun processes share the runtime's code) count once, where a sum of RSS counts them twice.
+ * The kernel keeps no PSS high-water mark, so `pssSampler` samples it, once a second (one read of
+ * smaps_rollup walks the page tables: ~30 ms of kernel time for a 1 GB server).
+ */
+function pssMiB(pid: number): number {
+  const pids = [pid];
+  for (let k = 0; k < pids.length; k++) pids.push(...childPids(pids[k]!));
+  let kb = 0;
+  for (const p of pids) {
+    try {
+      const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"));
+      if (m) kb += Number(m[1]);
+    } catch {} // the process ended between listing and reading
+  }
+  return kb / 1024;
+}
+
+function pssSampler(pid: number, everyMs = 1000): { stop(): number } {
+  let peak = pssMiB(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, pssMiB(pid))), everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, pssMiB(pid));
+    },
+  };
+}
+
 /** Tokens per filler word, measured once per server with its own tokenizer (a burst of /tokenize calls can make llama-server reset connections). */
 const tokensPerWord = new Map<string, number>();
 async function promptOfTokens(server: Running, tokens: number, seed: number): Promise<string> {
@@ -168,6 +198,7 @@ function summarize(results: StreamResult[], wallMs: number) {
 async function benchWorkload(name: "hearth" | "llama-server", w: Workload): Promise<Array<Record<string, number>>> {
   const server = name === "hearth" ? await startHearth(hearthArgs) : await startLlamaServer(llamaArgs);
   const rows: Array<Record<string, number>> = [];
+  const pss = pssSampler(server.proc.pid);
   try {
     await streamChat(server.url, modelId, [{ role: "user", content: "warm up" }], 8);
     for (let r = 0; r < runs; r++) {
@@ -177,8 +208,10 @@ async function benchWorkload(name: "hearth" | "llama-server", w: Workload): Prom
       console.error(`${name.padEnd(12)} ${w.name} run ${r + 1}: ${JSON.stringify(row, (_, v) => (typeof v === "number" ? Math.round(v * 10) / 10 : v))}`);
     }
     const rss = peakRssMiB(server.proc.pid);
-    for (const row of rows) row.peak_rss_mib = rss;
+    const peakPss = pss.stop();
+    for (const row of rows) Object.assign(row, { peak_rss_mib: rss, peak_pss_mib: peakPss });
   } finally {
+    pss.stop();
     await server.stop();
   }
   return rows;
