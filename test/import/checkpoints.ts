@@ -51,10 +51,32 @@ export function checkpoint(arch: Arch, extra: string[] = STORAGE[arch], tag: str
   return dir;
 }
 
+export interface ReferenceOptions {
+  /** Compute GELU as ggml's CPU backend does (an f16 lookup table). */
+  geluF16Table?: boolean;
+  /** With geluF16Table: also bound what GELU inputs this close to an f16 rounding midpoint may move the logits. */
+  geluNearMidpoint?: number;
+}
+
+export interface Reference {
+  logits: Float32Array;
+  greedy: number[];
+  /** With geluNearMidpoint: how many inputs are that close, and the bound (relative logit error). */
+  geluAmbiguous?: number;
+  geluAmbiguity?: number;
+}
+
 /** Reference logits [tokens.length × vocab] and `greedy` greedy continuation tokens. */
-export async function referenceForward(dir: string, tokens: number[], greedy: number, geluF16Table = false): Promise<{ logits: Float32Array; greedy: number[] }> {
-  const out = join(tempRoot(), `ref-${Bun.hash(dir + tokens.join(",") + geluF16Table).toString(16)}.f32`);
+export async function referenceForward(dir: string, tokens: number[], greedy: number, opts: ReferenceOptions = {}): Promise<Reference> {
+  const out = join(tempRoot(), `ref-${Bun.hash(dir + tokens.join(",") + JSON.stringify(opts)).toString(16)}.f32`);
   const args = [join(fixtures, "reference-forward.py"), dir, tokens.join(","), out, "--greedy", String(greedy)];
-  const json = JSON.parse(python(geluF16Table ? [...args, "--gelu-f16-table"] : args));
-  return { logits: new Float32Array(await Bun.file(out).arrayBuffer()), greedy: json.greedy };
+  if (opts.geluF16Table) args.push("--gelu-f16-table");
+  if (opts.geluNearMidpoint) args.push("--gelu-ambiguity", String(opts.geluNearMidpoint));
+  const json = JSON.parse(python(args));
+  return {
+    logits: new Float32Array(await Bun.file(out).arrayBuffer()),
+    greedy: json.greedy,
+    geluAmbiguous: json.gelu_ambiguous,
+    geluAmbiguity: json.gelu_ambiguity,
+  };
 }
