@@ -24,7 +24,7 @@ const METRICS: Array<{ key: string; label: string; higherIsBetter: boolean }> = 
   { key: "decode_tps_per_stream", label: "decode tok/s/stream", higherIsBetter: true },
   { key: "aggregate_tps", label: "aggregate tok/s", higherIsBetter: true },
   { key: "peak_rss_mib", label: "peak RSS MiB (sum over processes)", higherIsBetter: false },
-  { key: "peak_pss_mib", label: "peak PSS MiB (sampled each second)", higherIsBetter: false },
+  { key: "pss_mib", label: "PSS MiB after the runs", higherIsBetter: false },
   { key: "overhead_per_token_ms", label: "HTTP+SSE overhead ms/token", higherIsBetter: false },
   { key: "health_p99_ms", label: "/health p99 ms", higherIsBetter: false },
   { key: "turn1_ttft_ms", label: "turn 1 TTFT ms", higherIsBetter: false },
@@ -55,7 +55,7 @@ export function writeReport(results: WorkloadResult[], meta: Meta, name = "lates
       if (!Number.isFinite(a.median) && !Number.isFinite(b.median)) continue;
       const ratio = a.median / b.median;
       table.push(`| ${m.label} | ${fmt(a.median)} [${fmt(a.min)}–${fmt(a.max)}] | ${fmt(b.median)} [${fmt(b.min)}–${fmt(b.max)}] | ${fmt(ratio)} |`);
-      if (Number.isFinite(ratio) && !["peak_rss_mib", "peak_pss_mib", "overhead_per_token_ms", "failed_requests"].includes(m.key)) {
+      if (Number.isFinite(ratio) && !["peak_rss_mib", "pss_mib", "overhead_per_token_ms", "failed_requests"].includes(m.key)) {
         ratios.push({ workload: w.name.split(":")[0]!, metric: m.label, ratio, better: m.higherIsBetter ? ratio >= 1 : ratio <= 1 });
       }
     }

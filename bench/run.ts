@@ -6,8 +6,9 @@
 // scripts/make-model.py. Each workload runs against each server `--runs` times; the report gives
 // medians, the Hearth/llama-server ratio and the spread, in bench/results/latest.{json,md,svg}.
 import { parseArgs } from "node:util";
-import { basename, resolve } from "node:path";
-import { readFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { generatedModel } from "../test/helpers/models.ts";
 import { childPids, startHearth, startLlamaServer, postJson, type Running } from "../test/helpers/server.ts";
 import { fillerText, median, percentile, streamChat, type ChatMessage, type StreamResult } from "./load.ts";
@@ -33,8 +34,14 @@ const CTX = Number(values.ctx);
 const PARALLEL = 16;
 const BATCH = 512;
 
+// llama-server maps its own copy of the file: with both servers up, shared page-cache pages would
+// be split between them in PSS.
+const llamaModelPath = join(mkdtempSync(join(tmpdir(), "hearth-bench-")), basename(modelPath));
+copyFileSync(modelPath, llamaModelPath);
+process.on("exit", () => rmSync(dirname(llamaModelPath), { recursive: true, force: true }));
+
 const hearthArgs = ["--model", modelPath, "--threads", threads, "--ctx-size", String(CTX), "--parallel", String(PARALLEL), "--batch-size", String(BATCH), "--queue-size", "256"];
-const llamaArgs = ["-m", modelPath, "-t", threads, "-c", String(CTX), "-np", String(PARALLEL), "-b", String(BATCH), "-kvu", "--no-webui"];
+const llamaArgs = ["-m", llamaModelPath, "-t", threads, "-c", String(CTX), "-np", String(PARALLEL), "-b", String(BATCH), "-kvu", "--no-webui"];
 
 /** Peak resident memory of a process and its children (kB → MiB), from /proc VmHWM. */
 function peakRssMiB(pid: number): number {
@@ -51,31 +58,18 @@ function peakRssMiB(pid: number): number {
 /**
  * Proportional set size of a process and its children (MiB): pages shared between them (Hearth's
  * two Bun processes share the runtime's code) count once, where a sum of RSS counts them twice.
- * The kernel keeps no PSS high-water mark, so `pssSampler` samples it, once a second (one read of
- * smaps_rollup walks the page tables: ~30 ms of kernel time for a 1 GB server).
+ * Read once, after a workload's runs: one read walks the page tables (~30 ms of kernel time for a
+ * 1 GB server), which sampling during the runs would add to the timings.
  */
 function pssMiB(pid: number): number {
   const pids = [pid];
   for (let k = 0; k < pids.length; k++) pids.push(...childPids(pids[k]!));
   let kb = 0;
   for (const p of pids) {
-    try {
-      const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"));
-      if (m) kb += Number(m[1]);
-    } catch {} // the process ended between listing and reading
+    const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"));
+    if (m) kb += Number(m[1]);
   }
   return kb / 1024;
-}
-
-function pssSampler(pid: number, everyMs = 1000): { stop(): number } {
-  let peak = pssMiB(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, pssMiB(pid))), everyMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, pssMiB(pid));
-    },
-  };
 }
 
 /** Tokens per filler word, measured once per server with its own tokenizer (a burst of /tokenize calls can make llama-server reset connections). */
@@ -191,38 +185,37 @@ function summarize(results: StreamResult[], wallMs: number) {
 }
 
 /**
- * One workload's runs against one freshly started server: what earlier workloads left in its
- * caches (which differs between servers, e.g. when one failed requests the other served) never
- * colours the next workload's numbers.
+ * One workload against freshly started servers: what earlier workloads left in the caches (which
+ * differs between servers, e.g. when one failed requests the other served) never colours the next
+ * workload. Both servers stay up and take turns run by run, so a slow spell of the machine (this
+ * one's speed drifts by 10–20% over minutes) lands on both; an idle server takes no CPU.
  */
-async function benchWorkload(name: "hearth" | "llama-server", w: Workload): Promise<Array<Record<string, number>>> {
-  const server = name === "hearth" ? await startHearth(hearthArgs) : await startLlamaServer(llamaArgs);
-  const rows: Array<Record<string, number>> = [];
-  const pss = pssSampler(server.proc.pid);
+async function benchWorkload(w: Workload): Promise<WorkloadResult> {
+  const servers = { hearth: await startHearth(hearthArgs), "llama-server": await startLlamaServer(llamaArgs) };
+  const rows: Record<keyof typeof servers, Array<Record<string, number>>> = { hearth: [], "llama-server": [] };
   try {
-    await streamChat(server.url, modelId, [{ role: "user", content: "warm up" }], 8);
+    for (const server of Object.values(servers)) await streamChat(server.url, modelId, [{ role: "user", content: "warm up" }], 8);
     for (let r = 0; r < runs; r++) {
-      const { results, wallMs, extra } = await w.run(server);
-      const row = { ...summarize(results, wallMs), ...extra };
-      rows.push(row);
-      console.error(`${name.padEnd(12)} ${w.name} run ${r + 1}: ${JSON.stringify(row, (_, v) => (typeof v === "number" ? Math.round(v * 10) / 10 : v))}`);
+      for (const [name, server] of Object.entries(servers) as Array<[keyof typeof servers, Running]>) {
+        const { results, wallMs, extra } = await w.run(server);
+        const row = { ...summarize(results, wallMs), ...extra };
+        rows[name].push(row);
+        console.error(`${name.padEnd(12)} ${w.name} run ${r + 1}: ${JSON.stringify(row, (_, v) => (typeof v === "number" ? Math.round(v * 10) / 10 : v))}`);
+      }
     }
-    const rss = peakRssMiB(server.proc.pid);
-    const peakPss = pss.stop();
-    for (const row of rows) Object.assign(row, { peak_rss_mib: rss, peak_pss_mib: peakPss });
+    for (const [name, server] of Object.entries(servers) as Array<[keyof typeof servers, Running]>) {
+      const memory = { peak_rss_mib: peakRssMiB(server.proc.pid), pss_mib: pssMiB(server.proc.pid) };
+      for (const row of rows[name]) Object.assign(row, memory);
+    }
   } finally {
-    pss.stop();
-    await server.stop();
+    await Promise.all(Object.values(servers).map(s => s.stop()));
   }
-  return rows;
+  return { name: w.name, hearth: rows.hearth, llamaServer: rows["llama-server"] };
 }
 
 if (values.only) workloads.splice(0, workloads.length, ...workloads.filter(w => w.name.includes(values.only!)));
-// Workload by workload, the two servers one after the other: slow drift of the machine lands on both.
 const results: WorkloadResult[] = [];
-for (const w of workloads) {
-  results.push({ name: w.name, hearth: await benchWorkload("hearth", w), llamaServer: await benchWorkload("llama-server", w) });
-}
+for (const w of workloads) results.push(await benchWorkload(w));
 const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? "unknown CPU";
 writeReport(results, {
   date: new Date().toISOString(),
