@@ -14,7 +14,7 @@ export function watchPage(page: Page): string[] {
   const problems: string[] = [];
   page.on("pageerror", err => problems.push(`pageerror: ${err.message}`));
   page.on("console", msg => {
-    if (msg.type() === "error" && /Content Security Policy|Refused to/i.test(msg.text())) problems.push(`csp: ${msg.text()}`);
+    if (msg.type() === "error" && /Content Security Policy|Refused to/i.test(msg.text())) problems.push(`csp: ${msg.text()} [at ${msg.location().url}]`);
   });
   return problems;
 }

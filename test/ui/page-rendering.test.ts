@@ -74,7 +74,11 @@ test("model output with <img onerror>, <script> and javascript: links renders in
   for (const link of await content.locator("a").all()) await link.click({ force: true });
   await page.waitForTimeout(300);
   expect(await page.evaluate(() => (window as any).__xss ?? null)).toBeNull();
-  expect(problems).toEqual([]);
+  // Chromium (since 156.0.8078.114) reports every inline handler that DOMPurify's DOMParser meets
+  // in the untrusted markup as a CSP violation at purify.mjs: that document is inert and the
+  // handler never runs (checked above). A violation from anywhere else means one reached the page.
+  const inSanitizer = (p: string) => p.startsWith("csp: ") && p.endsWith("/ui/purify.mjs]");
+  expect(problems.filter(p => !inSanitizer(p))).toEqual([]);
 
   // The reasoning is shown as text, folded once the answer is done.
   const reasoning = lastAnswer(page).locator("details.reasoning");
