@@ -4,9 +4,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { idleCacheLifetime } from "../../src/engine/idle-cache.ts";
 import { Scheduler } from "../../src/engine/scheduler.ts";
-import type { GenerateEvent, GenerateRequest } from "../../src/engine/types.ts";
+import type { GenerateRequest } from "../../src/engine/types.ts";
 import { LlamaModel } from "../../src/llama/index.ts";
 import { generatedModel } from "../helpers/models.ts";
+import { greedyRequest as request, runAll, type Outcome } from "./scheduler-driver.ts";
 
 let model: LlamaModel;
 beforeAll(async () => {
@@ -14,34 +15,11 @@ beforeAll(async () => {
 });
 afterAll(() => model?.dispose());
 
-function request(prompt: string, maxTokens: number): GenerateRequest {
-  return {
-    prompt: [{ text: prompt, parseSpecial: false }],
-    addSpecial: true,
-    maxTokens,
-    stop: [],
-    ignoreEos: true,
-    cachePrompt: true,
-    sampling: { temperature: 0, topK: 40, topP: 1, minP: 0, seed: 1, repeatPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, penaltyLastN: 64, logitBias: [] },
-  };
-}
-
-type Done = Extract<GenerateEvent, { kind: "done" }>;
-
-/** Runs one request to its end; returns its text and final event. */
-function run(scheduler: Scheduler, id: string, r: GenerateRequest): { text: string; done: Done } {
-  let text = "";
-  let done: Done | undefined;
-  scheduler.submit(id, r, ev => {
-    if (ev.kind === "text" || ev.kind === "done") text += ev.text;
-    if (ev.kind === "done") done = ev;
-    if (ev.kind === "error") throw new Error(ev.message);
-  });
-  for (let steps = 0; scheduler.hasWork(); steps++) {
-    scheduler.step();
-    if (steps > 10_000) throw new Error("scheduler did not finish");
-  }
-  return { text, done: done! };
+/** Runs one request to its end (it must not fail). */
+function run(scheduler: Scheduler, r: GenerateRequest): { text: string; done: NonNullable<Outcome["done"]> } {
+  const [out] = runAll(scheduler, [r]);
+  if (out!.error || !out!.done) throw new Error(out!.error ?? "no done event");
+  return { text: out!.text, done: out!.done };
 }
 
 const LIFETIME = 300;
@@ -55,14 +33,14 @@ for (const [label, otherTokens, kept] of [
 ] as const) {
   test(`an idle cache is ${label}`, () => {
     const s = new Scheduler(model, options);
-    const first = run(s, "a", request(conversation, 8));
+    const first = run(s, request(conversation, 8));
     const held = s.kvTokens;
     expect(held).toBe(first.done.usage.promptTokens + 8 - 1); // the last sampled token is never decoded
-    const b = run(s, "b", request(other, otherTokens));
+    const b = run(s, request(other, otherTokens));
     const bCells = b.done.usage.promptTokens + otherTokens - 1;
     // Other work went through another slot: the idle cache is either still there or gone, whole.
     expect(s.kvTokens).toBe(kept ? held + bCells : bCells);
-    const again = run(s, "a2", request(conversation, 8));
+    const again = run(s, request(conversation, 8));
     expect(again.done.usage.cachedTokens).toBe(kept ? first.done.usage.promptTokens - 1 : 0);
     // Reused or recomputed, the greedy answer is the same.
     expect(again.text).toBe(first.text);
@@ -72,9 +50,9 @@ for (const [label, otherTokens, kept] of [
 
 test("with no other traffic an idle cache is never dropped", () => {
   const s = new Scheduler(model, options);
-  const first = run(s, "a", request(conversation, 8));
+  const first = run(s, request(conversation, 8));
   for (let i = 0; i < 1000; i++) s.step(); // idle steps do no work and age nothing
-  expect(run(s, "a2", request(conversation, 8)).done.usage.cachedTokens).toBe(first.done.usage.promptTokens - 1);
+  expect(run(s, request(conversation, 8)).done.usage.cachedTokens).toBe(first.done.usage.promptTokens - 1);
   s.dispose();
 });
 

@@ -2,53 +2,15 @@
 // too small for every request at once, on tiny-qwen2 (real Qwen2 vocab, random weights).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Scheduler } from "../../src/engine/scheduler.ts";
-import type { GenerateEvent, GenerateRequest } from "../../src/engine/types.ts";
 import { LlamaModel } from "../../src/llama/index.ts";
 import { generatedModel } from "../helpers/models.ts";
+import { greedyRequest as request, runAll } from "./scheduler-driver.ts";
 
 let model: LlamaModel;
 beforeAll(async () => {
   model = LlamaModel.load(await generatedModel("tiny-qwen2"));
 });
 afterAll(() => model?.dispose());
-
-function request(prompt: string, maxTokens: number): GenerateRequest {
-  return {
-    prompt: [{ text: prompt, parseSpecial: false }],
-    addSpecial: true,
-    maxTokens,
-    stop: [],
-    ignoreEos: true,
-    cachePrompt: true,
-    sampling: { temperature: 0, topK: 40, topP: 1, minP: 0, seed: 1, repeatPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, penaltyLastN: 64, logitBias: [] },
-  };
-}
-
-interface Outcome {
-  text: string;
-  done?: Extract<GenerateEvent, { kind: "done" }>;
-  error?: string;
-}
-
-/** Submits all requests at once and steps until every one has ended. */
-function runAll(scheduler: Scheduler, requests: GenerateRequest[]): Outcome[] {
-  const out: Outcome[] = requests.map(() => ({ text: "" }));
-  requests.forEach((r, i) =>
-    scheduler.submit(`r${i}`, r, ev => {
-      if (ev.kind === "text") out[i]!.text += ev.text;
-      if (ev.kind === "done") {
-        out[i]!.text += ev.text;
-        out[i]!.done = ev;
-      }
-      if (ev.kind === "error") out[i]!.error = ev.message;
-    }),
-  );
-  for (let steps = 0; scheduler.hasWork(); steps++) {
-    scheduler.step();
-    if (steps > 10_000) throw new Error("scheduler did not finish");
-  }
-  return out;
-}
 
 const options = { nCtx: 4096, parallel: 4, nBatch: 64, threads: 1, queueSize: 16 };
 const shared = "Shared instructions for every request: ".repeat(20);
