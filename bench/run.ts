@@ -43,34 +43,33 @@ process.on("exit", () => rmSync(dirname(llamaModelPath), { recursive: true, forc
 const hearthArgs = ["--model", modelPath, "--threads", threads, "--ctx-size", String(CTX), "--parallel", String(PARALLEL), "--batch-size", String(BATCH), "--queue-size", "256"];
 const llamaArgs = ["-m", llamaModelPath, "-t", threads, "-c", String(CTX), "-np", String(PARALLEL), "-b", String(BATCH), "-kvu", "--no-webui"];
 
-/** Peak resident memory of a process and its children (kB → MiB), from /proc VmHWM. */
-function peakRssMiB(pid: number): number {
+/** A process and all its descendants (Hearth's runners are children of its HTTP process). */
+function processTree(pid: number): number[] {
   const pids = [pid];
   for (let k = 0; k < pids.length; k++) pids.push(...childPids(pids[k]!));
+  return pids;
+}
+
+/** Sums one "Name: N kB" field of a /proc file over a process tree, in MiB. */
+function sumMiB(pid: number, file: string, field: RegExp): number {
   let kb = 0;
-  for (const p of pids) {
-    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
+  for (const p of processTree(pid)) {
+    const m = field.exec(readFileSync(`/proc/${p}/${file}`, "utf8"));
     if (m) kb += Number(m[1]);
   }
   return kb / 1024;
 }
 
+/** Peak resident memory of a process and its children, from VmHWM. */
+const peakRssMiB = (pid: number) => sumMiB(pid, "status", /VmHWM:\s+(\d+)/);
+
 /**
- * Proportional set size of a process and its children (MiB): pages shared between them (Hearth's
- * two Bun processes share the runtime's code) count once, where a sum of RSS counts them twice.
+ * Proportional set size of a process and its children: pages shared between them (Hearth's two
+ * Bun processes share the runtime's code) count once, where a sum of RSS counts them twice.
  * Read once, after a workload's runs: one read walks the page tables (~30 ms of kernel time for a
  * 1 GB server), which sampling during the runs would add to the timings.
  */
-function pssMiB(pid: number): number {
-  const pids = [pid];
-  for (let k = 0; k < pids.length; k++) pids.push(...childPids(pids[k]!));
-  let kb = 0;
-  for (const p of pids) {
-    const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"));
-    if (m) kb += Number(m[1]);
-  }
-  return kb / 1024;
-}
+const pssMiB = (pid: number) => sumMiB(pid, "smaps_rollup", /^Pss:\s+(\d+)/m);
 
 /** Tokens per filler word, measured once per server with its own tokenizer (a burst of /tokenize calls can make llama-server reset connections). */
 const tokensPerWord = new Map<string, number>();
