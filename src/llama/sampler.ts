@@ -14,6 +14,8 @@ export const MIN_TEMPERATURE = 1e-4;
 export const MIN_REPEAT_PENALTY = 0.01;
 /** Longest penalty window (the API refuses longer ones; this guards other callers). */
 export const MAX_PENALTY_WINDOW = 32768;
+/** Most logit biases the shim's fused greedy pick takes (GREEDY_MAX_BIAS in hearth_shim.c). */
+const GREEDY_MAX_BIAS = 64;
 
 export interface SamplingParams {
   /** 0 = greedy. */
@@ -118,6 +120,11 @@ export class Sampler {
   private readonly nVocab: number;
   private readonly eogBanned: boolean;
   private readonly keepCandidates: boolean;
+  /**
+   * Set when the chain is only logit bias + greedy: the shim's argmax picks the same token without
+   * building the n_vocab candidates array (hearth_sample_greedy). The biases, as parallel arrays.
+   */
+  private readonly greedy: { tokens: Int32Array; values: Float32Array } | null = null;
 
   constructor(vocab: Vocab, params: SamplingParams) {
     const { llama, shim } = native();
@@ -160,6 +167,11 @@ export class Sampler {
       }
       if (params.temperature < MIN_TEMPERATURE) {
         add(llama.llama_sampler_init_greedy());
+        const penalized = repeatPenalty !== 1 || params.presencePenalty !== 0 || params.frequencyPenalty !== 0;
+        if (!penalized && !this.grammar && !this.keepCandidates && (params.logitBias?.size ?? 0) <= GREEDY_MAX_BIAS) {
+          const bias = [...(params.logitBias ?? new Map<number, number>())];
+          this.greedy = { tokens: Int32Array.from(bias, ([t]) => t), values: Float32Array.from(bias, ([, b]) => b) };
+        }
       } else {
         // A k at or past the vocabulary restricts nothing (and must not wrap around as an int32).
         if (params.topK > 0 && params.topK < vocab.nTokens) add(llama.llama_sampler_init_top_k(params.topK));
@@ -187,6 +199,14 @@ export class Sampler {
    * grammar's) state. With a grammar the result may instead be a GrammarStop (negative).
    */
   sample(ctx: Pointer, i: number): number {
+    const greedy = this.greedy;
+    if (greedy) {
+      // Neither logit bias nor greedy keeps state: there is nothing to accept.
+      const n = greedy.tokens.length;
+      const token = native().shim.hearth_sample_greedy(ctx, i, this.nVocab, n ? greedy.tokens : null, n ? greedy.values : null, n);
+      if (token < 0) throw new RangeError(`no logits for batch index ${i}`);
+      return token;
+    }
     // llama_sampler_sample also calls accept on the chain.
     if (!this.grammar && !this.keepCandidates) return native().llama.llama_sampler_sample(this.ptr, ctx, i);
     if (!this.grammar) return native().shim.hearth_sample(this.ptr, ctx, i, this.nVocab);

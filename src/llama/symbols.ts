@@ -99,6 +99,7 @@ export const shimSymbols = {
   hearth_sample_grammar: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
   hearth_logprobs: { args: ["ptr", "i32", "i32", "i32", "i32", "ptr", "ptr", "ptr"], returns: "i32" },
   hearth_sample: { args: ["ptr", "ptr", "i32", "i32"], returns: "i32" },
+  hearth_sample_greedy: { args: ["ptr", "i32", "i32", "ptr", "ptr", "i32"], returns: "i32" },
   hearth_sampled_probs: { args: ["i32", "i32", "ptr", "ptr", "ptr"], returns: "i32" },
   hearth_layout: { args: ["ptr"], returns: "i32" },
   hearth_model_quantize: { args: ["ptr", "ptr", "i32", "i32"], returns: "u32" },
