@@ -1,6 +1,6 @@
 // make bench — Hearth against llama.cpp's llama-server (same source, same settings), side by side.
 //
-//   bun bench/run.ts [--model PATH] [--runs 3] [--threads N] [--quick]
+//   bun bench/run.ts [--model PATH] [--runs 4] [--threads N] [--quick]
 //
 // Without --model it benchmarks a random-weight Qwen2.5-0.5B-shaped Q4_0 model made by
 // scripts/make-model.py. Each workload runs against each server `--runs` times; the report gives
@@ -17,7 +17,7 @@ import { writeReport, type WorkloadResult } from "./report.ts";
 const { values } = parseArgs({
   options: {
     model: { type: "string" },
-    runs: { type: "string", default: "3" },
+    runs: { type: "string", default: "4" },
     threads: { type: "string", default: String(navigator.hardwareConcurrency || 2) },
     quick: { type: "boolean", default: false },
     ctx: { type: "string", default: "24576" },
@@ -187,7 +187,7 @@ function summarize(results: StreamResult[], wallMs: number) {
  * One workload against freshly started servers: what earlier workloads left in the caches (which
  * differs between servers, e.g. when one failed requests the other served) never colours the next
  * workload. Both servers stay up and take turns run by run, so a slow spell of the machine (this
- * one's speed drifts by 10–20% over minutes) lands on both; an idle server takes no CPU.
+ * one's speed drifts by 10–20% within a minute) lands on both; an idle server takes no CPU.
  */
 async function benchWorkload(w: Workload): Promise<WorkloadResult> {
   const servers = { hearth: await startHearth(hearthArgs), "llama-server": await startLlamaServer(llamaArgs) };
@@ -195,7 +195,11 @@ async function benchWorkload(w: Workload): Promise<WorkloadResult> {
   try {
     for (const server of Object.values(servers)) await streamChat(server.url, modelId, [{ role: "user", content: "warm up" }], 8);
     for (let r = 0; r < runs; r++) {
-      for (const [name, server] of Object.entries(servers) as Array<[keyof typeof servers, Running]>) {
+      // Who goes first alternates (Hearth, llama-server, llama-server, Hearth, …): a drift of the
+      // machine's speed within a pair then favours neither.
+      const order = Object.entries(servers) as Array<[keyof typeof servers, Running]>;
+      if (r % 2 === 1) order.reverse();
+      for (const [name, server] of order) {
         const { results, wallMs, extra } = await w.run(server);
         const row = { ...summarize(results, wallMs), ...extra };
         rows[name].push(row);
