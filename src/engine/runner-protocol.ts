@@ -1,5 +1,6 @@
-// Messages between the HTTP process and a model's runner process (Bun IPC, "advanced"
-// serialization). Per step, never per byte: one "events" message carries every job's output.
+// Messages between the HTTP process and a model's runner process (Bun IPC, JSON serialization:
+// typed arrays travel as plain arrays). Per step, never per byte: one "events" message carries
+// every job's output.
 import type { GenerateEvent, GenerateRequest, ModelInfo, PromptSegment } from "./types.ts";
 
 export interface RunnerConfig {

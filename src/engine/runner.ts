@@ -111,13 +111,14 @@ export async function runnerMain(): Promise<void> {
         reply(message.id, () => model!.vocab.detokenize(message.tokens));
         break;
       case "pieces":
-        reply(message.id, () => message.tokens.map(t => model!.vocab.pieceBytes(t, true).slice()));
+        reply(message.id, () => message.tokens.map(t => Array.from(model!.vocab.pieceBytes(t, true))));
         break;
       case "embed":
         reply(message.id, () => {
           if (!embedder) throw new Error("this model cannot produce embeddings: it declares no pooling type (a generative model)");
           if (pooling === 4) throw new Error("this is a reranking model (rank pooling): it scores pairs, it does not produce embeddings");
-          return embedder.embed(message.inputs);
+          const { vectors, promptTokens } = embedder.embed(message.inputs);
+          return { vectors: vectors.map(v => Array.from(v)), promptTokens };
         });
         break;
       case "shutdown":
