@@ -7,7 +7,7 @@
 // medians, the Hearth/llama-server ratio and the spread, in bench/results/latest.{json,md,svg}.
 import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { generatedModel } from "../test/helpers/models.ts";
 import { childPids, startHearth, startLlamaServer, postJson, type Running } from "../test/helpers/server.ts";
@@ -34,13 +34,22 @@ const CTX = Number(values.ctx);
 const PARALLEL = 16;
 const BATCH = 512;
 
-// llama-server maps its own copy of the file: with both servers up, shared page-cache pages would
-// be split between them in PSS.
-const llamaModelPath = join(mkdtempSync(join(tmpdir(), "hearth-bench-")), basename(modelPath));
-copyFileSync(modelPath, llamaModelPath);
-process.on("exit", () => rmSync(dirname(llamaModelPath), { recursive: true, force: true }));
+// Each server maps its own fresh copy of the file, made the same way: with both servers up,
+// shared page-cache pages would be split between them in PSS; and how a file sits in the page
+// cache changes decode speed on this machine (measured: a file written long ago decoded at 35-49
+// tok/s where a fresh copy of it decoded at 50-56, for Hearth and llama-server alike).
+const copies = mkdtempSync(join(tmpdir(), "hearth-bench-"));
+process.on("exit", () => rmSync(copies, { recursive: true, force: true }));
+function freshCopy(server: string): string {
+  const path = join(copies, server, basename(modelPath));
+  mkdirSync(dirname(path));
+  copyFileSync(modelPath, path);
+  return path;
+}
+const hearthModelPath = freshCopy("hearth");
+const llamaModelPath = freshCopy("llama-server");
 
-const hearthArgs = ["--model", modelPath, "--threads", threads, "--ctx-size", String(CTX), "--parallel", String(PARALLEL), "--batch-size", String(BATCH), "--queue-size", "256"];
+const hearthArgs = ["--model", hearthModelPath, "--threads", threads, "--ctx-size", String(CTX), "--parallel", String(PARALLEL), "--batch-size", String(BATCH), "--queue-size", "256"];
 const llamaArgs = ["-m", llamaModelPath, "-t", threads, "-c", String(CTX), "-np", String(PARALLEL), "-b", String(BATCH), "-kvu", "--no-webui"];
 
 /** A process and all its descendants (Hearth's runners are children of its HTTP process). */
