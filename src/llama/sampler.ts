@@ -160,14 +160,14 @@ export class Sampler {
       // behaviour: seen here as a runner growing past 20 GB. Such a temperature is greedy in all
       // but name; the API refuses such penalties, and this floor guards every other caller.
       const repeatPenalty = Math.max(params.repeatPenalty, MIN_REPEAT_PENALTY);
-      if (repeatPenalty !== 1 || params.presencePenalty !== 0 || params.frequencyPenalty !== 0) {
+      const penalized = repeatPenalty !== 1 || params.presencePenalty !== 0 || params.frequencyPenalty !== 0;
+      if (penalized) {
         // The window is a ring buffer llama.cpp allocates at once: keep it sane.
         const window = Math.min(params.penaltyLastN, MAX_PENALTY_WINDOW);
         add(llama.llama_sampler_init_penalties(vocab.nTokens, window, repeatPenalty, params.frequencyPenalty, params.presencePenalty));
       }
       if (params.temperature < MIN_TEMPERATURE) {
         add(llama.llama_sampler_init_greedy());
-        const penalized = repeatPenalty !== 1 || params.presencePenalty !== 0 || params.frequencyPenalty !== 0;
         if (!penalized && !this.grammar && !this.keepCandidates && (params.logitBias?.size ?? 0) <= GREEDY_MAX_BIAS) {
           const bias = [...(params.logitBias ?? new Map<number, number>())];
           this.greedy = { tokens: Int32Array.from(bias, ([t]) => t), values: Float32Array.from(bias, ([, b]) => b) };
