@@ -14,8 +14,6 @@ export const MIN_TEMPERATURE = 1e-4;
 export const MIN_REPEAT_PENALTY = 0.01;
 /** Longest penalty window (the API refuses longer ones; this guards other callers). */
 export const MAX_PENALTY_WINDOW = 32768;
-/** Most logit biases the shim's fused greedy pick takes (GREEDY_MAX_BIAS in hearth_shim.c). */
-const GREEDY_MAX_BIAS = 64;
 
 export interface SamplingParams {
   /** 0 = greedy. */
@@ -122,9 +120,10 @@ export class Sampler {
   private readonly keepCandidates: boolean;
   /**
    * Set when the chain is only logit bias + greedy: the shim's argmax picks the same token without
-   * building the n_vocab candidates array (hearth_sample_greedy). The biases, as parallel arrays.
+   * building the n_vocab candidates array (hearth_sample_greedy). The biases, as parallel arrays
+   * in ascending token order (null when there are none).
    */
-  private readonly greedy: { tokens: Int32Array; values: Float32Array } | null = null;
+  private readonly greedy: { tokens: Int32Array | null; values: Float32Array | null; n: number } | null = null;
 
   constructor(vocab: Vocab, params: SamplingParams) {
     const { llama, shim } = native();
@@ -168,9 +167,13 @@ export class Sampler {
       }
       if (params.temperature < MIN_TEMPERATURE) {
         add(llama.llama_sampler_init_greedy());
-        if (!penalized && !this.grammar && !this.keepCandidates && (params.logitBias?.size ?? 0) <= GREEDY_MAX_BIAS) {
-          const bias = [...(params.logitBias ?? new Map<number, number>())];
-          this.greedy = { tokens: Int32Array.from(bias, ([t]) => t), values: Float32Array.from(bias, ([, b]) => b) };
+        if (!penalized && !this.grammar && !this.keepCandidates) {
+          // llama.cpp's logit bias ignores ids outside the vocabulary; so does this.
+          const bias = [...(params.logitBias ?? [])].filter(([t]) => t >= 0 && t < vocab.nTokens).sort(([a], [b]) => a - b);
+          const n = bias.length;
+          this.greedy = n
+            ? { tokens: Int32Array.from(bias, ([t]) => t), values: Float32Array.from(bias, ([, b]) => b), n }
+            : { tokens: null, values: null, n };
         }
       } else {
         // A k at or past the vocabulary restricts nothing (and must not wrap around as an int32).
@@ -202,8 +205,7 @@ export class Sampler {
     const greedy = this.greedy;
     if (greedy) {
       // Neither logit bias nor greedy keeps state: there is nothing to accept.
-      const n = greedy.tokens.length;
-      const token = native().shim.hearth_sample_greedy(ctx, i, this.nVocab, n ? greedy.tokens : null, n ? greedy.values : null, n);
+      const token = native().shim.hearth_sample_greedy(ctx, i, this.nVocab, greedy.tokens, greedy.values, greedy.n);
       if (token < 0) throw new RangeError(`no logits for batch index ${i}`);
       return token;
     }
