@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { log, setLogFormat, setLogLevel } from "./util/log.ts";
+import { LOAD_MODES, type LoadModeSetting } from "./engine/load-mode.ts";
 
 const HELP = `hearth — a local OpenAI-compatible LLM server on llama.cpp
 
@@ -36,6 +37,9 @@ Options for serve:
   -b, --batch-size N       max tokens per decode step (default 512)
       --queue-size N       requests waiting for a slot before 503 (default 64)
   -ngl, --gpu-layers N     layers offloaded to the GPU and RPC workers (default all)
+      --load-mode M        how weights reach memory: read (direct I/O, one copy), mmap
+                           (map the file), or auto (default): read when the file takes
+                           under half the free memory, else mmap; mmap on macOS
       --rpc HOST:PORT,...  RPC workers (hearth worker) that take the offloaded layers
   -ts, --tensor-split W,.. weights of the offload devices: RPC workers in --rpc order, then GPUs
       --rpc-timeout S      stop a runner whose RPC worker has not answered for S s (default 120)
@@ -98,6 +102,7 @@ async function serve(argv: string[]): Promise<void> {
       "batch-size": { type: "string", short: "b" },
       "queue-size": { type: "string" },
       "gpu-layers": { type: "string" },
+      "load-mode": { type: "string", default: "auto" },
       "api-key": { type: "string", multiple: true },
       "api-key-file": { type: "string" },
       cors: { type: "string" },
@@ -128,6 +133,11 @@ async function serve(argv: string[]): Promise<void> {
     process.exit(2);
   }
   setLogFormat(values["log-format"]);
+  const loadMode = values["load-mode"] as LoadModeSetting;
+  if (!LOAD_MODES.includes(loadMode)) {
+    console.error(`hearth: --load-mode must be one of ${LOAD_MODES.join(", ")}, got '${loadMode}'`);
+    process.exit(2);
+  }
   const { startServer } = await import("./server.ts");
   const { loadConfig, ConfigError } = await import("./models/config.ts");
   const configPath = values.config ?? (existsSync("hearth.json") ? "hearth.json" : undefined);
@@ -174,6 +184,7 @@ async function serve(argv: string[]): Promise<void> {
       nBatch: Math.max(1, int(values["batch-size"], "batch-size", 512)),
       threads: Math.max(1, int(values.threads, "threads", navigator.hardwareConcurrency || 4)),
       gpuLayers: values["gpu-layers"] === undefined ? -1 : int(values["gpu-layers"], "gpu-layers", -1),
+      loadMode,
       queueSize: int(values["queue-size"], "queue-size", 64),
       verbose: values.verbose!,
       rpc,

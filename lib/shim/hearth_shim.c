@@ -161,7 +161,9 @@ static bool progress_callback(float progress, void * user_data) {
 
 // tensor_split: n_split weights, one per offload device in llama.cpp's order (RPC workers first,
 // then local GPUs); NULL or all zero = llama.cpp's default (by free memory).
-EXPORT struct llama_model * hearth_model_load(const char * path, int32_t n_gpu_layers, int32_t use_mmap,
+// read_weights: read the weights into memory with direct I/O (llama.cpp falls back to buffered
+// reads where the file system has none) instead of mapping the file.
+EXPORT struct llama_model * hearth_model_load(const char * path, int32_t n_gpu_layers, int32_t read_weights,
                                               int32_t vocab_only, int32_t progress_fd,
                                               const float * tensor_split, int32_t n_split) {
     struct llama_model_params params = llama_model_default_params();
@@ -179,7 +181,7 @@ EXPORT struct llama_model * hearth_model_load(const char * path, int32_t n_gpu_l
     placement_len = 0;
     pthread_mutex_unlock(&log_mutex);
     params.n_gpu_layers = n_gpu_layers;
-    params.load_mode    = use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
+    params.load_mode    = read_weights ? LLAMA_LOAD_MODE_DIRECT_IO : LLAMA_LOAD_MODE_MMAP;
     params.vocab_only   = vocab_only != 0;
     if (progress_fd >= 0) {
         params.progress_callback = progress_callback;

@@ -1,6 +1,7 @@
 // Messages between the HTTP process and a model's runner process (Bun IPC, JSON serialization:
 // typed arrays travel as plain arrays). Per step, never per byte: one "events" message carries
 // every job's output.
+import type { LoadModeSetting } from "./load-mode.ts";
 import type { GenerateEvent, GenerateRequest, ModelInfo, PromptSegment } from "./types.ts";
 
 export interface RunnerConfig {
@@ -10,6 +11,8 @@ export interface RunnerConfig {
   nBatch: number;
   threads: number;
   gpuLayers: number;
+  /** How the weights reach memory (load-mode.ts); default "auto". */
+  loadMode?: LoadModeSetting;
   /** RPC workers (HOST:PORT) whose devices take layers, as llama-server's --rpc. */
   rpc?: string[];
   /** Weights of the offload devices in llama.cpp's order (RPC workers first, then GPUs). */

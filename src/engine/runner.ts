@@ -6,6 +6,7 @@
 import { LlamaModel, addRpcServer, drainNativeLog, listDevices, takeLayerPlacement } from "../llama/index.ts";
 import { setLogLevel } from "../util/log.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
+import { loadModeFor } from "./load-mode.ts";
 import { summarizePlacement } from "./placement.ts";
 import { probeWorkers } from "./rpc-workers.ts";
 import { Embedder, POOLING_NAMES } from "./embedder.ts";
@@ -39,6 +40,7 @@ export async function runnerMain(): Promise<void> {
       }
       model = LlamaModel.load(config.modelPath, {
         gpuLayers: config.gpuLayers,
+        loadMode: loadModeFor(config.modelPath, config.loadMode),
         tensorSplit: config.tensorSplit,
         progressFd: config.reportProgress === false ? -1 : 2,
       });

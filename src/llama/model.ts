@@ -10,10 +10,16 @@ export class ModelLoadError extends Error {
   override name = "ModelLoadError";
 }
 
+export type LoadMode = "mmap" | "read";
+
 export interface ModelLoadOptions {
   /** Layers to offload to the GPU; -1 = all (ignored on a CPU build). */
   gpuLayers?: number;
-  useMmap?: boolean;
+  /**
+   * How the weights reach memory: "mmap" maps the file (pages shared with the page cache and
+   * other processes); "read" reads them in with direct I/O. Default "mmap".
+   */
+  loadMode?: LoadMode;
   /** Load only the tokenizer, no weights. */
   vocabOnly?: boolean;
   /** A file descriptor the native loader writes progress to ("<permille>\n" lines). */
@@ -69,7 +75,7 @@ export class LlamaModel {
     const handle = native().shim.hearth_model_load(
       cString(path),
       options.gpuLayers ?? -1,
-      options.useMmap === false ? 0 : 1,
+      options.loadMode === "read" ? 1 : 0,
       options.vocabOnly ? 1 : 0,
       options.progressFd ?? -1,
       split ? ptr(split) : null,

@@ -179,6 +179,7 @@ export class ModelRegistry implements ModelSource {
         nCtx: s.ctx_size ?? this.defaults.nCtx,
         parallel: s.parallel ?? this.defaults.parallel,
         gpuLayers: s.gpu_layers ?? this.defaults.gpuLayers,
+        loadMode: s.load_mode ?? this.defaults.loadMode,
         rpc: s.rpc ?? this.defaults.rpc,
         tensorSplit: s.tensor_split ?? this.defaults.tensorSplit,
         modelPath: file.path,
