@@ -3,7 +3,7 @@
 // Format: "GGUF", u32 version, u64 tensor count, u64 key/value count, the key/values, then
 // one info record (name, dims, type, offset) per tensor; everything little-endian.
 
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 export type GgufValue = string | number | bigint | boolean | GgufArray;
 /** Arrays are summarized (tokenizer arrays hold hundreds of thousands of entries). */
@@ -23,20 +23,39 @@ export class GgufError extends Error {
   override name = "GgufError";
 }
 
-class OutOfData extends Error {}
+/** Bytes read from the file at a time: a 150k-token vocabulary's header (~7 MiB) streams through. */
+const WINDOW = 256 * 1024;
 
+/** Reads the header straight from the file through a small window; skipped bytes are never read. */
 class Reader {
+  /** File offset of the next byte to parse. */
   private pos = 0;
-  private readonly view: DataView;
+  private window = new Uint8Array(WINDOW);
+  private view = new DataView(this.window.buffer);
+  /** File offset of window[0], and how many bytes of the window hold file data. */
+  private windowStart = 0;
+  private windowLength = 0;
   private readonly decoder = new TextDecoder();
-  constructor(private readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+  constructor(
+    private readonly fd: number,
+    readonly fileSize: number,
+  ) {}
+  /** Window index of the next n bytes, which are consumed. */
   private need(n: number): number {
-    if (this.pos + n > this.bytes.length) throw new OutOfData();
-    const at = this.pos;
+    if (this.pos + n > this.windowStart + this.windowLength) this.fill(n);
+    const at = this.pos - this.windowStart;
     this.pos += n;
     return at;
+  }
+  private fill(n: number): void {
+    if (this.pos + n > this.fileSize) throw new GgufError("truncated GGUF header");
+    if (n > this.window.length) {
+      this.window = new Uint8Array(n);
+      this.view = new DataView(this.window.buffer);
+    }
+    this.windowStart = this.pos;
+    this.windowLength = readSync(this.fd, this.window, 0, this.window.length, this.pos);
+    if (this.windowLength < n) throw new GgufError("truncated GGUF header");
   }
   u8 = () => this.view.getUint8(this.need(1));
   i8 = () => this.view.getInt8(this.need(1));
@@ -59,13 +78,14 @@ class Reader {
   string(): string {
     const n = this.count();
     const at = this.need(n);
-    return this.decoder.decode(this.bytes.subarray(at, at + n));
+    return this.decoder.decode(this.window.subarray(at, at + n));
   }
   skip(n: number): void {
-    this.need(n);
+    if (this.pos + n > this.fileSize) throw new GgufError("truncated GGUF header");
+    this.pos += n;
   }
   skipString(): void {
-    this.need(this.count());
+    this.skip(this.count());
   }
 }
 
@@ -99,10 +119,8 @@ function readValue(r: Reader, type: number): GgufValue {
   }
 }
 
-function parse(bytes: Uint8Array): GgufHeader {
-  const r = new Reader(bytes);
-  if (new TextDecoder().decode(bytes.subarray(0, 4)) !== "GGUF") throw new GgufError("not a GGUF file");
-  r.skip(4);
+function parse(r: Reader): GgufHeader {
+  if (r.fileSize < 4 || r.u32() !== GGUF_MAGIC) throw new GgufError("not a GGUF file");
   const version = r.u32();
   if (version < 2 || version > 3) throw new GgufError(`unsupported GGUF version ${version}`);
   const tensorCount = r.count();
@@ -124,21 +142,14 @@ function parse(bytes: Uint8Array): GgufHeader {
   return { version, metadata, tensors };
 }
 
-/** Reads the header, fetching more of the file only while the header needs it. */
+/** "GGUF" read as a little-endian u32. */
+const GGUF_MAGIC = 0x46554747;
+
+/** Reads the header, and only the header, of a GGUF file. */
 export async function readGgufHeader(path: string): Promise<GgufHeader> {
   const fd = openSync(path, "r");
   try {
-    // Doubling from 1 MiB: a 150k-token vocabulary's header (~7 MiB) costs one 8 MiB buffer at the end.
-    for (let size = 1 << 20; ; size *= 2) {
-      const bytes = new Uint8Array(size);
-      const got = readSync(fd, bytes, 0, size, 0);
-      try {
-        return parse(bytes.subarray(0, got));
-      } catch (err) {
-        if (!(err instanceof OutOfData)) throw err;
-        if (got < size) throw new GgufError("truncated GGUF header");
-      }
-    }
+    return parse(new Reader(fd, fstatSync(fd).size));
   } finally {
     closeSync(fd);
   }

@@ -45,6 +45,9 @@ describe("GGUF header reader", () => {
     await Bun.write(join(dir, "short.gguf"), (await Bun.file(defaultModel).arrayBuffer()).slice(0, 100));
     await Bun.write(join(dir, "text.gguf"), "hello");
     await expect(readGgufHeader(join(dir, "short.gguf"))).rejects.toThrow(/truncated/);
+    // Cut inside the vocabulary (a ~7 MiB header, read through a 256 KiB window).
+    await Bun.write(join(dir, "cut-vocab.gguf"), (await Bun.file(await generatedModel("tiny-qwen2")).arrayBuffer()).slice(0, 3 << 20));
+    await expect(readGgufHeader(join(dir, "cut-vocab.gguf"))).rejects.toThrow(/truncated/);
     await expect(readGgufHeader(join(dir, "text.gguf"))).rejects.toThrow(/not a GGUF/);
   });
 });
