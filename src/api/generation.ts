@@ -141,6 +141,19 @@ export async function collect(started: Started, params: ErrorParams): Promise<Co
 
 /** Interleaves several generations' events as they arrive, tagged with their choice index. */
 export async function* merge(all: Started[]): AsyncGenerator<[number, GenerateEvent]> {
+  if (all.length === 1) {
+    // One generation (n = 1, nearly every request): nothing to race, per event.
+    const events = all[0]!.events;
+    try {
+      for (let r = await events.next(); !r.done; r = await events.next()) {
+        yield [0, r.value];
+        if (r.value.kind === "done" || r.value.kind === "error") return;
+      }
+    } finally {
+      await events.return?.();
+    }
+    return;
+  }
   const pending = new Map<number, Promise<[number, IteratorResult<GenerateEvent>]>>();
   const pull = (i: number) => pending.set(i, all[i]!.events.next().then(r => [i, r] as [number, IteratorResult<GenerateEvent>]));
   all.forEach((_, i) => pull(i));
@@ -288,7 +301,13 @@ export interface StreamShape {
  * text as it comes, the final text with finish_reason, an optional usage chunk, then [DONE].
  */
 export function streamChoices(started: Started[], header: ChunkHeader, shape: StreamShape, usage: { include: boolean; promptTokens: number }): Response {
-  const chunk = (choices: unknown[], extra: object = {}) => ({ ...header, choices, ...extra });
+  // A chunk is the header's fields, then choices, then any extra fields: the header is
+  // serialized once per response, not once per token.
+  const head = JSON.stringify(header).slice(0, -1);
+  const chunk = (choices: unknown[], extra?: object) => {
+    const rest = extra ? JSON.stringify(extra).slice(1) : "}";
+    return `${head},"choices":${JSON.stringify(choices)}${rest === "}" ? "" : ","}${rest}`;
+  };
   const ctx = started[0]!.ctx;
   const controller = new AbortController();
   ctx.signal.addEventListener("abort", () => controller.abort(), { once: true });
@@ -317,7 +336,7 @@ export function streamChoices(started: Started[], header: ChunkHeader, shape: St
         ctx.trace.tokens(ev.tokens.length);
         ctx.trace.usage(ev.usage, ev.finishReason);
         const last = [shape.piece(index, ev.text, ev.finishReason, take(index, ev))].flat();
-        last.forEach((c, i) => send(chunk([c], index === 0 && i === last.length - 1 ? { timings: timingsJson(ev.timings) } : {})));
+        last.forEach((c, i) => send(chunk([c], index === 0 && i === last.length - 1 ? { timings: timingsJson(ev.timings) } : undefined)));
         usages.push(ev.usage);
         counters.usage(ev.usage);
       } else if (ev.kind === "error") {
