@@ -34,6 +34,22 @@ const METRICS: Array<{ key: string; label: string; higherIsBetter: boolean }> = 
 
 const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(x < 1 && x > -1 ? 3 : 1)) : "–");
 
+const fmtRatio = (x: number) => (Number.isFinite(x) ? x.toPrecision(3) : "–");
+
+/**
+ * Median of the per-run ratios. In run r the two servers ran back to back, so a slow spell of
+ * the machine lands on both halves of a pair; the ratio of the medians can pair a run of one
+ * server with a run of the other from minutes apart.
+ */
+function pairedRatio(a: Array<Record<string, number>>, b: Array<Record<string, number>>, key: string): number {
+  const ratios = a.flatMap((row, r) => {
+    const x = row[key];
+    const y = b[r]?.[key];
+    return typeof x === "number" && typeof y === "number" && Number.isFinite(x / y) ? [x / y] : [];
+  });
+  return median(ratios);
+}
+
 function stats(rows: Array<Record<string, number>>, key: string) {
   const xs = rows.map(r => r[key]).filter((x): x is number => typeof x === "number" && Number.isFinite(x));
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
@@ -43,18 +59,19 @@ export function writeReport(results: WorkloadResult[], meta: Meta, name = "lates
   const dir = resolve(import.meta.dir, "results");
   const table: string[] = [];
   table.push(`Measured ${meta.date.slice(0, 10)} on ${meta.machine}; model ${meta.model}; ${JSON.stringify(meta.settings)}.`);
-  table.push("Medians of the runs; [min–max] spread; ratio = Hearth / llama-server.\n");
+  table.push("Medians of the runs; [min–max] spread; ratio = Hearth / llama-server, of the medians; paired = the median of the runs' own ratios (the two servers ran back to back in each run).\n");
   const ratios: Array<{ workload: string; metric: string; ratio: number; better: boolean }> = [];
   for (const w of results) {
     table.push(`**${w.name}**\n`);
-    table.push("| metric | Hearth | llama-server | ratio |");
-    table.push("|---|---|---|---|");
+    table.push("| metric | Hearth | llama-server | ratio | paired |");
+    table.push("|---|---|---|---|---|");
     for (const m of METRICS) {
       const a = stats(w.hearth, m.key);
       const b = stats(w.llamaServer, m.key);
       if (!Number.isFinite(a.median) && !Number.isFinite(b.median)) continue;
       const ratio = a.median / b.median;
-      table.push(`| ${m.label} | ${fmt(a.median)} [${fmt(a.min)}–${fmt(a.max)}] | ${fmt(b.median)} [${fmt(b.min)}–${fmt(b.max)}] | ${fmt(ratio)} |`);
+      const paired = pairedRatio(w.hearth, w.llamaServer, m.key);
+      table.push(`| ${m.label} | ${fmt(a.median)} [${fmt(a.min)}–${fmt(a.max)}] | ${fmt(b.median)} [${fmt(b.min)}–${fmt(b.max)}] | ${fmtRatio(ratio)} | ${fmtRatio(paired)} |`);
       if (Number.isFinite(ratio) && !["peak_rss_mib", "pss_mib", "overhead_per_token_ms", "failed_requests"].includes(m.key)) {
         ratios.push({ workload: w.name.split(":")[0]!, metric: m.label, ratio, better: m.higherIsBetter ? ratio >= 1 : ratio <= 1 });
       }
