@@ -6,7 +6,7 @@
 // them in with direct I/O holds them once and leaves the page cache alone. A mapping still wins
 // when the file does not fit comfortably (the kernel can page it in and out) and on macOS, where
 // Metal uses the mapped pages directly.
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { freemem } from "node:os";
 import type { LoadMode } from "../llama/model.ts";
 
@@ -19,15 +19,16 @@ export function chooseLoadMode(setting: LoadModeSetting, fileBytes: number, avai
   return fileBytes <= availableBytes / 2 ? "read" : "mmap";
 }
 
-/** Bytes of a GGUF model on disk: all of its parts for a split file (…-00001-of-00003.gguf). */
+/**
+ * Bytes of a GGUF model on disk: all of its parts for a split file (…-00001-of-00003.gguf). A
+ * missing file counts 0: the loader then reports it in its own words.
+ */
 export function modelFileBytes(path: string): number {
+  const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
   const split = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/.exec(path);
-  if (!split) return statSync(path).size;
+  if (!split) return size(path);
   let bytes = 0;
-  for (let i = 1; i <= Number(split[3]); i++) {
-    const part = `${split[1]}-${String(i).padStart(5, "0")}-of-${split[3]}.gguf`;
-    if (existsSync(part)) bytes += statSync(part).size;
-  }
+  for (let i = 1; i <= Number(split[3]); i++) bytes += size(`${split[1]}-${String(i).padStart(5, "0")}-of-${split[3]}.gguf`);
   return bytes;
 }
 

@@ -36,5 +36,7 @@ describe("modelFileBytes", () => {
     writeFileSync(join(dir, "plain.gguf"), new Uint8Array(42));
     expect(modelFileBytes(join(dir, "m-00001-of-00003.gguf"))).toBe(357);
     expect(modelFileBytes(join(dir, "plain.gguf"))).toBe(42);
+    // Missing: 0, and the loader reports the file in its own words.
+    expect(modelFileBytes(join(dir, "gone.gguf"))).toBe(0);
   });
 });
