@@ -123,7 +123,7 @@ export class Sampler {
    * building the n_vocab candidates array (hearth_sample_greedy). The biases, as parallel arrays
    * in ascending token order (null when there are none).
    */
-  private readonly greedy: { tokens: Int32Array | null; values: Float32Array | null; n: number } | null = null;
+  private readonly greedy: { tokens: Int32Array | null; values: Float32Array | null } | null = null;
 
   constructor(vocab: Vocab, params: SamplingParams) {
     const { llama, shim } = native();
@@ -170,10 +170,9 @@ export class Sampler {
         if (!penalized && !this.grammar && !this.keepCandidates) {
           // llama.cpp's logit bias ignores ids outside the vocabulary; so does this.
           const bias = [...(params.logitBias ?? [])].filter(([t]) => t >= 0 && t < vocab.nTokens).sort(([a], [b]) => a - b);
-          const n = bias.length;
-          this.greedy = n
-            ? { tokens: Int32Array.from(bias, ([t]) => t), values: Float32Array.from(bias, ([, b]) => b), n }
-            : { tokens: null, values: null, n };
+          this.greedy = bias.length
+            ? { tokens: Int32Array.from(bias, ([t]) => t), values: Float32Array.from(bias, ([, b]) => b) }
+            : { tokens: null, values: null };
         }
       } else {
         // A k at or past the vocabulary restricts nothing (and must not wrap around as an int32).
@@ -205,7 +204,7 @@ export class Sampler {
     const greedy = this.greedy;
     if (greedy) {
       // Neither logit bias nor greedy keeps state: there is nothing to accept.
-      const token = native().shim.hearth_sample_greedy(ctx, i, this.nVocab, greedy.tokens, greedy.values, greedy.n);
+      const token = native().shim.hearth_sample_greedy(ctx, i, this.nVocab, greedy.tokens, greedy.values, greedy.tokens?.length ?? 0);
       if (token < 0) throw new RangeError(`no logits for batch index ${i}`);
       return token;
     }

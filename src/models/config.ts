@@ -3,6 +3,7 @@
 import { Type as t, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { existsSync, readFileSync } from "node:fs";
+import { LOAD_MODES } from "../engine/load-mode.ts";
 
 const sampling = t.Object(
   {
@@ -19,7 +20,7 @@ const modelSettings = t.Object(
     ctx_size: t.Optional(t.Integer({ minimum: 16 })),
     parallel: t.Optional(t.Integer({ minimum: 1, maximum: 256 })),
     gpu_layers: t.Optional(t.Integer({ minimum: -1 })),
-    load_mode: t.Optional(t.Union([t.Literal("auto"), t.Literal("mmap"), t.Literal("read")])),
+    load_mode: t.Optional(t.Union(LOAD_MODES.map(mode => t.Literal(mode)))),
     chat_template: t.Optional(t.String({ minLength: 1 })),
     // RPC workers (ggml-rpc-server) that take this model's layers, and the devices' weights.
     rpc: t.Optional(t.Array(t.String({ pattern: "^[^:,\\s]+:[0-9]{1,5}$" }), { minItems: 1, maxItems: 16 })),
