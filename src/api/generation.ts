@@ -182,8 +182,12 @@ export function sumUsage(usages: Usage[], promptTokens: number) {
   };
 }
 
-/** llama-server's `timings` object. */
+/**
+ * llama-server's `timings` object. As there, generation speed counts decode steps: the first token
+ * comes from the prompt's last batch, so n tokens took n - 1 steps.
+ */
 export function timingsJson(t: Timings) {
+  const steps = Math.max(0, t.predictedN - 1);
   return {
     prompt_n: t.promptN,
     prompt_ms: round(t.promptMs),
@@ -191,8 +195,8 @@ export function timingsJson(t: Timings) {
     prompt_per_second: t.promptMs > 0 ? round((t.promptN * 1000) / t.promptMs) : 0,
     predicted_n: t.predictedN,
     predicted_ms: round(t.predictedMs),
-    predicted_per_token_ms: t.predictedN ? round(t.predictedMs / t.predictedN) : 0,
-    predicted_per_second: t.predictedMs > 0 ? round((t.predictedN * 1000) / t.predictedMs) : 0,
+    predicted_per_token_ms: steps ? round(t.predictedMs / steps) : 0,
+    predicted_per_second: steps && t.predictedMs > 0 ? round((steps * 1000) / t.predictedMs) : 0,
   };
 }
 

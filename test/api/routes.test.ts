@@ -40,7 +40,8 @@ describe("chat completions", () => {
     expect(json.model).toBe("fake-model");
     expect(json.choices).toEqual([{ index: 0, message: { role: "assistant", content: "Hello, world!" }, logprobs: null, finish_reason: "stop" }]);
     expect(json.usage).toMatchObject({ prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 });
-    expect(json.timings.predicted_n).toBe(4);
+    // As llama-server counts speed: 4 tokens are 3 decode steps (the first comes with the prompt).
+    expect(json.timings).toMatchObject({ predicted_n: 4, predicted_ms: 2, predicted_per_token_ms: 0.667, predicted_per_second: 1500 });
   });
 
   test("stream: role first, one id, finish_reason on the last content chunk, usage chunk, [DONE]", async () => {
