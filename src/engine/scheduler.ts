@@ -7,15 +7,15 @@
 // A request for n > 1 choices prefills its prompt once in its slot, then forks: the prompt's KV
 // is copied (seq_cp) into one extra "choice" sequence per further choice, each with its own sampler.
 //
+// Which KV a new prompt starts from is prefix-sharing.ts; a job's state and events, jobs.ts.
 // Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
-import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel, type Sampler } from "../llama/index.ts";
+import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel } from "../llama/index.ts";
 import type { SpecialToken } from "../llama/index.ts";
 import { grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
 import { idleCacheLifetime } from "./idle-cache.ts";
-import { choiceSampler, controlTokenIds } from "./job-sampler.ts";
-import { LogprobTrail } from "./logprobs.ts";
+import { activate, doneEvent, emptySlot, reservation, takeTextEvent, type ActiveJob, type Emit, type Group, type Job, type Slot } from "./jobs.ts";
+import { commonPrefix, lender, pickSlot, prefillDonor, sharedWithRunning } from "./prefix-sharing.ts";
 import { tokenizeSegments } from "./prompt-tokens.ts";
-import { TextStream } from "./text-stream.ts";
 import { MAX_TOP_LOGPROBS, type EngineErrorCode, type FinishReason, type GenerateEvent, type GenerateRequest, type TokenLogprob } from "./types.ts";
 
 export interface SchedulerOptions {
@@ -33,72 +33,6 @@ export interface SchedulerOptions {
 
 /** Default number of choice sequences: n up to 16 per request. */
 export const DEFAULT_CHOICE_SEQS = 15;
-
-type Emit = (event: GenerateEvent) => void;
-
-/**
- * A prompt that shares at least this many more tokens with another slot than with its own
- * borrows that slot's KV (llama_memory_seq_cp: with the unified cache it only marks cells).
- */
-const MIN_SHARED_PREFIX = 32;
-
-interface Job {
-  id: string;
-  request: GenerateRequest;
-  prompt: number[];
-  maxTokens: number;
-  emit: Emit;
-  cancelled: boolean;
-}
-
-/** The choices of one request: one error ends them all, and only the first error is reported. */
-interface Group {
-  n: number;
-  members: ActiveJob[];
-  failed: boolean;
-}
-
-interface Slot {
-  seq: number;
-  /** Tokens whose KV entries sequence `seq` holds, in order. */
-  cached: number[];
-  lastUsed: number;
-  /** Value of `processedTokens` when the slot's last job ended. */
-  idleSince: number;
-  job: ActiveJob | null;
-}
-
-interface ActiveJob extends Job {
-  slot: Slot;
-  /** Choice index (0 for the job that prefills the prompt). */
-  index: number;
-  group: Group;
-  /** Log-probabilities not yet sent (null when the request did not ask). */
-  logprobs: LogprobTrail<TokenLogprob> | null;
-  /** Released by the trail, to go out with the next event. */
-  logprobsOut: TokenLogprob[];
-  /** Next prompt index to decode. */
-  promptPos: number;
-  cachedTokens: number;
-  sampler: Sampler;
-  stream: TextStream;
-  stopTokenIds: Set<number>;
-  /** Control tokens rendered as their text (the chat layer parses them: tool calls, channels). */
-  keptTokenIds: Set<number>;
-  /** KV cells this job may come to hold beyond what it shares with others (for admission). */
-  reserved: number;
-  /** Waiting for another job's prefill to reach `upTo` tokens of a prefix both prompts share. */
-  donor: { job: ActiveJob; upTo: number } | null;
-  /** Sampled but not yet decoded; -1 while prefilling. */
-  nextToken: number;
-  generated: number;
-  /** Batch index whose logits this job samples from after the current decode; -1 if none. */
-  batchIndex: number;
-  text: string;
-  tokens: number[];
-  promptStart: number;
-  promptEnd: number;
-}
 
 export class Scheduler {
   readonly ctx: LlamaContext;
@@ -140,8 +74,8 @@ export class Scheduler {
     this.canShareKv = !model.isRecurrent;
     this.slotCtx = model.nCtxTrain > 0 ? Math.min(this.ctx.nCtx, model.nCtxTrain) : this.ctx.nCtx;
     this.idleCacheTokens = options.idleCacheTokens ?? idleCacheLifetime(model);
-    this.slots = Array.from({ length: options.parallel }, (_, seq) => ({ seq, cached: [], lastUsed: 0, idleSince: 0, job: null }));
-    this.choiceSlots = Array.from({ length: choiceSeqs }, (_, i) => ({ seq: options.parallel + i, cached: [], lastUsed: 0, idleSince: 0, job: null }));
+    this.slots = Array.from({ length: options.parallel }, (_, seq) => emptySlot(seq));
+    this.choiceSlots = Array.from({ length: choiceSeqs }, (_, i) => emptySlot(options.parallel + i));
     const vocab = model.vocab;
     for (let t = 0; t < vocab.nTokens; t++) if (vocab.isEog(t)) this.eogTokens.push(t);
   }
@@ -333,10 +267,10 @@ export class Scheduler {
       if (free.length === 0) return;
       const job = this.queue[0]!;
       if ((job.request.n ?? 1) - 1 > this.freeChoiceSeqs()) return;
-      const slot = this.pickSlot(free, job);
+      const slot = pickSlot(free, job);
       const reserved = this.slots.reduce((n, s) => n + (s.job?.reserved ?? 0), 0);
       // A prefix shared with a running job is shared KV (seq_cp), not new cells.
-      const shared = this.canShareKv && job.request.cachePrompt ? Math.max(0, ...this.slots.map(s => (s.job ? commonPrefix(s.job.prompt, job.prompt) : 0))) : 0;
+      const shared = this.canShareKv && job.request.cachePrompt ? sharedWithRunning(this.slots, job.prompt) : 0;
       const need = reservation(job) - shared;
       if (reserved > 0 && reserved + need > this.ctx.nCtx) return;
       // Idle caches (other than the chosen slot's) are kept only while they fit beside the reservations.
@@ -359,20 +293,6 @@ export class Scheduler {
     return this.choiceSlots.filter(s => !s.job).length - promised;
   }
 
-  /** The free slot sharing the longest prefix with the prompt; least recently used on ties. */
-  private pickSlot(free: Slot[], job: Job): Slot {
-    let best = free[0]!;
-    let bestLen = -1;
-    for (const slot of free) {
-      const len = job.request.cachePrompt ? commonPrefix(slot.cached, job.prompt) : 0;
-      if (len > bestLen || (len === bestLen && slot.lastUsed < best.lastUsed)) {
-        best = slot;
-        bestLen = len;
-      }
-    }
-    return best;
-  }
-
   private start(job: Job, slot: Slot): void {
     let keep = job.request.cachePrompt ? commonPrefix(slot.cached, job.prompt) : 0;
     // At least the last prompt token is decoded again: its logits give the first sampled token.
@@ -387,21 +307,10 @@ export class Scheduler {
     let donor: ActiveJob["donor"] = null;
     if (job.request.cachePrompt && this.canShareKv) {
       // Another slot may already hold more of this prompt than our own slot does.
-      let from: Slot | null = null;
-      let fromLen = keep;
-      for (const other of this.slots) {
-        if (other === slot) continue;
-        const len = Math.min(commonPrefix(other.cached, job.prompt), job.prompt.length - 1);
-        if (len >= fromLen + MIN_SHARED_PREFIX) [from, fromLen] = [other, len];
-      }
-      if (from) keep = this.borrow(slot, from, fromLen);
+      const lent = lender(this.slots, slot, job.prompt, keep);
+      if (lent) keep = this.borrow(slot, lent.from, lent.len);
       // Or a job is prefilling the same prefix right now: wait for it rather than compute it twice.
-      for (const other of this.slots) {
-        const d = other.job;
-        if (!d || d.nextToken >= 0 || d.donor) continue;
-        const upTo = Math.min(commonPrefix(d.prompt, job.prompt), job.prompt.length - 1);
-        if (upTo >= keep + MIN_SHARED_PREFIX && d.promptPos < upTo && upTo > (donor?.upTo ?? 0)) donor = { job: d, upTo };
-      }
+      donor = prefillDonor(this.slots, job.prompt, keep);
     }
     slot.lastUsed = ++this.clock;
     slot.job = this.activate(job, slot, 0, { members: [], n: job.request.n ?? 1, failed: false });
@@ -409,40 +318,8 @@ export class Scheduler {
     slot.job.donor = donor;
   }
 
-  /** A job's running state in `slot`, as choice `index` of `group`, with its own sampler. */
   private activate(job: Job, slot: Slot, index: number, group: Group): ActiveJob {
-    const vocab = this.model.vocab;
-    const sampler = choiceSampler(vocab, job.request, this.eogTokens, index);
-    const active: ActiveJob = {
-      id: job.id,
-      request: job.request,
-      prompt: job.prompt,
-      maxTokens: job.maxTokens,
-      emit: job.emit,
-      cancelled: false,
-      slot,
-      index,
-      group,
-      logprobs: job.request.logprobs === undefined ? null : new LogprobTrail(),
-      logprobsOut: [],
-      promptPos: 0,
-      cachedTokens: 0,
-      sampler,
-      stream: new TextStream(job.request.stop),
-      stopTokenIds: controlTokenIds(vocab, job.request.stopTokens),
-      keptTokenIds: controlTokenIds(vocab, job.request.preserveTokens),
-      donor: null,
-      reserved: 0,
-      nextToken: -1,
-      generated: 0,
-      batchIndex: -1,
-      text: "",
-      tokens: [],
-      promptStart: 0,
-      promptEnd: 0,
-    };
-    group.members.push(active);
-    return active;
+    return activate(job, slot, index, group, this.model.vocab, this.eogTokens);
   }
 
   /**
@@ -527,37 +404,13 @@ export class Scheduler {
   }
 
   private flushText(job: ActiveJob): void {
-    if (job.text || job.tokens.length) {
-      const logprobs = job.logprobs ? { logprobs: job.logprobsOut } : {};
-      job.emit({ kind: "text", index: job.index, text: job.text, tokens: job.tokens, ...logprobs });
-      job.text = "";
-      job.tokens = [];
-      job.logprobsOut = [];
-    }
+    const event = takeTextEvent(job);
+    if (event) job.emit(event);
   }
 
   /** Ends a choice; `stopText` is the last released text when a stop string ended it. */
   private finish(job: ActiveJob, reason: FinishReason, stopText?: string): void {
-    const rest = job.stream.flush();
-    job.text += rest;
-    if (job.logprobs) job.logprobsOut.push(...job.logprobs.finish((stopText ?? "") + rest, stopText !== undefined));
-    const now = performance.now();
-    const first = job.index === 0;
-    this.release(job, {
-      kind: "done",
-      index: job.index,
-      text: job.text,
-      tokens: job.tokens,
-      ...(job.logprobs ? { logprobs: job.logprobsOut } : {}),
-      finishReason: reason,
-      usage: { promptTokens: first ? job.prompt.length : 0, completionTokens: job.generated, cachedTokens: first ? job.cachedTokens : 0 },
-      timings: {
-        promptN: first ? job.prompt.length - job.cachedTokens : 0,
-        promptMs: job.promptEnd - job.promptStart,
-        predictedN: job.generated,
-        predictedMs: now - job.promptEnd,
-      },
-    });
+    this.release(job, doneEvent(job, reason, stopText));
   }
 
   private release(job: ActiveJob, last: GenerateEvent): void {
@@ -638,19 +491,4 @@ export class Scheduler {
 
 function asLogprobs({ prob, top }: { prob: number; top: Array<[number, number]> }) {
   return { logprob: Math.log(prob), top: top.map(([t, p]): [number, number] => [t, Math.log(p)]) };
-}
-
-/** KV cells a job may still come to hold. */
-const UNBOUNDED_RESERVE = 256;
-function reservation(job: { prompt: number[]; maxTokens: number; request: GenerateRequest }): number {
-  // Choices share the prompt's cells; each generates its own.
-  const each = job.request.maxTokens === null ? Math.min(job.maxTokens, UNBOUNDED_RESERVE) : job.maxTokens;
-  return job.prompt.length + (job.request.n ?? 1) * each;
-}
-
-function commonPrefix(a: readonly number[], b: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
 }
