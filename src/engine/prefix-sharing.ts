@@ -38,13 +38,20 @@ export function sharedWithRunning(slots: Slot[], prompt: readonly number[]): num
 /**
  * Another slot holding at least MIN_SHARED_PREFIX more of the prompt than `keep` (what `slot`
  * holds), and how much of it to copy. At least the last prompt token is always decoded again.
+ * `holds` says whether a slot still has the KV a continuation from `len` needs (sliding windows).
  */
-export function lender(slots: Slot[], slot: Slot, prompt: readonly number[], keep: number): { from: Slot; len: number } | null {
+export function lender(
+  slots: Slot[],
+  slot: Slot,
+  prompt: readonly number[],
+  keep: number,
+  holds: (from: Slot, len: number) => boolean = () => true,
+): { from: Slot; len: number } | null {
   let best: { from: Slot; len: number } | null = null;
   for (const other of slots) {
     if (other === slot) continue;
     const len = Math.min(commonPrefix(other.cached, prompt), prompt.length - 1);
-    if (len >= (best?.len ?? keep) + MIN_SHARED_PREFIX) best = { from: other, len };
+    if (len >= (best?.len ?? keep) + MIN_SHARED_PREFIX && holds(other, len)) best = { from: other, len };
   }
   return best;
 }

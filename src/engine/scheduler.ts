@@ -53,8 +53,13 @@ export class Scheduler {
    * (as llama-server caps its slots: text past it degrades).
    */
   readonly slotCtx: number;
-  /** Partial seq_cp needs a transformer KV cache (not a recurrent state). */
+  /**
+   * Partial seq_cp needs a KV cache all through: a recurrent state (also a hybrid model's) is
+   * copied whole, whatever range is asked.
+   */
   private readonly canShareKv: boolean;
+  /** The sliding window of the model's SWA layers, 0 if none (see holdsWindow). */
+  private readonly nSwa: number;
 
   constructor(
     readonly model: LlamaModel,
@@ -71,7 +76,8 @@ export class Scheduler {
       abortFlag: options.abortFlag,
     });
     this.batch = new Batch(this.ctx.nBatch);
-    this.canShareKv = !model.isRecurrent;
+    this.canShareKv = !model.isRecurrent && !model.isHybrid;
+    this.nSwa = model.nSwa;
     this.slotCtx = model.nCtxTrain > 0 ? Math.min(this.ctx.nCtx, model.nCtxTrain) : this.ctx.nCtx;
     this.idleCacheTokens = options.idleCacheTokens ?? idleCacheLifetime(model);
     this.slots = Array.from({ length: options.parallel }, (_, seq) => emptySlot(seq));
@@ -297,6 +303,7 @@ export class Scheduler {
     let keep = job.request.cachePrompt ? commonPrefix(slot.cached, job.prompt) : 0;
     // At least the last prompt token is decoded again: its logits give the first sampled token.
     keep = Math.min(keep, job.prompt.length - 1);
+    if (keep > 0 && !this.holdsWindow(slot, keep)) keep = 0;
     if (keep < slot.cached.length) {
       if (!this.ctx.seqRemove(slot.seq, keep, -1)) {
         this.ctx.seqRemove(slot.seq, 0, -1);
@@ -307,7 +314,7 @@ export class Scheduler {
     let donor: ActiveJob["donor"] = null;
     if (job.request.cachePrompt && this.canShareKv) {
       // Another slot may already hold more of this prompt than our own slot does.
-      const lent = lender(this.slots, slot, job.prompt, keep);
+      const lent = lender(this.slots, slot, job.prompt, keep, (from, len) => this.holdsWindow(from, len));
       if (lent) keep = this.borrow(slot, lent.from, lent.len);
       // Or a job is prefilling the same prefix right now: wait for it rather than compute it twice.
       donor = prefillDonor(this.slots, job.prompt, keep);
@@ -360,7 +367,7 @@ export class Scheduler {
     const prefilling = donor.slot.job === donor && donor.nextToken < 0;
     const have = Math.min(commonPrefix(donor.slot.cached, job.prompt), upTo);
     if (have < upTo && prefilling) return;
-    if (have > job.slot.cached.length) {
+    if (have > job.slot.cached.length && this.holdsWindow(donor.slot, have)) {
       job.promptPos = job.cachedTokens = this.borrow(job.slot, donor.slot, have);
     }
     job.donor = null;
@@ -481,6 +488,19 @@ export class Scheduler {
       code: "engine_failure",
       message: "the KV cache is full with this many long requests at once; retry, or raise --ctx-size",
     });
+  }
+
+  /**
+   * Whether the slot's sequence still holds what a continuation from position `len` attends to.
+   * A sliding-window cache gives the cells of positions that fell out of every window of their
+   * sequence to other sequences (llama.cpp then drops the sequence's positions below them too), so
+   * a prefix shorter than what the slot held may lack the window before its end. Decoding at `len`
+   * attends to positions above len - nSwa; other window kinds (chunked, symmetric) need no more.
+   */
+  private holdsWindow(slot: Slot, len: number): boolean {
+    if (this.nSwa === 0) return true;
+    const min = this.ctx.seqPosMin(slot.seq);
+    return min >= 0 && min <= Math.max(0, len - this.nSwa + 1);
   }
 
   private dropCache(slot: Slot): void {

@@ -194,6 +194,14 @@ export class LlamaContext {
     return native().llama.llama_memory_seq_pos_max(this.memory, seq);
   }
 
+  /**
+   * The lowest position the sequence still holds; -1 if none. It rises when a sliding-window
+   * cache reuses the cells of positions outside the window (llama.cpp keeps what is left contiguous).
+   */
+  seqPosMin(seq: number): number {
+    return native().llama.llama_memory_seq_pos_min(this.memory, seq);
+  }
+
   clearMemory(): void {
     // Encoder-only models (BERT) have no KV memory at all.
     if (this.memory) native().llama.llama_memory_clear(this.memory, true);

@@ -108,8 +108,18 @@ export class LlamaModel {
     return native().llama.llama_model_is_recurrent(this.ptr);
   }
 
+  /** Attention layers and recurrent ones (Jamba, Granite 4, …): its memory holds both kinds. */
+  get isHybrid(): boolean {
+    return native().llama.llama_model_is_hybrid(this.ptr);
+  }
+
   get nLayer(): number {
     return native().llama.llama_model_n_layer(this.ptr);
+  }
+
+  /** The attention window of the model's sliding-window layers (Gemma 2 and 3, …); 0 if it has none. */
+  get nSwa(): number {
+    return native().llama.llama_model_n_swa(this.ptr);
   }
 
   get nEmbd(): number {

@@ -49,6 +49,11 @@ describe("prefix sharing", () => {
     expect(lent?.from.seq).toBe(2);
     // The last prompt token is decoded again for its logits.
     expect(lent?.len).toBe(199);
+    // A slot that no longer holds the window before `len` (a sliding-window cache) lends nothing.
+    const middle = slot(3, range(0, 120));
+    const holdsWindow = (from: Slot) => from !== far;
+    expect(lender([own, close, far, middle], own, prompt, 50, holdsWindow)?.from.seq).toBe(3);
+    expect(lender([own, far], own, prompt, 50, holdsWindow)).toBeNull();
   });
 
   test("prefillDonor: a job still prefilling a long enough shared prefix, the longest one", () => {
