@@ -243,6 +243,9 @@ export class ModelRegistry implements ModelSource {
         }),
       fingerprint: `hearth-${Math.round(file.mtimeMs).toString(36)}-${file.sizeBytes.toString(36)}`,
     };
+    // The idle clock starts once the model is ready: a load (or import) longer than --idle-unload
+    // must not end in an unload the moment it finishes.
+    entry.lastUsed = Date.now();
     return entry.acquired;
   }
 
