@@ -110,6 +110,23 @@ test("a repeated prompt reuses the cached prefix (cached_tokens)", async () => {
   expect(again.usage.prompt_tokens_details.cached_tokens).toBe(again.usage.prompt_tokens - 1);
 });
 
+test("each later turn of a conversation that resends its history prefills only the new tokens", async () => {
+  let history = "Lily and Tom went to the park to play on the swings and the slide.";
+  let previousPrompt = 0;
+  for (let turn = 0; turn < 3; turn++) {
+    const r: any = await (await complete({ prompt: history, max_tokens: 12 })).json();
+    if (turn > 0) {
+      // The previous request's prompt and reply are reused; only the words added since are
+      // prefilled (plus the reply's last token, never decoded, and the prompt's last, always is).
+      const added = await tokenCount(` Then turn ${turn - 1} came.`);
+      expect(r.usage.prompt_tokens_details.cached_tokens).toBeGreaterThanOrEqual(previousPrompt);
+      expect(r.usage.prompt_tokens - r.usage.prompt_tokens_details.cached_tokens).toBeLessThanOrEqual(added + 3);
+    }
+    previousPrompt = r.usage.prompt_tokens;
+    history += r.choices[0].text + ` Then turn ${turn} came.`;
+  }
+});
+
 test("ignore_eos generates exactly max_tokens", async () => {
   const r: any = await (await complete({ prompt: "The end.", max_tokens: 30, ignore_eos: true })).json();
   expect(r.usage.completion_tokens).toBe(30);
