@@ -68,7 +68,10 @@ export class ModelRegistry implements ModelSource {
   private async unloadIdle(): Promise<void> {
     const cutoff = Date.now() - this.policy.idleUnloadS * 1000;
     for (const [id, entry] of this.entries) {
-      if (entry.engine.loaded && entry.lastUsed < cutoff && this.isIdle(entry)) {
+      // Loading or serving counts as use, so the idle clock starts when the load or the last
+      // request ends: a load or a generation longer than --idle-unload is not unloaded at once.
+      if (!this.isIdle(entry)) entry.lastUsed = Date.now();
+      else if (entry.engine.loaded && entry.lastUsed < cutoff) {
         log("info", `unloading ${id}: idle for ${this.policy.idleUnloadS} s`);
         await this.stop(id);
       }
@@ -243,9 +246,6 @@ export class ModelRegistry implements ModelSource {
         }),
       fingerprint: `hearth-${Math.round(file.mtimeMs).toString(36)}-${file.sizeBytes.toString(36)}`,
     };
-    // The idle clock starts once the model is ready: a load (or import) longer than --idle-unload
-    // must not end in an unload the moment it finishes.
-    entry.lastUsed = Date.now();
     return entry.acquired;
   }
 
