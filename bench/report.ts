@@ -1,4 +1,4 @@
-// Writes the benchmark report: bench/results/latest.json, latest.md (the table the README
+// Writes the benchmark report: bench/results/latest.json, latest.md (the tables bench/README.md
 // quotes) and latest.svg (the Hearth/llama-server ratio per workload and metric).
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
