@@ -1,6 +1,8 @@
 // hearth pull: download a GGUF over HTTPS (Hugging Face or any URL) into the models folder.
 // Resumes a partial download (HTTP Range) from `<file>.part`, checks sha256 when known, and
 // renames to the final name only when complete: a file under its final name is always whole.
+// HF_TOKEN goes only over https to the Hugging Face endpoint's own host: redirects are followed by
+// hand and the token is decided again for every hop (the CDN hops carry signed URLs instead).
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -22,15 +24,56 @@ export interface PullOptions {
   onProgress?: (done: number, total: number | null) => void;
 }
 
+export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
+const MAX_REDIRECTS = 10;
+
+/**
+ * Whether the token may go with a request to `url`: only over https, and only to the host (and
+ * port) of the Hugging Face endpoint — which must itself be https. Anything unparsable: no.
+ */
+export function shouldSendToken(url: string | URL, endpoint: string = DEFAULT_HF_ENDPOINT): boolean {
+  let target: URL;
+  let hub: URL;
+  try {
+    target = new URL(url);
+    hub = new URL(endpoint);
+  } catch {
+    return false;
+  }
+  return target.protocol === "https:" && hub.protocol === "https:" && target.host === hub.host;
+}
+
+/**
+ * GET `url`, following redirects one hop at a time. The token goes with a hop only while every hop
+ * so far, this one included, passes shouldSendToken: once a redirect leaves the endpoint, no later
+ * hop gets it, even one that leads back. Returns the final response and the first X-Linked-Etag
+ * seen (Hugging Face puts it on its redirect, not on the CDN's answer).
+ */
+async function hubFetch(url: string, headers: Record<string, string>, token: string | undefined, endpoint: string): Promise<{ res: Response; linkedEtag: string | null }> {
+  let current = url;
+  let trusted = true;
+  let linkedEtag: string | null = null;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    trusted &&= shouldSendToken(current, endpoint);
+    const res = await fetch(current, { headers: token && trusted ? { ...headers, authorization: `Bearer ${token}` } : headers, redirect: "manual" });
+    linkedEtag ??= res.headers.get("x-linked-etag");
+    const location = res.headers.get("location");
+    if (res.status < 300 || res.status > 399 || res.status === 304 || !location) return { res, linkedEtag };
+    await res.body?.cancel();
+    current = new URL(location, current).href;
+  }
+  throw new PullError(`${url}: more than ${MAX_REDIRECTS} redirects`);
+}
+
 /**
  * OWNER/REPO:QUANT → OWNER/REPO/FILE.gguf, choosing the repository's GGUF file whose name has that
  * quantization (Hugging Face's model API lists the files). Other sources pass through.
  */
-export async function resolveQuant(source: string, hfEndpoint = "https://huggingface.co", token?: string): Promise<string> {
+export async function resolveQuant(source: string, hfEndpoint = DEFAULT_HF_ENDPOINT, token?: string): Promise<string> {
   const m = /^([^/:@\s]+\/[^/:@\s]+):([A-Za-z0-9_]+)$/.exec(source);
   if (!m) return source;
   const [, repo, quant] = m;
-  const res = await fetch(`${hfEndpoint.replace(/\/$/, "")}/api/models/${repo}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const { res } = await hubFetch(`${hfEndpoint.replace(/\/$/, "")}/api/models/${repo}`, {}, token, hfEndpoint);
   if (!res.ok) throw new PullError(`${repo}: HTTP ${res.status} listing the repository`);
   const body = (await res.json()) as { siblings?: Array<{ rfilename: string }> };
   const files = (body.siblings ?? []).map(s => s.rfilename).filter(f => f.toLowerCase().endsWith(".gguf"));
@@ -40,7 +83,7 @@ export async function resolveQuant(source: string, hfEndpoint = "https://hugging
 }
 
 /** REPO/FILE.gguf → its Hugging Face resolve URL; URLs pass through. */
-export function resolveSource(source: string, hfEndpoint = "https://huggingface.co"): { url: string; fileName: string } {
+export function resolveSource(source: string, hfEndpoint = DEFAULT_HF_ENDPOINT): { url: string; fileName: string } {
   if (/^https?:\/\//.test(source)) return { url: source, fileName: basename(new URL(source).pathname) };
   const [path, revision = "main"] = source.split("@");
   const parts = path!.split("/");
@@ -62,9 +105,8 @@ export async function pull(options: PullOptions): Promise<string> {
   let offset = existsSync(part) ? statSync(part).size : 0;
 
   const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (offset > 0) headers.range = `bytes=${offset}-`;
-  const res = await fetch(url, { headers, redirect: "follow" });
+  const { res, linkedEtag } = await hubFetch(url, headers, options.token, options.hfEndpoint ?? DEFAULT_HF_ENDPOINT);
   if (res.status === 416) {
     // The part already holds everything (or is larger than the file): start over.
     rmSync(part, { force: true });
@@ -75,7 +117,7 @@ export async function pull(options: PullOptions): Promise<string> {
 
   const length = Number(res.headers.get("content-length") ?? NaN);
   const total = Number.isFinite(length) ? offset + length : null;
-  const etag = (res.headers.get("x-linked-etag") ?? "").replace(/"/g, "");
+  const etag = (linkedEtag ?? "").replace(/"/g, "");
   const expected = options.sha256 ?? (/^[0-9a-f]{64}$/.test(etag) ? etag : undefined);
 
   const hash = createHash("sha256");
