@@ -1,8 +1,11 @@
 // Finds models: explicit paths and every *.gguf under the models folders, plus Hugging Face
 // checkpoint folders (config.json + weights), which are imported on first use (checkpoint-cache.ts).
 // Id = file name without .gguf (split files: without -0000K-of-0000N); a stem that collides with
-// another gets its sub-folder path as id.
-import { readdirSync, statSync } from "node:fs";
+// another gets its sub-folder path as id. Symbolic links are followed — to files and to folders,
+// as in Hugging Face's cache (snapshots/<rev>/x.gguf → ../../blobs/<sha>) — and a model keeps its
+// link's name and path; a dangling link is skipped, and a folder already walked (by its real
+// path) is not walked again, so link loops end.
+import { type Dirent, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { isCheckpointDir } from "./checkpoint-cache.ts";
 
@@ -26,28 +29,56 @@ function folderStat(dir: string): { sizeBytes: number; mtimeMs: number } {
   let sizeBytes = 0;
   let mtimeMs = 0;
   for (const n of readdirSync(dir)) {
-    const st = statSync(join(dir, n));
-    if (!st.isFile()) continue;
+    const st = statSync(join(dir, n), { throwIfNoEntry: false }); // undefined: a dangling link
+    if (!st?.isFile()) continue;
     sizeBytes += st.size;
     mtimeMs = Math.max(mtimeMs, st.mtimeMs);
   }
   return { sizeBytes, mtimeMs };
 }
 
-function walk(dir: string, out: string[]): void {
-  let entries: import("node:fs").Dirent[];
+/** What an entry is, through a symbolic link; null for a dangling link or anything else. */
+function kindOf(e: Dirent, full: string): "dir" | "file" | null {
+  if (e.isDirectory()) return "dir";
+  if (e.isFile()) return "file";
+  if (!e.isSymbolicLink()) return null;
+  try {
+    const st = statSync(full);
+    return st.isDirectory() ? "dir" : st.isFile() ? "file" : null;
+  } catch {
+    return null; // dangling, or a loop of links to links
+  }
+}
+
+/** True the first time a folder is reached (by its real path); false after, or if it is gone. */
+function firstVisit(dir: string, visited: Set<string>): boolean {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return false;
+  }
+  if (visited.has(real)) return false;
+  visited.add(real);
+  return true;
+}
+
+/** `visited`: real paths of the folders reached so far. */
+function walk(dir: string, out: string[], visited: Set<string>): void {
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
-  for (const e of entries) {
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const full = join(dir, e.name);
-    if (e.isDirectory() && !e.name.startsWith(".")) {
+    const kind = kindOf(e, full);
+    if (kind === "dir" && !e.name.startsWith(".") && firstVisit(full, visited)) {
       if (isCheckpointDir(full)) out.push(full);
-      else walk(full, out);
+      else walk(full, out, visited);
     }
-    else if (e.isFile() && /\.gguf$/i.test(e.name)) {
+    else if (kind === "file" && /\.gguf$/i.test(e.name)) {
       // A split model is listed once, by its first part.
       const split = SPLIT.exec(e.name);
       if (!split || Number(split[1]) === 1) out.push(full);
@@ -57,21 +88,24 @@ function walk(dir: string, out: string[]): void {
 
 export function discoverModels(paths: string[], dirs: string[]): ModelFile[] {
   const found: Array<{ path: string; root: string | null }> = paths.map(p => ({ path: resolve(p), root: null }));
+  const visited = new Set<string>();
   for (const dir of dirs) {
     const files: string[] = [];
-    walk(resolve(dir), files);
+    if (firstVisit(resolve(dir), visited)) walk(resolve(dir), files, visited);
     for (const f of files.sort()) found.push({ path: f, root: resolve(dir) });
   }
   const seen = new Set<string>();
   const byStem = new Map<string, number>();
   const unique = found.filter(f => (seen.has(f.path) ? false : (seen.add(f.path), true)));
   for (const f of unique) byStem.set(stem(f.path), (byStem.get(stem(f.path)) ?? 0) + 1);
-  return unique.map(f => {
+  return unique.flatMap((f): ModelFile[] => {
     const s = stem(f.path);
     const collides = (byStem.get(s) ?? 0) > 1 && f.root !== null && relative(f.root, f.path).includes("/");
     const id = collides ? relative(f.root!, f.path).replace(SPLIT, "").replace(/\.gguf$/i, "") : s;
-    const st = statSync(f.path);
-    if (st.isDirectory()) return { id, ...folderStat(f.path), path: f.path, checkpoint: true };
-    return { id, path: f.path, sizeBytes: st.size, mtimeMs: st.mtimeMs };
+    // A walked file removed since the walk is skipped; a missing --model path still throws.
+    const st = statSync(f.path, { throwIfNoEntry: f.root === null });
+    if (!st) return [];
+    if (st.isDirectory()) return [{ id, ...folderStat(f.path), path: f.path, checkpoint: true }];
+    return [{ id, path: f.path, sizeBytes: st.size, mtimeMs: st.mtimeMs }];
   });
 }

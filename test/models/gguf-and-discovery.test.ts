@@ -1,7 +1,7 @@
 // Model files without loading them: our GGUF header reader agrees with llama.cpp, and discovery
 // names files as the conventions say (split models once, collisions by sub-folder, new files seen).
 import { describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LlamaModel } from "../../src/llama/index.ts";
@@ -63,5 +63,35 @@ describe("discovery", () => {
     expect(discoverModels([], [dir]).map(m => m.id).sort()).toEqual(["alpha", "big", "team/alpha"]);
     copyFileSync(defaultModel, join(dir, "later.gguf"));
     expect(discoverModels([], [dir]).map(m => m.id)).toContain("later");
+  });
+
+  test("symbolic links are followed: Hugging Face's cache layout, a linked folder; loops end, dangling links are skipped", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-links-"));
+    // Hugging Face's cache: snapshots/<rev>/<name>.gguf → ../../blobs/<sha> (the blob has no extension).
+    const repo = join(dir, "hub", "models--owner--tiny-GGUF");
+    mkdirSync(join(repo, "blobs"), { recursive: true });
+    mkdirSync(join(repo, "snapshots", "0123abcd"), { recursive: true });
+    copyFileSync(defaultModel, join(repo, "blobs", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"));
+    symlinkSync("../../blobs/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", join(repo, "snapshots", "0123abcd", "tiny-q8_0.gguf"));
+    // A folder of models elsewhere, linked into the models folder, and a file linked by another name.
+    const elsewhere = mkdtempSync(join(tmpdir(), "hearth-elsewhere-"));
+    copyFileSync(defaultModel, join(elsewhere, "far.gguf"));
+    symlinkSync(elsewhere, join(dir, "shared"));
+    symlinkSync(defaultModel, join(dir, "story.gguf"));
+    // A loop (a folder that links to its parent, and to itself), and dangling links to a file and a folder.
+    symlinkSync("..", join(dir, "hub", "up"));
+    symlinkSync(".", join(elsewhere, "again"));
+    symlinkSync(join(dir, "gone.gguf"), join(dir, "dangling.gguf"));
+    symlinkSync(join(dir, "gone-folder"), join(dir, "dangling-folder"));
+
+    const models = discoverModels([], [dir]);
+    expect(models.map(m => m.id).sort()).toEqual(["far", "story", "tiny-q8_0"]);
+    const tiny = models.find(m => m.id === "tiny-q8_0")!;
+    // The model keeps the link's path and name (not the blob's); its size is the blob's.
+    expect(tiny.path).toBe(join(repo, "snapshots", "0123abcd", "tiny-q8_0.gguf"));
+    expect(tiny.sizeBytes).toBe(Bun.file(defaultModel).size);
+    expect(models.find(m => m.id === "far")!.path).toBe(join(dir, "shared", "far.gguf"));
+    // The same folder given twice, or once through a link, is walked once.
+    expect(discoverModels([], [dir, join(dir, "shared"), elsewhere]).map(m => m.id).sort()).toEqual(["far", "story", "tiny-q8_0"]);
   });
 });
