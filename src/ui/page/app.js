@@ -37,6 +37,18 @@ function useTheme(choice) {
   }, [choice]);
 }
 
+// The width under which the sidebar is a drawer; the same number as style.css's media query.
+const PHONE_WIDTH = "(max-width: 760px)";
+
+/** Calls `onCross` whenever the window crosses the phone-width breakpoint, either way. */
+function useBreakpointChange(onCross) {
+  useEffect(() => {
+    const phone = matchMedia(PHONE_WIDTH);
+    phone.addEventListener("change", onCross);
+    return () => phone.removeEventListener("change", onCross);
+  }, []);
+}
+
 function KeyForm({ onSave }) {
   const [key, setKey] = useState("");
   return html`<form class="keyform" aria-label="API key" onSubmit=${e => (e.preventDefault(), onSave(key.trim()))}>
@@ -57,6 +69,10 @@ function App() {
   const [draft, setDraft] = useState("");
   const [showSettings, setShowSettings] = useState(false);
   const [sidebarOpen, setSidebarOpen] = useState(false);
+  // An open drawer is phone-width state. At desktop width the sidebar shows anyway (and the ✕ is
+  // hidden), so a drawer left open there would come back over the conversation when the window
+  // narrows again: crossing the breakpoint closes it.
+  useBreakpointChange(() => setSidebarOpen(false));
   const scroller = useRef(null);
   useTheme(settings.theme);
 
