@@ -1,12 +1,12 @@
 // How the chat page renders what the server sends: model output is untrusted (no script may run),
 // Markdown code blocks get a copy button, reasoning folds away, errors read as plain words; the
-// themes and the phone-width layout. Answers here are crafted in the browser (page.route).
+// themes, the phone-width layout and resizes across it. Answers here are crafted in the browser (page.route).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, watchPage } from "../helpers/browser.ts";
 import { defaultModel } from "../helpers/paths.ts";
 import { startHearth, type Running } from "../helpers/server.ts";
-import { lastAnswer, openChat, sendMessage, waitAnswerDone } from "./chat-page-driver.ts";
+import { closeDrawer, columns, lastAnswer, openChat, openDrawer, resizeTo, sendMessage, unreadable, waitAnswerDone } from "./chat-page-driver.ts";
 
 let server: Running;
 let browser: Browser;
@@ -143,4 +143,40 @@ test("dark and light themes; at phone width the sidebar becomes a drawer", async
   // Nothing overflows sideways: the composer and the model picker fit the phone's width.
   const widest = await page.evaluate(() => Math.max(...Array.from(document.querySelectorAll(".main *")).map(el => el.getBoundingClientRect().right)));
   expect(widest).toBeLessThanOrEqual(390);
+});
+
+test("resizing between desktop and phone width keeps the conversation readable, never under the drawer", async () => {
+  const desktop = { width: 1280, height: 800 };
+  const phone = { width: 390, height: 844 };
+  const { page, problems } = await newPage(desktop);
+  await openChat(page, server.url);
+  const long = "A long sentence that has to wrap at any width the window takes. ".repeat(25);
+  await craftedStream(page, [{ choices: [{ index: 0, delta: { role: "assistant", content: long }, finish_reason: "stop" }] }]);
+  await sendMessage(page, `Tell me something long. ${long}`);
+  await waitAnswerDone(page, 1);
+  expect(await unreadable(page)).toEqual([]);
+  expect(await columns(page)).toEqual({ sidebar: [0, 260], main: [260, 1280] });
+
+  // Desktop to phone: the sidebar slides away and the conversation has the whole width.
+  await resizeTo(page, phone);
+  expect(await unreadable(page)).toEqual([]);
+  expect(await columns(page)).toEqual({ sidebar: [-260, 0], main: [0, 390] });
+
+  // The drawer opened on the phone, then the window widens (the sidebar is simply there at desktop
+  // width, with no ✕) and narrows again: the drawer must not come back over the conversation.
+  await openDrawer(page);
+  expect((await columns(page)).sidebar).toEqual([0, 260]);
+  await resizeTo(page, desktop);
+  expect(await unreadable(page)).toEqual([]);
+  expect(await columns(page)).toEqual({ sidebar: [0, 260], main: [260, 1280] });
+  await resizeTo(page, phone);
+  expect(await unreadable(page)).toEqual([]);
+  expect(await columns(page)).toEqual({ sidebar: [-260, 0], main: [0, 390] });
+
+  // The drawer still opens over the conversation and closes off it.
+  await openDrawer(page);
+  expect((await columns(page)).sidebar).toEqual([0, 260]);
+  await closeDrawer(page);
+  expect(await unreadable(page)).toEqual([]);
+  expect(problems).toEqual([]);
 });
