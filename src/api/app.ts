@@ -42,6 +42,22 @@ function isPublic(request: Request, path: string, ui: boolean): boolean {
   return ui && request.method === "GET" && (path === "/" || path.startsWith("/ui/"));
 }
 
+/** /health's models; RPC workers' addresses only for a caller who could read them in /v1/models. */
+function healthModels(models: ReturnType<ModelSource["health"]>["models"], reveal: boolean) {
+  if (reveal) return models;
+  return models.map(m => (m.devices ? { ...m, devices: m.devices.map(({ endpoint: _, ...d }) => d) } : m));
+}
+
+/** The id in /v1/models/{id}, percent-decoded once from the raw path (ids of models in sub-folders contain '/'). */
+function modelIdFromPath(request: Request): string {
+  const raw = new URL(request.url).pathname.slice("/v1/models/".length);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ApiError(400, `The model id '${raw}' in the path is not valid percent-encoding`, "invalid_request_error", "model", "invalid_value");
+  }
+}
+
 /** "/messages/0/role" → "messages[0].role", OpenAI's way of naming a field. */
 function paramName(path: string | undefined): string | null {
   if (!path) return null;
@@ -178,14 +194,16 @@ export function createApp(models: ModelSource, options: AppOptions) {
       }),
     )
     .use(ui ? chatPage() : new Elysia())
-    .get("/health", () => {
+    .get("/health", ({ request }) => {
       const h = models.health();
-      return { status: "ok", models: h.models };
+      // /health needs no key, so with one configured it keeps RPC workers' addresses to key holders.
+      const reveal = options.apiKeys.length === 0 || keyAccepted(presentedKey(request), options.apiKeys);
+      return { status: "ok", models: healthModels(h.models, reveal) };
     })
     .get("/metrics", () => new Response(renderMetrics(models), { headers: { "content-type": "text/plain; version=0.0.4" } }))
     .get("/v1/models", async () => listModels(await models.list()))
-    .get("/v1/models/*", async ({ params }) => {
-      const id = decodeURIComponent(params["*"]);
+    .get("/v1/models/*", async ({ request }) => {
+      const id = modelIdFromPath(request);
       const found = (await models.list()).find(m => m.id === id || m.aliases?.includes(id));
       if (!found) throw new ApiError(404, `The model '${id}' does not exist`, "invalid_request_error", "model", "model_not_found");
       return modelObject(found);

@@ -36,7 +36,8 @@ export function chatPage() {
     .get(
       "/ui/:file",
       ({ params }) => {
-        const file = UI_FILES[params.file];
+        // Own keys only: "__proto__" or "constructor" must not find Object.prototype's members.
+        const file = Object.hasOwn(UI_FILES, params.file) ? UI_FILES[params.file] : undefined;
         if (!file) return new Response("not found", { status: 404, headers: { "content-type": "text/plain" } });
         return new Response(Bun.file(file.path), { headers: { "content-type": file.type, "x-content-type-options": "nosniff", "cache-control": "no-cache" } });
       },
