@@ -2,6 +2,9 @@
 // model list can describe every file (architecture, family, size, quantization, context).
 // Format: "GGUF", u32 version, u64 tensor count, u64 key/value count, the key/values, then
 // one info record (name, dims, type, offset) per tensor; everything little-endian.
+// A header is untrusted input (files come from the internet): every length and count it claims is
+// checked against the limits below and against the bytes left in the file before anything is read
+// or allocated for it, so a crafted file fails fast with a GgufError naming what is wrong.
 
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
@@ -25,6 +28,13 @@ export class GgufError extends Error {
 
 /** Bytes read from the file at a time: a 150k-token vocabulary's header (~7 MiB) streams through. */
 const WINDOW = 256 * 1024;
+/** Longest string read: chat templates are tens of KiB; 16 MiB bounds the window a string grows. */
+export const MAX_GGUF_STRING = 16 * 1024 * 1024;
+/** Most dimensions of a tensor (GGML_MAX_DIMS; llama.cpp refuses more too). */
+export const MAX_GGUF_DIMS = 4;
+/** Fewest bytes one key/value (key length, type, a 1-byte value) and one tensor record take. */
+const MIN_KV_BYTES = 8 + 4 + 1;
+const MIN_TENSOR_BYTES = 8 + 4 + 4 + 8;
 
 /** Reads the header straight from the file through a small window; skipped bytes are never read. */
 class Reader {
@@ -76,7 +86,7 @@ class Reader {
     return high * 2 ** 32 + this.view.getUint32(at, true);
   }
   string(): string {
-    const n = this.count();
+    const n = this.stringLength();
     const at = this.need(n);
     return this.decoder.decode(this.window.subarray(at, at + n));
   }
@@ -85,7 +95,18 @@ class Reader {
     this.pos += n;
   }
   skipString(): void {
-    this.skip(this.count());
+    this.skip(this.stringLength());
+  }
+  /** Bytes not yet parsed. */
+  remaining(): number {
+    return this.fileSize - this.pos;
+  }
+  /** A string's length, checked before its bytes are read. */
+  private stringLength(): number {
+    const n = this.count();
+    if (n > MAX_GGUF_STRING) throw new GgufError(`GGUF string of ${n} bytes at offset ${this.pos - 8} is longer than the ${MAX_GGUF_STRING >> 20} MiB limit`);
+    if (n > this.remaining()) throw new GgufError(`truncated GGUF header: a string of ${n} bytes at offset ${this.pos - 8} runs past the end of the file`);
+    return n;
   }
 }
 
@@ -108,10 +129,14 @@ function readValue(r: Reader, type: number): GgufValue {
     case 9: {
       const elementType = r.u32();
       const length = r.count();
+      const size = elementType === 8 ? 8 : SCALAR_SIZE[elementType]; // a string takes 8 bytes at least
+      if (size === undefined) throw new GgufError(`unsupported GGUF array element type ${elementType}`);
+      if (length * size > r.remaining()) {
+        throw new GgufError(`truncated or corrupt GGUF header: an array of ${length} elements (type ${elementType}) cannot fit in the ${r.remaining()} bytes left in the file`);
+      }
       // (Not decoded: a vocabulary's strings would be hundreds of thousands of short-lived objects.)
       if (elementType === 8) for (let i = 0; i < length; i++) r.skipString();
-      else if (SCALAR_SIZE[elementType] !== undefined) r.skip(SCALAR_SIZE[elementType]! * length);
-      else throw new GgufError(`unsupported GGUF array element type ${elementType}`);
+      else r.skip(size * length);
       return { type: "array", elementType, length };
     }
     default:
@@ -125,6 +150,9 @@ function parse(r: Reader): GgufHeader {
   if (version < 2 || version > 3) throw new GgufError(`unsupported GGUF version ${version}`);
   const tensorCount = r.count();
   const kvCount = r.count();
+  if (kvCount * MIN_KV_BYTES + tensorCount * MIN_TENSOR_BYTES > r.remaining()) {
+    throw new GgufError(`truncated or corrupt GGUF header: ${kvCount} key/values and ${tensorCount} tensors cannot fit in the ${r.remaining()} bytes left in the file`);
+  }
   const metadata: Record<string, GgufValue> = {};
   for (let i = 0; i < kvCount; i++) {
     const key = r.string();
@@ -134,6 +162,7 @@ function parse(r: Reader): GgufHeader {
   for (let i = 0; i < tensorCount; i++) {
     const name = r.string();
     const nDims = r.u32();
+    if (nDims > MAX_GGUF_DIMS) throw new GgufError(`GGUF tensor ${JSON.stringify(name.slice(0, 80))} has ${nDims} dimensions (at most ${MAX_GGUF_DIMS})`);
     const dims = Array.from({ length: nDims }, () => r.count());
     const type = r.u32();
     r.u64(); // offset
