@@ -63,9 +63,30 @@ function firstVisit(dir: string, visited: Set<string>): boolean {
   return true;
 }
 
+/**
+ * Each folder a scan read, with its mtime just before (-1: missing). Adding, removing or renaming an
+ * entry changes a folder's mtime, so a scan whose folders all keep theirs would find the same files.
+ */
+export type FolderStamps = Map<string, number>;
+
+function mtimeOf(dir: string): number {
+  try {
+    return statSync(dir).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+/** Whether any folder of a scan has changed since (or appeared, or gone). */
+export function foldersChanged(stamps: FolderStamps): boolean {
+  for (const [dir, mtimeMs] of stamps) if (mtimeOf(dir) !== mtimeMs) return true;
+  return false;
+}
+
 /** `visited`: real paths of the folders reached so far. */
-function walk(dir: string, out: string[], visited: Set<string>): void {
+function walk(dir: string, out: string[], visited: Set<string>, stamps: FolderStamps): void {
   let entries: Dirent[];
+  stamps.set(dir, mtimeOf(dir));
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
@@ -76,7 +97,7 @@ function walk(dir: string, out: string[], visited: Set<string>): void {
     const kind = kindOf(e, full);
     if (kind === "dir" && !e.name.startsWith(".") && firstVisit(full, visited)) {
       if (isCheckpointDir(full)) out.push(full);
-      else walk(full, out, visited);
+      else walk(full, out, visited, stamps);
     }
     else if (kind === "file" && /\.gguf$/i.test(e.name)) {
       // A split model is listed once, by its first part.
@@ -86,12 +107,14 @@ function walk(dir: string, out: string[], visited: Set<string>): void {
   }
 }
 
-export function discoverModels(paths: string[], dirs: string[]): ModelFile[] {
+/** The models under `paths` and `dirs`; `stamps` (optional) receives the folders read. */
+export function discoverModels(paths: string[], dirs: string[], stamps: FolderStamps = new Map()): ModelFile[] {
   const found: Array<{ path: string; root: string | null }> = paths.map(p => ({ path: resolve(p), root: null }));
   const visited = new Set<string>();
   for (const dir of dirs) {
     const files: string[] = [];
-    if (firstVisit(resolve(dir), visited)) walk(resolve(dir), files, visited);
+    if (firstVisit(resolve(dir), visited)) walk(resolve(dir), files, visited, stamps);
+    else if (!stamps.has(resolve(dir))) stamps.set(resolve(dir), mtimeOf(resolve(dir))); // missing: watch for it
     for (const f of files.sort()) found.push({ path: f, root: resolve(dir) });
   }
   const seen = new Set<string>();
@@ -103,7 +126,7 @@ export function discoverModels(paths: string[], dirs: string[]): ModelFile[] {
     const collides = (byStem.get(s) ?? 0) > 1 && f.root !== null && relative(f.root, f.path).includes("/");
     const id = collides ? relative(f.root!, f.path).replace(SPLIT, "").replace(/\.gguf$/i, "") : s;
     // A walked file removed since the walk is skipped; a missing --model path still throws.
-    const st = statSync(f.path, { throwIfNoEntry: f.root === null });
+    const st = f.root === null ? statSync(f.path) : statSync(f.path, { throwIfNoEntry: false });
     if (!st) return [];
     if (st.isDirectory()) return [{ id, ...folderStat(f.path), path: f.path, checkpoint: true }];
     return [{ id, path: f.path, sizeBytes: st.size, mtimeMs: st.mtimeMs }];

@@ -9,7 +9,7 @@ import { statSync } from "node:fs";
 import { cachedImport, ensureImported } from "./checkpoint-cache.ts";
 import { RunnerEngine } from "../engine/runner-engine.ts";
 import { EngineError } from "../engine/types.ts";
-import { discoverModels, type ModelFile } from "./discover.ts";
+import { discoverModels, foldersChanged, type FolderStamps, type ModelFile } from "./discover.ts";
 import { readGgufHeader, summarize, type GgufSummary } from "./gguf.ts";
 import type { HearthConfig, ModelSettings } from "./config.ts";
 import { ModelNotFoundError, ModelUnavailableError } from "./errors.ts";
@@ -24,6 +24,16 @@ export interface LoadPolicy {
   /** Unload a model idle for this many seconds. 0 = never. */
   idleUnloadS: number;
 }
+
+/** When a request for an id not in the last scan may scan the model folders again. */
+export interface RescanPolicy {
+  /** At most one such scan per this many ms, unless a scanned folder's mtime shows a change. */
+  minIntervalMs: number;
+  /** The clock, in ms (tests move it by hand). */
+  now: () => number;
+}
+
+const DEFAULT_RESCAN: RescanPolicy = { minIntervalMs: 2000, now: () => performance.now() };
 
 interface Entry {
   engine: RunnerEngine;
@@ -40,6 +50,9 @@ interface Entry {
 export class ModelRegistry implements ModelSource {
   private files: ModelFile[] = [];
   private readonly entries = new Map<string, Entry>();
+  /** The folders the last scan read, and when it ran (rescanPolicy's clock). */
+  private stamps: FolderStamps = new Map();
+  private lastScan = 0;
 
   constructor(
     private readonly paths: string[],
@@ -49,6 +62,7 @@ export class ModelRegistry implements ModelSource {
     private readonly chatTemplate?: string,
     private readonly policy: LoadPolicy = { maxLoaded: 0, idleUnloadS: 0 },
     private readonly config: HearthConfig = {},
+    private readonly rescanPolicy: RescanPolicy = DEFAULT_RESCAN,
   ) {
     this.rescan();
     if (policy.idleUnloadS > 0) {
@@ -96,14 +110,29 @@ export class ModelRegistry implements ModelSource {
 
   /** Re-reads the model folders: files added while the server runs appear without a restart. */
   rescan(): ModelFile[] {
-    this.files = discoverModels(this.paths, this.dirs);
+    const stamps: FolderStamps = new Map();
+    this.files = discoverModels(this.paths, this.dirs, stamps);
+    this.stamps = stamps;
+    this.lastScan = this.rescanPolicy.now();
+    return this.files;
+  }
+
+  /**
+   * The files after a request for an id the last scan did not find. A walk of every folder per
+   * unknown id would let anyone keep the server busy, so it rescans only when a folder changed
+   * since (one stat per folder: a pulled or copied file changes its folder's mtime) or the last
+   * scan is older than the interval (for a change the mtime could not show).
+   */
+  private rescanOnMiss(): ModelFile[] {
+    const { minIntervalMs, now } = this.rescanPolicy;
+    if (now() - this.lastScan >= minIntervalMs || foldersChanged(this.stamps)) return this.rescan();
     return this.files;
   }
 
   /** The model file for an id or an alias of one. */
   find(idOrAlias: string): ModelFile | undefined {
     const id = this.config.aliases?.[idOrAlias] ?? idOrAlias;
-    return this.files.find(f => f.id === id) ?? this.rescan().find(f => f.id === id);
+    return this.files.find(f => f.id === id) ?? this.rescanOnMiss().find(f => f.id === id);
   }
 
   private settings(id: string): ModelSettings {
@@ -120,7 +149,10 @@ export class ModelRegistry implements ModelSource {
   private async summary(file: ModelFile): Promise<GgufSummary | null> {
     const cached = this.headers.get(file.path);
     if (cached && cached.mtimeMs === file.mtimeMs) return cached.summary;
-    const summary = await readGgufHeader(file.path).then(summarize, () => null);
+    const summary = await readGgufHeader(file.path).then(summarize, (err: Error) => {
+      log("warn", `${file.path}: not a readable GGUF header, listed without its metadata: ${err.message}`);
+      return null;
+    });
     this.headers.set(file.path, { mtimeMs: file.mtimeMs, summary });
     return summary;
   }
