@@ -45,7 +45,11 @@ Options for serve:
       --rpc-timeout S      stop a runner whose RPC worker has not answered for S s (default 120)
       --api-key KEY        require this key (repeatable; also HEARTH_API_KEY)
       --api-key-file FILE  require one of the keys in FILE (one per line)
-      --cors ORIGINS       allow these origins (comma separated, or '*')
+      --cors ORIGINS       let web pages from these origins use the API (comma separated,
+                           or '*'); other sites' pages are refused (403)
+      --allowed-hosts NAMES  Host names answered besides IP addresses and localhost (comma
+                           separated, or '*' for any), e.g. a reverse proxy's; always checked
+                           when bound to loopback (DNS-rebinding guard), elsewhere once given
       --max-body BYTES     largest request body (default 16 MiB)
       --chat-template T    a family name (qwen, gemma, llama2, llama3, chatglm3, glm4,
                            mistral, phi3, generic) or a .jinja file, instead of the GGUF's
@@ -106,6 +110,7 @@ async function serve(argv: string[]): Promise<void> {
       "api-key": { type: "string", multiple: true },
       "api-key-file": { type: "string" },
       cors: { type: "string" },
+      "allowed-hosts": { type: "string", multiple: true },
       "max-body": { type: "string" },
       verbose: { type: "boolean", default: false },
       "no-ui": { type: "boolean", default: false },
@@ -127,6 +132,7 @@ async function serve(argv: string[]): Promise<void> {
     strict: true,
   });
   const { rpc, tensorSplit } = await parseSplitFlags(values.rpc, values["tensor-split"]);
+  const allowedHosts = await parseHostsFlag(values["allowed-hosts"] ?? []);
   if (values.verbose) setLogLevel("debug");
   if (values["log-format"] !== "pretty" && values["log-format"] !== "json") {
     console.error(`hearth: --log-format must be 'pretty' or 'json', got '${values["log-format"]}'`);
@@ -169,6 +175,7 @@ async function serve(argv: string[]): Promise<void> {
     port: int(values.port, "port", 8080),
     apiKeys: keys,
     cors: values.cors ? values.cors.split(",").map(s => s.trim()) : null,
+    allowedHosts,
     maxBodyBytes: int(values["max-body"], "max-body", 16 * 1024 * 1024),
     chatTemplate: values["chat-template"],
     parseSpecialInChat: values["parse-special-in-chat"],
@@ -227,6 +234,17 @@ async function parseSplitFlags(rpcFlag?: string, splitFlag?: string): Promise<{ 
     process.exit(2);
   }
   return { rpc: rpc?.length ? rpc : undefined, tensorSplit };
+}
+
+/** --allowed-hosts NAME[:PORT],… (repeatable): checked here so a typo stops the server at once. */
+async function parseHostsFlag(flags: string[]): Promise<string[]> {
+  const { parseAllowedHosts } = await import("./api/browser-guard.ts");
+  try {
+    return parseAllowedHosts(flags);
+  } catch (err) {
+    console.error(`hearth: --allowed-hosts: ${(err as Error).message}`);
+    process.exit(2);
+  }
 }
 
 function hearthHome(): string {

@@ -1,5 +1,6 @@
 // Starts the HTTP server over a model registry, and stops it cleanly on SIGINT/SIGTERM.
 import { createApp } from "./api/app.ts";
+import { hostAllowList } from "./api/browser-guard.ts";
 import type { HearthConfig } from "./models/config.ts";
 import { ModelRegistry, type LoadPolicy, type RunnerDefaults } from "./models/registry.ts";
 import { log } from "./util/log.ts";
@@ -11,6 +12,8 @@ export interface ServerConfig {
   port: number;
   apiKeys: string[];
   cors: string[] | null;
+  /** --allowed-hosts: names (or "*") answered besides IP addresses and localhost. */
+  allowedHosts?: string[];
   maxBodyBytes: number;
   runner: RunnerDefaults;
   /** --chat-template NAME|FILE */
@@ -43,11 +46,12 @@ export async function startServer(config: ServerConfig) {
   const models = await registry.list();
   if (models.length === 0) log("warn", "no models found: pass --model PATH or put .gguf files in ./models");
   if (config.apiKeys.length === 0 && config.host !== "127.0.0.1" && config.host !== "localhost" && config.host !== "::1") {
-    log("warn", `listening on ${config.host} WITHOUT an API key: anyone who can reach this port can use it (set --api-key)`);
+    log("warn", `listening on ${config.host} WITHOUT an API key: anyone who can reach this port can use it (set --api-key; --allowed-hosts NAME,… also refuses DNS-rebinding web pages)`);
   }
   const app = createApp(registry, {
     apiKeys: config.apiKeys,
     cors: config.cors,
+    hostNames: hostAllowList(config.host, config.allowedHosts ?? []),
     maxBodyBytes: config.maxBodyBytes,
     parseSpecialInChat: config.parseSpecialInChat,
     requestTimeoutMs: (config.requestTimeoutS ?? 0) * 1000,

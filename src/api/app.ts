@@ -18,13 +18,16 @@ import { detokenize, detokenizeBody, tokenize, tokenizeBody } from "./tokenize/r
 import { log } from "../util/log.ts";
 import { RequestTrace } from "./request-trace.ts";
 import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
+import { crossSiteRefusal, hostRefusal } from "./browser-guard.ts";
 import { chatPage } from "../ui/route.ts";
 import packageJson from "../../package.json" with { type: "json" };
 
 export interface AppOptions {
   apiKeys: string[];
-  /** Allowed origins; ["*"] for any; null = CORS off. */
+  /** Allowed origins; ["*"] for any; null = CORS off. Other origins' pages may not POST. */
   cors: string[] | null;
+  /** Host names answered besides IP addresses (DNS-rebinding guard), from hostAllowList(); null or absent: any. */
+  hostNames?: readonly string[] | null;
   maxBodyBytes: number;
   /** Let special-token text in chat messages become control tokens (llama-server's behaviour). Off by default. */
   parseSpecialInChat?: boolean;
@@ -138,6 +141,8 @@ export function createApp(models: ModelSource, options: AppOptions) {
       const url = new URL(request.url);
       const cors = corsHeaders(request, options.cors);
       set.headers["x-request-id"] = traceOf(request).id;
+      const refusal = hostRefusal(request, options.hostNames ?? null) ?? crossSiteRefusal(request, options.cors);
+      if (refusal) return early(request, errorResponse(refusal, cors));
       if (request.method === "OPTIONS") return early(request, new Response(null, { status: 204, headers: cors }));
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > options.maxBodyBytes) {
