@@ -1,5 +1,6 @@
-// Serve options end to end: --api-key-file, and --log-format json (one JSON object per line, one
-// line per request with its id, model, tokens and timings).
+// Serve options end to end: --api-key-file, --log-format json (one JSON object per line, one
+// line per request with its id, model, tokens and timings), and --allowed-hosts with the guards
+// against web pages (a DNS-rebinding Host, another origin's POST).
 import { expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -68,4 +69,34 @@ test("--log-format json: every line is a JSON object; each request logs one line
   expect(typeof requests[0].ttft_ms).toBe("number");
   expect(requests[1]).toMatchObject({ status: 400 });
   expect(requests[1].error).toContain("temperature");
+});
+
+test("bound to 127.0.0.1: a rebinding Host and a foreign page's text/plain POST are refused (403); the bound address, localhost, --allowed-hosts names and curl-like clients are answered", async () => {
+  const server = await startHearth(["--model", defaultModel, "--threads", "1", "--allowed-hosts", "llm.example"]);
+  try {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "text/plain", ...headers }, body: JSON.stringify({ ...completion, max_tokens: 2 }) });
+    const own = `127.0.0.1:${server.port}`;
+    const rebound = await post({ host: `evil.example:${server.port}`, origin: `http://evil.example:${server.port}` });
+    expect(rebound.status).toBe(403);
+    expect(((await rebound.json()) as any).error.message).toContain("--allowed-hosts evil.example");
+    expect((await fetch(`${server.url}/`, { headers: { host: "evil.example" } })).status).toBe(403);
+    const foreign = await post({ origin: "http://evil.example" });
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as any).error.code).toBe("cross_origin_forbidden");
+    const answered: Array<Record<string, string>> = [{}, { host: own, origin: `http://${own}` }, { host: `localhost:${server.port}` }, { host: "llm.example", origin: "https://llm.example" }];
+    for (const headers of answered) {
+      const res = await post(headers);
+      expect({ headers, status: res.status }).toEqual({ headers, status: 200 });
+      await res.text();
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a malformed --allowed-hosts stops the start with a clear message (exit 2)", async () => {
+  const proc = Bun.spawn([process.execPath, `${repoRoot}/src/cli.ts`, "serve", "--model", defaultModel, "--port", String(await freePort()), "--allowed-hosts", "ok.example,bad/name"], { stderr: "pipe", stdout: "ignore" });
+  expect(await proc.exited).toBe(2);
+  expect(await new Response(proc.stderr).text()).toContain("--allowed-hosts: 'bad/name' is not a host name");
 });
