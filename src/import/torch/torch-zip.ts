@@ -2,6 +2,8 @@
 // whose tensors point, through persistent ids, at raw storages `<root>/data/<key>`. The pickle is
 // read by the restricted reader with only the globals a state dict needs. Legacy (pre-zip) files
 // are refused: their format interleaves pickles with raw data and offers nothing safe to parse.
+// Every number the pickle gives a tensor (storage offset, shape, stride) is checked to be a
+// non-negative integer, and its bytes to lie inside its storage, before the tensor is yielded.
 import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { DTYPE_SIZE, type SourceDtype } from "../dtype.ts";
@@ -22,6 +24,20 @@ function rebuildTensor(args: PyValue[]): TensorRef {
   const [storage, offset, shape, stride] = args as [StorageRef, number, number[], number[]];
   if ((storage as StorageRef)?.kind !== "storage") throw new ImportError("_rebuild_tensor_v2 without a storage");
   return { kind: "tensor", storage, offset, shape, stride };
+}
+
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+/** A pickled value for a message: scalars as Python shows them, lists one level deep and short. */
+const scalar = (v: unknown): string => (Array.isArray(v) ? "[…]" : typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : String(v));
+const show = (v: unknown): string => (Array.isArray(v) ? `[${v.slice(0, 8).map(scalar).join(", ")}${v.length > 8 ? ", …" : ""}]` : scalar(v));
+
+/** Throws unless a tensor's offset, shape and stride are non-negative integers of matching ranks. */
+function checkNumbers(t: TensorRef, where: string): void {
+  if (!isCount(t.offset)) throw new ImportError(`${where}: storage offset ${show(t.offset)} is not a non-negative integer`);
+  if (!Array.isArray(t.shape) || !t.shape.every(isCount)) throw new ImportError(`${where}: shape ${show(t.shape)} is not a list of non-negative integers`);
+  if (!Array.isArray(t.stride) || t.stride.length !== t.shape.length || !t.stride.every(isCount)) {
+    throw new ImportError(`${where}: stride ${show(t.stride)} is not a list of ${t.shape.length} non-negative integers`);
+  }
 }
 
 const allowed: Callables = {
@@ -60,6 +76,7 @@ export function readTorchZip(path: string): SourceTensor[] {
     if (t?.kind !== "tensor") continue;
     const where = `${name}: tensor ${key}`;
     if (!t.storage.dtype) throw new ImportError(`${where}: unsupported storage type ${t.storage.type} (supported: FloatStorage, HalfStorage, BFloat16Storage)`);
+    checkNumbers(t, where);
     // Only contiguous row-major views are read (what a saved state dict holds).
     let expect = 1;
     for (let i = t.shape.length - 1; i >= 0; i--) {
@@ -71,7 +88,9 @@ export function readTorchZip(path: string): SourceTensor[] {
     const esize = DTYPE_SIZE[t.storage.dtype];
     const begin = entry.offset + t.offset * esize;
     const end = begin + elementCount(t.shape) * esize;
-    if (end > entry.offset + entry.size) throw new ImportError(`${where}: reaches past its storage`);
+    if (!Number.isSafeInteger(end) || end > entry.offset + entry.size) {
+      throw new ImportError(`${where}: offset ${t.offset} + shape [${t.shape.join(", ")}] reaches past its storage (${Math.floor(entry.size / esize)} elements)`);
+    }
     out.push(fileTensor({ name: key, dtype: t.storage.dtype, shape: t.shape, file: name, byteLength: end - begin }, path, begin));
   }
   return out;

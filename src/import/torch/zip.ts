@@ -5,6 +5,9 @@ import { readAt } from "../tensor-source.ts";
 
 export interface ZipEntry { name: string; offset: number; size: number }
 
+/** Most bytes read for the directory: ~150 bytes an entry, so room for hundreds of thousands. */
+const MAX_DIRECTORY = 64 * 1024 * 1024;
+
 /**
  * The entries of the zip file at `path` (`size` bytes). Reads the tail (end records) and the
  * central directory; each entry's local header is read when located.
@@ -32,6 +35,7 @@ export function zipEntries(path: string, size: number, where: string): Map<strin
     dirOffset = Number(rec.getBigUint64(48, true));
   }
   if (dirOffset > size) fail("zip directory outside the file (truncated?)");
+  if (size - dirOffset > MAX_DIRECTORY) fail(`zip directory at offset ${dirOffset} would span ${size - dirOffset} bytes, more than the ${MAX_DIRECTORY >> 20} MiB limit (corrupt?)`);
   // Re-read from the directory's start to the end of the file: the directory and end records.
   base = dirOffset;
   map = readAt(path, base, size - base);
