@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as discover from "../../src/models/discover.ts";
 import { ModelRegistry } from "../../src/models/registry.ts";
-import { defaultModel } from "../helpers/paths.ts";
+import { defaultModel, repoRoot } from "../helpers/paths.ts";
 
 const defaults = { nCtx: 0, parallel: 1, nBatch: 512, threads: 1, gpuLayers: 0, queueSize: 0, verbose: false };
 const roots: string[] = [];
@@ -115,4 +115,9 @@ test("the list shows symlinked models by their link's name, and a refused header
   } finally {
     stderr.mockRestore();
   }
+  // The same through `hearth list`.
+  const run = Bun.spawnSync([process.execPath, `${repoRoot}/src/cli.ts`, "list", "--models-dir", dir], { stdout: "pipe", stderr: "pipe" });
+  expect(run.exitCode).toBe(0);
+  expect(run.stdout.toString()).toMatch(/^linked\s+\S+\s+[\d.]+ MiB/m);
+  expect(run.stderr.toString()).toContain("crafted.gguf: not a readable GGUF header");
 });
