@@ -18,21 +18,25 @@ const tmp = mkdtempSync(join(tmpdir(), "hearth-pull-token-"));
 /** Every request any test server saw: which server, its host and path, and its Authorization. */
 let seen: Array<{ server: string; host: string; path: string; auth: string | null }> = [];
 
-function answer(server: string, req: Request, https: boolean, port: () => number): Response {
+/** A hub on 127.0.0.1 and a "CDN" on 127.0.0.2 (another host; all of 127/8 is loopback on Linux). */
+interface Pair { scheme: "http" | "https"; hub: ReturnType<typeof Bun.serve>; cdn: ReturnType<typeof Bun.serve> }
+
+function answer(pair: () => Pair, req: Request): Response {
+  const { scheme, hub, cdn } = pair();
   const url = new URL(req.url);
-  seen.push({ server, host: url.host, path: url.pathname, auth: req.headers.get("authorization") });
+  seen.push({ server: scheme, host: url.host, path: url.pathname, auth: req.headers.get("authorization") });
   const to = (location: string, status = 302) => new Response(null, { status, headers: { location } });
   switch (url.pathname) {
     case "/api/models/owner/repo":
       return Response.json({ siblings: [{ rfilename: "tiny-q8_0.gguf" }, { rfilename: "tiny-q4_0.gguf" }] });
-    // Hub: a same-host redirect (a renamed repo), then off to a "CDN" on another host name.
+    // Hub: a same-host redirect (a renamed repo), then off to the CDN on another host.
     case "/owner/repo/resolve/main/tiny-q4_0.gguf":
       return to("/renamed/repo/resolve/main/tiny-q4_0.gguf", 307);
     case "/renamed/repo/resolve/main/tiny-q4_0.gguf":
-      return to(`${https ? "https" : "http"}://localhost:${port()}/cdn/blob?signature=1`);
+      return to(`${scheme}://127.0.0.2:${cdn.port}/cdn/blob?signature=1`);
     // The CDN sends the request back to the hub's host: still no token (the chain left the hub).
     case "/cdn/blob":
-      return to(`${https ? "https" : "http"}://127.0.0.1:${port()}/back/blob`);
+      return to(`${scheme}://127.0.0.1:${hub.port}/back/blob`);
     case "/back/blob":
     case "/plain.gguf":
       return new Response(BYTES);
@@ -41,22 +45,28 @@ function answer(server: string, req: Request, https: boolean, port: () => number
   }
 }
 
-let hub: ReturnType<typeof Bun.serve>;
-let plain: ReturnType<typeof Bun.serve>;
+let secure: Pair;
+let plain: Pair;
 let ca: string;
+
+function servePair(scheme: Pair["scheme"], tls?: { cert: string; key: string }): Pair {
+  const pair = { scheme } as Pair;
+  pair.hub = Bun.serve({ port: 0, hostname: "127.0.0.1", tls, fetch: req => answer(() => pair, req) });
+  pair.cdn = Bun.serve({ port: 0, hostname: "127.0.0.2", tls, fetch: req => answer(() => pair, req) });
+  return pair;
+}
 
 beforeAll(() => {
   const key = join(tmp, "key.pem");
   ca = join(tmp, "cert.pem");
-  const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", ca, "-days", "1",
-    "-subj", "/CN=hearth-test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], { stderr: "pipe" });
+  const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", ca, "-days", "1",
+    "-subj", "/CN=hearth-test", "-addext", "subjectAltName=IP:127.0.0.1,IP:127.0.0.2"], { stderr: "pipe" });
   if (!made.success) throw new Error(`openssl could not make a test certificate: ${made.stderr}`);
-  hub = Bun.serve({ port: 0, hostname: "127.0.0.1", tls: { cert: readFileSync(ca, "utf8"), key: readFileSync(key, "utf8") }, fetch: req => answer("https", req, true, () => hub.port!) });
-  plain = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: req => answer("http", req, false, () => plain.port!) });
+  secure = servePair("https", { cert: readFileSync(ca, "utf8"), key: readFileSync(key, "utf8") });
+  plain = servePair("http");
 });
 afterAll(() => {
-  hub?.stop(true);
-  plain?.stop(true);
+  for (const p of [secure, plain]) for (const s of [p?.hub, p?.cdn]) s?.stop(true);
 });
 
 describe("shouldSendToken", () => {
@@ -79,7 +89,7 @@ describe("shouldSendToken", () => {
 describe("the token on the wire", () => {
   test("a plain http URL gets no token, and neither does its redirect chain", async () => {
     seen = [];
-    const path = await pull({ source: `http://127.0.0.1:${plain.port}/owner/repo/resolve/main/tiny-q4_0.gguf`, dir: join(tmp, "a"), token: TOKEN });
+    const path = await pull({ source: `http://127.0.0.1:${plain.hub.port}/owner/repo/resolve/main/tiny-q4_0.gguf`, dir: join(tmp, "a"), token: TOKEN });
     expect(new Uint8Array(readFileSync(path))).toEqual(BYTES);
     expect(seen.map(s => s.path)).toEqual(["/owner/repo/resolve/main/tiny-q4_0.gguf", "/renamed/repo/resolve/main/tiny-q4_0.gguf", "/cdn/blob", "/back/blob"]);
     expect(seen.every(s => s.auth === null)).toBe(true);
@@ -87,7 +97,7 @@ describe("the token on the wire", () => {
 
   test("an http --hf-endpoint gets no token (listing and download)", async () => {
     seen = [];
-    const endpoint = `http://127.0.0.1:${plain.port}`;
+    const endpoint = `http://127.0.0.1:${plain.hub.port}`;
     const source = await resolveQuant("owner/repo:Q4_0", endpoint, TOKEN);
     expect(source).toBe("owner/repo/tiny-q4_0.gguf");
     await pull({ source, dir: join(tmp, "b"), token: TOKEN, hfEndpoint: endpoint });
@@ -97,19 +107,19 @@ describe("the token on the wire", () => {
 
   test("an https URL that is not the endpoint gets no token", async () => {
     seen = [];
-    const run = Bun.spawn([process.execPath, `${repoRoot}/src/cli.ts`, "pull", `https://127.0.0.1:${hub.port}/plain.gguf`, "--dir", join(tmp, "c")], {
+    const run = Bun.spawn([process.execPath, `${repoRoot}/src/cli.ts`, "pull", `https://127.0.0.1:${secure.hub.port}/plain.gguf`, "--dir", join(tmp, "c")], {
       env: { ...childEnv, HF_TOKEN: TOKEN, NODE_EXTRA_CA_CERTS: ca },
       stdout: "pipe",
       stderr: "pipe",
     });
     expect(await run.exited).toBe(0);
-    expect(seen).toEqual([{ server: "https", host: `127.0.0.1:${hub.port}`, path: "/plain.gguf", auth: null }]);
+    expect(seen).toEqual([{ server: "https", host: `127.0.0.1:${secure.hub.port}`, path: "/plain.gguf", auth: null }]);
   });
 
   test("the https endpoint gets it, same-host redirects keep it, a hop to another host and every later hop do not", async () => {
     seen = [];
     const dir = join(tmp, "d");
-    const run = Bun.spawn([process.execPath, `${repoRoot}/src/cli.ts`, "pull", "owner/repo:Q4_0", "--hf-endpoint", `https://127.0.0.1:${hub.port}`, "--dir", dir], {
+    const run = Bun.spawn([process.execPath, `${repoRoot}/src/cli.ts`, "pull", "owner/repo:Q4_0", "--hf-endpoint", `https://127.0.0.1:${secure.hub.port}`, "--dir", dir], {
       env: { ...childEnv, HF_TOKEN: TOKEN, NODE_EXTRA_CA_CERTS: ca },
       stdout: "pipe",
       stderr: "pipe",
@@ -118,12 +128,12 @@ describe("the token on the wire", () => {
     expect(code, await new Response(run.stderr).text()).toBe(0);
     expect(existsSync(join(dir, "tiny-q4_0.gguf"))).toBe(true);
     const bearer = `Bearer ${TOKEN}`;
-    const hubHost = `127.0.0.1:${hub.port}`;
+    const hubHost = `127.0.0.1:${secure.hub.port}`;
     expect(seen).toEqual([
       { server: "https", host: hubHost, path: "/api/models/owner/repo", auth: bearer },
       { server: "https", host: hubHost, path: "/owner/repo/resolve/main/tiny-q4_0.gguf", auth: bearer },
       { server: "https", host: hubHost, path: "/renamed/repo/resolve/main/tiny-q4_0.gguf", auth: bearer },
-      { server: "https", host: `localhost:${hub.port}`, path: "/cdn/blob", auth: null },
+      { server: "https", host: `127.0.0.2:${secure.cdn.port}`, path: "/cdn/blob", auth: null },
       { server: "https", host: hubHost, path: "/back/blob", auth: null },
     ]);
   });
