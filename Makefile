@@ -61,7 +61,7 @@ endif
 TOOLS   := llama-simple llama-server llama-quantize $(if $(filter 1,$(RPC)),ggml-rpc-server,)
 TARGETS := llama ggml $(TOOLS)
 
-SHIM_SRC := lib/shim/hearth_shim.c
+SHIM_SRC := lib/shim/hearth_shim.c lib/shim/hearth_grammar.cpp lib/shim/hearth_grammar.h
 # What the hearth binary loads at run time (the tools need a few more, which stay in lib/).
 RUNTIME_LIBS = $(wildcard lib/libllama.$(SO)* lib/libggml*.$(SO)* lib/libhearth_shim.$(SO))
 STAMP    := lib/.built-$(VARIANT)
@@ -117,9 +117,13 @@ $(STAMP): $(SOURCE_DEP)
 	@touch $@
 
 # The shim adapts the few llama.h calls that pass structs by value (see lib/shim/hearth_shim.c).
+# hearth_grammar.cpp is C++ only to catch the exceptions llama.cpp's grammar throws.
+SHIM_FLAGS := -O2 -fPIC -Wall -Wextra -I$(LLAMA_SRC)/include -I$(LLAMA_SRC)/ggml/include
 lib/libhearth_shim.$(SO): $(SHIM_SRC) $(STAMP)
-	$(CC) -O2 -shared -fPIC -std=c11 -Wall -Wextra -I$(LLAMA_SRC)/include -I$(LLAMA_SRC)/ggml/include \
-	  -o $@ $(SHIM_SRC) -Llib -lllama -lggml -lggml-base '-Wl,-rpath,$$ORIGIN'
+	$(CC) $(SHIM_FLAGS) -std=c11 -c -o lib/hearth_shim.o lib/shim/hearth_shim.c
+	$(CXX) $(SHIM_FLAGS) -std=c++17 -c -o lib/hearth_grammar.o lib/shim/hearth_grammar.cpp
+	$(CXX) -shared -o $@ lib/hearth_shim.o lib/hearth_grammar.o -Llib -lllama -lggml -lggml-base '-Wl,-rpath,$$ORIGIN'
+	@rm -f lib/hearth_shim.o lib/hearth_grammar.o
 
 # ---- everyday commands -----------------------------------------------------
 run: lib deps

@@ -1,4 +1,5 @@
-// hearth_shim.c — the only C in Hearth.
+// hearth_shim.c — the C in Hearth (with hearth_grammar.cpp, which catches what llama.cpp's grammar
+// throws).
 //
 // bun:ffi cannot pass or return structs by value. llama.h does so in a few places
 // (default params, llama_batch, llama_decode, sampler chain params); this shim wraps exactly
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "llama.h"
+#include "hearth_grammar.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -278,9 +280,11 @@ EXPORT struct llama_sampler * hearth_sampler_chain_new(void) {
 // grammar rejects that token, the logits are masked by the grammar and the chain picks again
 // (rejection sampling: checking one token is far cheaper than masking the whole vocabulary).
 //
-// Also keeps llama.cpp from aborting: the grammar only ever accepts a token it allowed
-// (accepting anything else throws through the C API), and the chain never runs on logits that
-// are all -inf. Single-threaded: one candidates buffer per process (the runner's token loop).
+// Also keeps llama.cpp from aborting: the grammar (hearth_grammar.cpp, which catches llama.cpp's
+// exceptions) only ever takes a token it allows, and the chain never runs on logits that are all
+// -inf. A lazy grammar may refuse a token its mask let through (one that completes a trigger in a
+// way the grammar does not allow): that token is masked too and the chain picks again.
+// Single-threaded: one candidates buffer per process (the runner's token loop).
 
 static llama_token_data * cand_buf = NULL;
 static size_t             cand_cap = 0;
@@ -309,52 +313,61 @@ static int fill_candidates(struct llama_context * ctx, int32_t idx, int32_t n_vo
     return 1;
 }
 
-static bool grammar_allows(struct llama_sampler * grammar, llama_token token) {
-    llama_token_data one = { token, 1.0f, 0.0f };
-    llama_token_data_array arr = { &one, 1, -1, false };
-    llama_sampler_apply(grammar, &arr);
-    return one.logit != -INFINITY;
-}
+// Most tokens a lazy grammar may refuse in one sample before the sample gives up (-2). Each refused
+// token completes a trigger word; few tokens of a vocabulary do, and each is masked once refused.
+#define MAX_REFUSED 32
 
 // Returns the sampled token (already accepted by grammar and chain), or
 //   -1: the grammar is complete (it allows only end-of-generation) but end-of-generation is
 //       banned (eog_banned, e.g. ignore_eos): the output is finished;
 //   -2: the grammar allows no token at all here (no token of this vocabulary can continue it);
-//   -3: no logits for idx / out of memory.
-EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct llama_sampler * grammar,
+//   -3: no logits for idx / out of memory;
+//   -4: llama.cpp's grammar failed (threw where it should not): the grammar is unusable.
+EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct hearth_grammar * grammar,
                                      struct llama_context * ctx, int32_t idx, int32_t n_vocab, int32_t eog_banned) {
     const struct llama_vocab * vocab = llama_model_get_vocab(llama_get_model(ctx));
+    llama_token refused[MAX_REFUSED];
+    int32_t n_refused = 0;
     llama_token_data_array cur;
     if (!fill_candidates(ctx, idx, n_vocab, &cur)) return -3;
     llama_sampler_apply(chain, &cur);
     if (cur.selected >= 0 && cur.data[cur.selected].logit != -INFINITY) {
         llama_token id = cur.data[cur.selected].id;
-        if (grammar_allows(grammar, id)) {
-            llama_sampler_accept(grammar, id);
+        int32_t taken = hearth_grammar_accept(grammar, id);
+        if (taken < 0) return -4;
+        if (taken > 0) {
             llama_sampler_accept(chain, id);
             last_cur = cur;
             return id;
         }
+        refused[n_refused++] = id;
     }
-    // Resample from what the grammar allows.
-    if (!fill_candidates(ctx, idx, n_vocab, &cur)) return -3;
-    llama_sampler_apply(grammar, &cur);
-    bool any = false, any_text = false;
-    for (size_t i = 0; i < cur.size; i++) {
-        if (cur.data[i].logit == -INFINITY) continue;
-        any = true;
-        if (!llama_vocab_is_eog(vocab, cur.data[i].id)) { any_text = true; break; }
+    // Resample from what the grammar allows, less what it refused.
+    for (;;) {
+        if (!fill_candidates(ctx, idx, n_vocab, &cur)) return -3;
+        if (hearth_grammar_apply(grammar, &cur) < 0) return -4;
+        for (int32_t j = 0; j < n_refused; j++) cur.data[refused[j]].logit = -INFINITY;  // data[t].id == t here
+        bool any = false, any_text = false;
+        for (size_t i = 0; i < cur.size; i++) {
+            if (cur.data[i].logit == -INFINITY) continue;
+            any = true;
+            if (!llama_vocab_is_eog(vocab, cur.data[i].id)) { any_text = true; break; }
+        }
+        if (!any) return -2;
+        if (!any_text && eog_banned) return -1;
+        llama_sampler_apply(chain, &cur);
+        if (cur.selected < 0 || cur.data[cur.selected].logit == -INFINITY) return -2;
+        llama_token id = cur.data[cur.selected].id;
+        int32_t taken = hearth_grammar_accept(grammar, id);
+        if (taken < 0) return -4;
+        if (taken > 0) {
+            llama_sampler_accept(chain, id);
+            last_cur = cur;
+            return id;
+        }
+        if (n_refused == MAX_REFUSED) return -2;
+        refused[n_refused++] = id;
     }
-    if (!any) return -2;
-    if (!any_text && eog_banned) return -1;
-    llama_sampler_apply(chain, &cur);
-    if (cur.selected < 0 || cur.data[cur.selected].logit == -INFINITY) return -2;
-    llama_token id = cur.data[cur.selected].id;
-    if (!grammar_allows(grammar, id)) return -2;
-    llama_sampler_accept(grammar, id);
-    llama_sampler_accept(chain, id);
-    last_cur = cur;
-    return id;
 }
 
 // llama_sampler_sample's CPU path (same candidates, same chain, same RNG draws), keeping the

@@ -30,8 +30,9 @@ export function grammarSampling(vocab: Vocab, request: GenerateRequest, logitBia
 }
 
 /** A negative sample result: how the generation ends. */
-export function grammarStopOutcome(code: number): { finish: "stop" } | { error: string } {
+export function grammarStopOutcome(code: number): { finish: "stop" } | { error: string; code: "invalid_grammar" | "engine_failure" } {
   if (code === GrammarStop.complete) return { finish: "stop" };
-  if (code === GrammarStop.deadEnd) return { error: "the grammar allows no token of this model's vocabulary here" };
-  return { error: "no logits to sample from" };
+  if (code === GrammarStop.deadEnd) return { error: "the grammar allows no token of this model's vocabulary here", code: "invalid_grammar" };
+  if (code === GrammarStop.failed) return { error: "llama.cpp's grammar failed on a token it had allowed", code: "engine_failure" };
+  return { error: "no logits to sample from", code: "engine_failure" };
 }

@@ -379,7 +379,7 @@ export class Scheduler {
     if (token < 0) {
       const outcome = grammarStopOutcome(token);
       if ("finish" in outcome) return this.finish(job, outcome.finish);
-      return this.release(job, { kind: "error", code: "invalid_grammar", message: outcome.error });
+      return this.release(job, { kind: "error", code: outcome.code, message: outcome.error });
     }
     job.generated++;
     const endsTurn = !job.request.ignoreEos && (vocab.isEog(token) || job.stopTokenIds.has(token));

@@ -54,6 +54,8 @@ export const GrammarStop = {
   deadEnd: -2,
   /** No logits at that batch index. */
   noLogits: -3,
+  /** llama.cpp's grammar failed where it should not have (it threw): it cannot go on. */
+  failed: -4,
 } as const;
 
 export const defaultSampling: SamplingParams = {
@@ -68,34 +70,27 @@ export const defaultSampling: SamplingParams = {
   penaltyLastN: 64,
 };
 
-/** llama.cpp's grammar sampler, or null when it cannot parse the grammar (llama.cpp logs why). */
+/**
+ * llama.cpp's grammar sampler behind the shim's calls that never throw (hearth_grammar.cpp), or
+ * null when llama.cpp cannot parse the grammar (it logs why). Trigger words are plain text: the
+ * shim escapes them into the pattern llama.cpp compiles (an invalid one would throw and abort).
+ */
 function initGrammar(vocab: Vocab, grammar: GrammarParams): Pointer | null {
-  const { llama } = native();
-  const text = cString(grammar.gbnf);
-  const root = cString("root");
-  if (!grammar.lazy) return llama.llama_sampler_init_grammar(vocab.ptr, text, root) as Pointer | null;
-  // One pattern, built as llama.cpp builds it from trigger words: the grammar is fed from the word on.
-  // Words are escaped here, so the std::regex llama.cpp compiles is always valid (an invalid one throws
-  // through the C API and aborts).
-  const { words, tokens } = grammar.lazy;
-  const patterns = words.length > 0 ? [cString(`[\\s\\S]*?(${words.map(escapeRegex).join("|")})[\\s\\S]*`)] : [];
-  const patternPtrs = new BigUint64Array(patterns.map(p => BigInt(ptr(p))));
-  const tokenIds = new Int32Array(tokens);
-  const g = llama.llama_sampler_init_grammar_lazy_patterns(
+  const { shim } = native();
+  const words = (grammar.lazy?.words ?? []).map(w => cString(w));
+  const wordPtrs = new BigUint64Array(words.map(w => BigInt(ptr(w))));
+  const tokenIds = new Int32Array(grammar.lazy?.tokens ?? []);
+  const g = shim.hearth_grammar_new(
     vocab.ptr,
-    text,
-    root,
-    patterns.length > 0 ? patternPtrs : null,
-    patterns.length,
+    cString(grammar.gbnf),
+    grammar.lazy ? 1 : 0,
+    words.length > 0 ? wordPtrs : null,
+    words.length,
     tokenIds.length > 0 ? tokenIds : null,
     tokenIds.length,
   ) as Pointer | null;
-  void patterns; // the pattern buffers must outlive the call above
+  void words; // the word buffers must outlive the call above
   return g;
-}
-
-function escapeRegex(word: string): string {
-  return word.replace(/[.^$|()*+?[\]{}\\]/g, "\\$&");
 }
 
 /**
@@ -107,13 +102,13 @@ export function grammarError(vocab: Vocab, grammar: GrammarParams): string | nul
   if (limit) return limit;
   const g = initGrammar(vocab, grammar);
   if (!g) return "llama.cpp cannot parse the grammar (a syntax error, an undefined rule, left recursion, or no root rule)";
-  native().llama.llama_sampler_free(g);
+  native().shim.hearth_grammar_free(g);
   return null;
 }
 
 export class Sampler {
   private handle: Pointer | null;
-  /** The grammar sampler, owned here and kept out of the chain. */
+  /** The grammar (a hearth_grammar of the shim), owned here and kept out of the chain. */
   private grammar: Pointer | null = null;
   private readonly nVocab: number;
   private readonly eogBanned: boolean;
@@ -184,7 +179,7 @@ export class Sampler {
       }
     } catch (err) {
       llama.llama_sampler_free(chain);
-      if (this.grammar) llama.llama_sampler_free(this.grammar);
+      if (this.grammar) shim.hearth_grammar_free(this.grammar);
       this.grammar = null;
       throw err;
     }
@@ -239,7 +234,7 @@ export class Sampler {
   dispose(): void {
     if (!this.handle) return;
     native().llama.llama_sampler_free(this.handle);
-    if (this.grammar) native().llama.llama_sampler_free(this.grammar);
+    if (this.grammar) native().shim.hearth_grammar_free(this.grammar);
     this.handle = null;
     this.grammar = null;
   }

@@ -26,8 +26,9 @@ test("libllama symbols match llama.h", () => {
   expect(wrong).toEqual([]);
 });
 
-test("shim symbols match hearth_shim.c", () => {
-  const shim = declaredArity(readFileSync(resolve(repoRoot, "lib/shim/hearth_shim.c"), "utf8"));
+test("shim symbols match hearth_shim.c and hearth_grammar.h", () => {
+  const sources = ["lib/shim/hearth_shim.c", "lib/shim/hearth_grammar.h"].map(f => readFileSync(resolve(repoRoot, f), "utf8"));
+  const shim = declaredArity(sources.join("\n"));
   const wrong = Object.entries(shimSymbols)
     .filter(([name, def]) => shim.get(name) !== def.args.length)
     .map(([name, def]) => `${name}: binding ${def.args.length}, shim ${shim.get(name) ?? "not found"}`);
