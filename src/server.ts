@@ -2,6 +2,7 @@
 import { createApp } from "./api/app.ts";
 import { hostAllowList } from "./api/browser-guard.ts";
 import type { HearthConfig } from "./models/config.ts";
+import { SERVE_DEFAULTS } from "./options/serve.ts";
 import { ModelRegistry, type LoadPolicy, type RunnerDefaults } from "./models/registry.ts";
 import { log } from "./util/log.ts";
 
@@ -76,7 +77,7 @@ export async function startServer(config: ServerConfig) {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    const deadline = Date.now() + (config.shutdownTimeoutS ?? 30) * 1000;
+    const deadline = Date.now() + (config.shutdownTimeoutS ?? SERVE_DEFAULTS["shutdown-timeout"]) * 1000;
     log("info", "shutting down: waiting for in-flight requests");
     void server.stop(false);
     const busy = () => registry.health().models.some(m => m.inFlight > 0);

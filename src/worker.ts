@@ -3,10 +3,10 @@
 //
 // The RPC protocol has no authentication: whoever reaches the port can use the worker. It binds
 // 127.0.0.1 unless told otherwise, and any other address gets a warning saying who can reach it.
-import { parseArgs } from "node:util";
 import { findWorkerBinary } from "./llama/library.ts";
+import { parseCommand, WORKER } from "./options/commands.ts";
 
-export const DEFAULT_WORKER_PORT = 50052;
+export const DEFAULT_WORKER_PORT = WORKER.options.port.default;
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -25,32 +25,13 @@ export function exposureWarning(host: string, port: number): string {
 }
 
 export async function workerCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv.map(a => (a === "-t" ? "--threads" : a === "-H" ? "--host" : a === "-p" ? "--port" : a)),
-    options: {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", default: String(DEFAULT_WORKER_PORT) },
-      threads: { type: "string" },
-      cache: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    console.error(`hearth worker: --port must be 1-65535, got '${values.port}'`);
-    process.exit(2);
-  }
-  const threads = values.threads === undefined ? undefined : Number(values.threads);
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
-    console.error(`hearth worker: --threads must be a positive integer, got '${values.threads}'`);
-    process.exit(2);
-  }
+  const { values } = parseCommand(WORKER, argv);
+  const { host, port, threads } = values;
   const binary = findWorkerBinary();
   if (!binary) {
     console.error("hearth worker: ggml-rpc-server not found next to hearth or in lib/bin: build it with `make lib` (RPC=1, the default)");
     process.exit(1);
   }
-  const host = values.host!;
   if (!isLoopback(host)) console.error(exposureWarning(host, port));
   const args = ["--host", host, "--port", String(port), ...(threads ? ["--threads", String(threads)] : []), ...(values.cache ? ["--cache"] : [])];
   const child = Bun.spawn([binary, ...args], { stdio: ["ignore", "inherit", "inherit"] });

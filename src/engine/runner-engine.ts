@@ -15,6 +15,7 @@ import { basename, resolve } from "node:path";
 import { relayRunnerStderr } from "./load-progress.ts";
 import { probeWorkers } from "./rpc-workers.ts";
 import { log } from "../util/log.ts";
+import { SERVE_DEFAULTS } from "../options/serve.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
 import {
   type Engine,
@@ -145,7 +146,7 @@ export class RunnerEngine implements Engine {
 
   /** Kills a runner that owes requests and has been silent too long (a worker that hangs). */
   private watch(child: Subprocess): void {
-    const limitMs = (this.config.rpcTimeoutS ?? 120) * 1000;
+    const limitMs = (this.config.rpcTimeoutS ?? SERVE_DEFAULTS["rpc-timeout"]) * 1000;
     if (!this.usesWorkers || limitMs <= 0) return;
     this.watchdog = setInterval(() => {
       if (this.child !== child || this.channels.size === 0 || Date.now() - this.lastHeardAt < limitMs) return;

@@ -3,14 +3,14 @@
 // named by the checkpoint's content hash so a restart (or a copy of the folder) reuses the import.
 // The hash of a file is remembered by path, size and mtime, so unchanged checkpoints are read once.
 import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { runnerCommand } from "../engine/runner-engine.ts";
+import { hearthHome } from "../util/home.ts";
 
 export const IMPORT_QUANT = "q4_0";
 
 export function importCacheDir(): string {
-  return join(process.env.HEARTH_HOME ?? join(homedir(), ".hearth"), "cache", "import");
+  return join(hearthHome(), "cache", "import");
 }
 
 /** The files of a checkpoint that decide what its import contains. */

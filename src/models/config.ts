@@ -1,9 +1,10 @@
 // hearth.json (or --config FILE): aliases and per-model settings, validated at start-up.
 // Precedence: request field > per-model config > CLI flag > built-in default.
-import { Type as t, type Static } from "@sinclair/typebox";
+import { Type as t, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { existsSync, readFileSync } from "node:fs";
 import { LOAD_MODES } from "../engine/load-mode.ts";
+import type { ServeConfigKey } from "../options/serve.ts";
 
 const sampling = t.Object(
   {
@@ -15,20 +16,19 @@ const sampling = t.Object(
   { additionalProperties: false },
 );
 
-const modelSettings = t.Object(
-  {
-    ctx_size: t.Optional(t.Integer({ minimum: 16 })),
-    parallel: t.Optional(t.Integer({ minimum: 1, maximum: 256 })),
-    gpu_layers: t.Optional(t.Integer({ minimum: -1 })),
-    load_mode: t.Optional(t.Union(LOAD_MODES.map(mode => t.Literal(mode)))),
-    chat_template: t.Optional(t.String({ minLength: 1 })),
-    // RPC workers (ggml-rpc-server) that take this model's layers, and the devices' weights.
-    rpc: t.Optional(t.Array(t.String({ pattern: "^[^:,\\s]+:[0-9]{1,5}$" }), { minItems: 1, maxItems: 16 })),
-    tensor_split: t.Optional(t.Array(t.Number({ minimum: 0 }), { minItems: 1, maxItems: 16 })),
-    sampling: t.Optional(sampling),
-  },
-  { additionalProperties: false },
-);
+/** A model's own value of a `hearth serve` flag: one key per flag whose table entry names one (src/options/serve.ts). */
+const flagKeys = {
+  ctx_size: t.Optional(t.Integer({ minimum: 16 })),
+  parallel: t.Optional(t.Integer({ minimum: 1, maximum: 256 })),
+  gpu_layers: t.Optional(t.Integer({ minimum: -1 })),
+  load_mode: t.Optional(t.Union(LOAD_MODES.map(mode => t.Literal(mode)))),
+  chat_template: t.Optional(t.String({ minLength: 1 })),
+  // RPC workers (ggml-rpc-server) that take this model's layers, and the devices' weights.
+  rpc: t.Optional(t.Array(t.String({ pattern: "^[^:,\\s]+:[0-9]{1,5}$" }), { minItems: 1, maxItems: 16 })),
+  tensor_split: t.Optional(t.Array(t.Number({ minimum: 0 }), { minItems: 1, maxItems: 16 })),
+} satisfies Record<ServeConfigKey, TSchema>;
+
+const modelSettings = t.Object({ ...flagKeys, sampling: t.Optional(sampling) }, { additionalProperties: false });
 
 export const configSchema = t.Object(
   {
