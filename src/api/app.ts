@@ -9,7 +9,7 @@ import { completions } from "./completions/handler.ts";
 import { embeddings } from "./embeddings/handler.ts";
 import { embeddingsBody } from "./embeddings/schema.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
-import { setStreamBufferLimit, type GenerationContext } from "./generation.ts";
+import type { GenerationContext } from "./generation.ts";
 import { parseJsonBody } from "./json-body.ts";
 import type { ModelSource } from "./model-source.ts";
 import { counters, renderMetrics } from "./metrics.ts";
@@ -20,7 +20,8 @@ import { RequestTrace } from "./request-trace.ts";
 import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
 import { crossSiteRefusal, hostRefusal } from "./browser-guard.ts";
 import { chatPage } from "../ui/route.ts";
-import packageJson from "../../package.json" with { type: "json" };
+import { SERVE_DEFAULTS } from "../options/serve.ts";
+import { HEARTH_VERSION } from "../util/version.ts";
 
 export interface AppOptions {
   apiKeys: string[];
@@ -33,7 +34,7 @@ export interface AppOptions {
   parseSpecialInChat?: boolean;
   /** Generation requests are cancelled after this many ms (0: no limit). */
   requestTimeoutMs?: number;
-  /** Bytes a stream may hold for a client that does not read before it is cancelled. */
+  /** Bytes a stream may hold for a client that does not read before it is cancelled (default: --max-stream-buffer's). */
   maxStreamBufferBytes?: number;
   /** Serve the chat page at GET / (default true; `--no-ui` turns it off). */
   ui?: boolean;
@@ -116,7 +117,7 @@ function requestId(request: Request): string {
 // the OpenAPI generator so (it cannot see into a parser function).
 export function createApp(models: ModelSource, options: AppOptions) {
   const ui = options.ui ?? true;
-  if (options.maxStreamBufferBytes) setStreamBufferLimit(options.maxStreamBufferBytes);
+  const maxStreamBufferBytes = options.maxStreamBufferBytes || SERVE_DEFAULTS["max-stream-buffer"];
   const traces = new WeakMap<Request, RequestTrace>();
   const traceOf = (request: Request) => {
     let trace = traces.get(request);
@@ -127,6 +128,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
   const generation = (request: Request): GenerationContext => ({
     signal: options.requestTimeoutMs ? AbortSignal.any([request.signal, AbortSignal.timeout(options.requestTimeoutMs)]) : request.signal,
     trace: traceOf(request),
+    maxStreamBufferBytes,
   });
   /** Ends a request that never reached a handler. */
   const early = (request: Request, response: Response) => {
@@ -191,7 +193,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
         provider: null,
         specPath: "/openapi",
         documentation: {
-          info: { title: "Hearth", version: packageJson.version, description: "A local OpenAI-compatible LLM server on llama.cpp." },
+          info: { title: "Hearth", version: HEARTH_VERSION, description: "A local OpenAI-compatible LLM server on llama.cpp." },
           components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" }, apiKeyHeader: { type: "apiKey", in: "header", name: "X-Api-Key" } } },
           // Only enforced when the server runs with --api-key; /health and the page stay open.
           security: [{ bearer: [] }, { apiKeyHeader: [] }],

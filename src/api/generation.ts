@@ -11,19 +11,14 @@ export interface GenerationContext {
   /** Aborted when the client goes away or --request-timeout passes (reason: a TimeoutError). */
   signal: AbortSignal;
   trace: RequestTrace;
+  /** Bytes a stream may hold for a client that does not read before it is cancelled (--max-stream-buffer). */
+  maxStreamBufferBytes: number;
 }
 
 export interface Started {
   events: AsyncIterator<GenerateEvent>;
   promptTokens: number;
   ctx: GenerationContext;
-}
-
-/** Streams may buffer this many bytes for a client that does not read before they are cancelled. */
-const streamLimits = { maxBufferedBytes: 4 << 20 };
-
-export function setStreamBufferLimit(bytes: number): void {
-  streamLimits.maxBufferedBytes = bytes;
 }
 
 const timedOut = (signal: AbortSignal) => signal.aborted && (signal.reason as { name?: string } | undefined)?.name === "TimeoutError";
@@ -208,9 +203,8 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
  * may hold `maxBufferedBytes` beyond the kernel's buffers; past that its request is cancelled, so
  * one stalled reader cannot grow the server's memory. Other streams never wait on it.
  */
-export function sseResponse(produce: (send: (data: unknown) => void) => Promise<void>, onCancel: () => void, trace?: RequestTrace): Response {
+export function sseResponse(produce: (send: (data: unknown) => void) => Promise<void>, onCancel: () => void, maxBufferedBytes: number, trace?: RequestTrace): Response {
   const encoder = new TextEncoder();
-  const limit = streamLimits.maxBufferedBytes;
   const source: Bun.DirectUnderlyingSource = {
     type: "direct",
     async pull(controller) {
@@ -228,7 +222,7 @@ export function sseResponse(produce: (send: (data: unknown) => void) => Promise<
           buffered += bytes.length;
           // It resolves once everything written so far has drained.
           void written.then(() => (buffered = 0), () => {});
-          if (buffered > limit) {
+          if (buffered > maxBufferedBytes) {
             gone = true;
             log("warn", "client is not reading its stream: cancelled", { id: trace?.id, buffered_bytes: buffered });
             if (trace) trace.error = "client not reading";
@@ -355,5 +349,5 @@ export function streamChoices(started: Started[], header: ChunkHeader, shape: St
     }
     if (usage.include) send(chunk([], { usage: sumUsage(usages, usage.promptTokens) }));
     send("[DONE]");
-  }, () => controller.abort(), ctx.trace);
+  }, () => controller.abort(), ctx.maxStreamBufferBytes, ctx.trace);
 }
