@@ -129,21 +129,40 @@ test("n = 4 greedy: four identical choices equal to n = 1; usage counts the prom
   expect(four.usage!.completion_tokens).toBe(4 * one.usage!.completion_tokens);
 });
 
-test("seeded n = 3 equals three n = 1 requests with seeds s, s+1, s+2 (streamed, with index per choice)", async () => {
-  const body = { model, prompt: "The little bird", max_tokens: 20, temperature: 1, top_k: 0, top_p: 1, min_p: 0 };
-  const alone = await Promise.all([0, 1, 2].map(async i => ((await (await postJson(`${hearth.url}/v1/completions`, { ...body, seed: 99 + i })).json()) as any).choices[0].text));
-  const res = await postJson(`${hearth.url}/v1/completions`, { ...body, seed: 99, n: 3, stream: true, stream_options: { include_usage: true } });
-  const texts = ["", "", ""];
-  let usage: any;
-  for (const data of await readSse(res)) {
-    if (data === "[DONE]") continue;
-    const chunk = JSON.parse(data);
-    for (const c of chunk.choices) texts[c.index] += c.text;
-    if (chunk.usage) usage = chunk.usage;
+// What a seed guarantees. Choice i of a seeded request samples with seed s + i, so its tokens are
+// those of an n = 1 request with that seed — given the same logits. llama.cpp's logits differ in
+// their last bits with how a sequence was decoded: what else was in the batch, which KV cells it
+// sits in, whether its prompt was reused from the cache (measured here on stories260K: up to 2e-2
+// apart). At temperature 1 such a difference changes a draw now and then: the old version of this
+// test sent the three n = 1 requests at once, raced them against each other on 2 slots, and failed
+// 1 run in 20. So every request here runs alone, with prompt caching off: each sequence is decoded
+// the same way, and the choices must match exactly.
+test("seeded n = 3: choice i equals the n = 1 request with seed s + i, each run alone without a cached prompt (streamed, index per choice)", async () => {
+  const body = { model, prompt: "The little bird", max_tokens: 20, temperature: 1, top_k: 0, top_p: 1, min_p: 0, cache_prompt: false };
+  const alone: string[] = [];
+  for (const i of [0, 1, 2]) {
+    const res = await postJson(`${hearth.url}/v1/completions`, { ...body, seed: 99 + i });
+    alone.push(((await res.json()) as any).choices[0].text);
   }
-  expect(texts).toEqual(alone);
-  expect(new Set(alone).size).toBeGreaterThan(1);
-  expect(usage.completion_tokens).toBe(60);
+  const choices = async () => {
+    const res = await postJson(`${hearth.url}/v1/completions`, { ...body, seed: 99, n: 3, stream: true, stream_options: { include_usage: true } });
+    const texts = ["", "", ""];
+    let usage: any;
+    for (const data of await readSse(res)) {
+      if (data === "[DONE]") continue;
+      const chunk = JSON.parse(data);
+      for (const c of chunk.choices) texts[c.index] += c.text;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    return { texts, completionTokens: usage.completion_tokens };
+  };
+  const first = await choices();
+  expect(first.texts).toEqual(alone);
+  expect(first.completionTokens).toBe(60);
+  // The same request again: the same choices.
+  expect(await choices()).toEqual(first);
+  // Different seeds really do give different choices here (or the test proves nothing).
+  expect(new Set(alone).size).toBe(3);
 });
 
 test("n beyond what one request may decode at once → 400 naming n", async () => {
