@@ -6,41 +6,35 @@
 // only narrow what we generate are fine (a maximum we cannot express exactly is met by generating
 // fewer values), and a keyword we cannot honour is a SchemaGrammarError, never silently dropped.
 // Undeclared properties are generated only when a schema allows them explicitly or declares none.
+//
+// Work is bounded (src/grammar/schema-budget.ts): a sub-schema seen before — the same JSON apart
+// from annotations, however it was reached (anyOf beside properties, each entry of a `type`
+// array, allOf merges) — is the rule it became the first time, never expanded again.
+import { ContentKeys } from "./content-keys.ts";
 import { literal, repeat, RuleSet } from "./gbnf.ts";
 import { integerRange } from "./integer-range.ts";
 import { PRIMITIVE_NAMES, STRING_FORMATS, use } from "./json-primitives.ts";
+import { SchemaBudget } from "./schema-budget.ts";
+import { SchemaGrammarError } from "./schema-error.ts";
+import { bound, inferType, integerBounds, isAnnotation, UNSUPPORTED } from "./schema-keywords.ts";
 
-export class SchemaGrammarError extends Error {
-  constructor(
-    message: string,
-    /** JSON pointer into the schema of the part that cannot be converted. */
-    readonly path: string,
-  ) {
-    super(path ? `${message} (at ${path})` : message);
-    this.name = "SchemaGrammarError";
-  }
-}
+export { SchemaBudget } from "./schema-budget.ts";
+export { SchemaBudgetError, SchemaGrammarError } from "./schema-error.ts";
 
 type Obj = Record<string, unknown>;
 type Schema = boolean | Obj;
 
-/** Keywords that constrain values in ways no grammar here expresses. */
-const UNSUPPORTED = new Set([
-  "pattern", "multipleOf", "not", "if", "then", "else", "patternProperties", "propertyNames",
-  "minProperties", "maxProperties", "contains", "minContains", "maxContains", "dependentRequired",
-  "dependentSchemas", "dependencies", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
-]);
-
-/** Repetitions beyond this are generated up to this bound (llama.cpp refuses more than 2000). */
-const MAX_REPEAT = 1000;
+/** `$ref`s followed in a row to reach a schema to merge (a chain or a loop of references). */
+const MAX_REF_HOPS = 64;
 
 /**
  * The GBNF grammar of the JSON values `schema` accepts, its start rule named `rootName` (other
- * grammars, like tool calls, embed it under another name).
+ * grammars, like tool calls, embed it under another name). Throws SchemaBudgetError past
+ * `budget`, which several conversions for one request may share.
  */
-export function jsonSchemaToGbnf(schema: unknown, rootName = "root"): string {
+export function jsonSchemaToGbnf(schema: unknown, rootName = "root", budget = new SchemaBudget()): string {
   if (typeof schema !== "boolean" && !isObject(schema)) throw new SchemaGrammarError("a schema must be an object or a boolean", "");
-  const converter = new Converter(schema);
+  const converter = new Converter(schema, budget);
   const top = converter.visit(schema, rootName, "");
   if (top !== rootName) converter.rules.add(rootName, top);
   use(converter.rules, "space"); // most rules end with it
@@ -52,21 +46,55 @@ function isObject(x: unknown): x is Obj {
 }
 
 class Converter {
-  readonly rules = new RuleSet(PRIMITIVE_NAMES);
+  readonly rules: RuleSet;
   private readonly refs = new Map<string, string>();
+  private readonly keys: ContentKeys;
+  /** Content key (annotations left out) → the rule a schema became. */
+  private readonly done = new Map<string, string>();
+  private readonly schemaKeys = new WeakMap<Obj, string>();
   private depth = 0;
+  /** Where the conversion is, for budget errors. */
+  private path = "";
 
-  constructor(private readonly root: Schema) {}
+  constructor(
+    private readonly root: Schema,
+    private readonly budget: SchemaBudget,
+  ) {
+    this.rules = new RuleSet(PRIMITIVE_NAMES, (rules, bytes) => budget.grow(rules, bytes, this.path));
+    this.keys = new ContentKeys(members => budget.step(this.path, 1 + members));
+  }
 
   /** Returns the name of a rule matching `schema` (plus trailing whitespace). */
   visit(schema: Schema, name: string, path: string): string {
+    this.budget.step(path);
+    if (typeof schema === "boolean") return this.visitSchema(schema, name, path);
+    const key = this.schemaKey(schema);
+    const known = this.done.get(key);
+    if (known !== undefined) return known;
     // Inlined schemas (allOf, $ref beside other keywords) could otherwise recurse forever.
     if (++this.depth > 200) throw new SchemaGrammarError("the schema nests too deeply (or inlines a recursive reference)", path);
+    const outer = this.path;
+    this.path = path;
     try {
-      return this.visitSchema(schema, name, path);
+      const rule = this.visitSchema(schema, name, path);
+      this.done.set(key, rule);
+      return rule;
     } finally {
       this.depth--;
+      this.path = outer;
     }
+  }
+
+  /** Equal for schemas that differ only in annotations (title, description, …). */
+  private schemaKey(s: Obj): string {
+    let key = this.schemaKeys.get(s);
+    if (key === undefined) {
+      const entries = Object.entries(s);
+      const kept = entries.filter(([k]) => !isAnnotation(k));
+      key = this.keys.of(kept.length === entries.length ? s : Object.fromEntries(kept));
+      this.schemaKeys.set(s, key);
+    }
+    return key;
   }
 
   private visitSchema(schema: Schema, name: string, path: string): string {
@@ -99,22 +127,23 @@ class Converter {
         return this.visit(schema, `${name}-${i}`, p);
       });
       if (names.length === 0) throw new SchemaGrammarError(`"${key}" is empty`, `${path}/${key}`);
-      return this.rules.add(name, names.join(" | "));
+      return this.rules.add(name, alternatives(names));
     }
     if (s.nullable === true) {
       const { nullable: _, ...rest } = s;
       return this.rules.add(name, `${this.visit(rest, `${name}-value`, path)} | ${use(this.rules, "null")}`);
     }
-    if ("const" in s) return this.rules.add(name, `${jsonLiteral(s.const)} space`);
+    if ("const" in s) return this.rules.add(name, `${this.literals([s.const], path)[0]} space`);
     if (Array.isArray(s.enum)) {
       if (s.enum.length === 0) throw new SchemaGrammarError('"enum" is empty', `${path}/enum`);
+      this.budget.step(path, s.enum.length);
       use(this.rules, "space");
-      return this.rules.add(name, s.enum.map(v => `${jsonLiteral(v)} space`).join(" | "));
+      return this.rules.add(name, this.literals(s.enum, path).map(v => `${v} space`).join(" | "));
     }
     const type = s.type;
     if (Array.isArray(type)) {
       if (type.length === 0) throw new SchemaGrammarError('"type" is empty', `${path}/type`);
-      return this.rules.add(name, type.map(t => this.visit({ ...s, type: t }, `${name}-${t}`, path)).join(" | "));
+      return this.rules.add(name, alternatives(type.map(t => this.visit({ ...s, type: t }, `${name}-${t}`, path))));
     }
     switch (type ?? inferType(s)) {
       case "object": return this.object(s, name, path);
@@ -127,6 +156,17 @@ class Converter {
       case undefined: return use(this.rules, "value");
       default: throw new SchemaGrammarError(`unknown type "${String(type)}"`, `${path}/type`);
     }
+  }
+
+  /** GBNF literals of the values' JSON texts (compact, as JSON.stringify writes them), within the budget. */
+  private literals(values: unknown[], path: string): string[] {
+    let bytes = 0;
+    return values.map(value => {
+      const text = JSON.stringify(value);
+      bytes += text.length;
+      this.budget.expectBytes(bytes, path);
+      return literal(text);
+    });
   }
 
   private ref(s: Obj, path: string): string {
@@ -150,9 +190,16 @@ class Converter {
   private lookup(ref: string, path: string): Schema {
     if (!ref.startsWith("#")) throw new SchemaGrammarError(`only local references ("#/...") are supported, not "${ref}"`, `${path}/$ref`);
     let target: unknown = this.root;
-    const pointer = decodeURIComponent(ref.slice(1));
+    let pointer: string;
+    try {
+      pointer = decodeURIComponent(ref.slice(1));
+    } catch {
+      throw new SchemaGrammarError(`"${ref}" is not a valid URI fragment`, `${path}/$ref`);
+    }
+    const parts = pointer.split("/").slice(1);
+    this.budget.step(path, 1 + parts.length);
     if (pointer && !pointer.startsWith("/")) throw new SchemaGrammarError(`"${ref}" is not a JSON pointer`, `${path}/$ref`);
-    for (const raw of pointer.split("/").slice(1)) {
+    for (const raw of parts) {
       const part = raw.replace(/~1/g, "/").replace(/~0/g, "~");
       target = isObject(target) || Array.isArray(target) ? (target as Obj)[part] : undefined;
       if (target === undefined) throw new SchemaGrammarError(`"${ref}" points at nothing`, `${path}/$ref`);
@@ -162,28 +209,32 @@ class Converter {
   }
 
   /** A sub-schema with a top-level `$ref` replaced by its target (for merging). */
-  private resolve(schema: unknown, path: string): Obj {
+  private resolve(schema: unknown, path: string, hops = 0): Obj {
     if (schema === true) return {};
     if (!isObject(schema)) throw new SchemaGrammarError("expected a schema object", path);
     if (typeof schema.$ref !== "string") return schema;
+    if (hops >= MAX_REF_HOPS) throw new SchemaGrammarError(`more than ${MAX_REF_HOPS} references in a row (a chain or a loop of $ref)`, `${path}/$ref`);
     const { $ref, ...rest } = schema;
     const target = this.lookup($ref, path);
     if (target === false) throw new SchemaGrammarError("the schema `false` accepts no value", path);
-    return this.merge(this.resolve(target, path), rest, path);
+    return this.merge(this.resolve(target, path, hops + 1), rest, path);
   }
 
   /** Both schemas at once (allOf). Objects merge their properties; other keywords must agree. */
   private merge(a: Obj, b: Obj, path: string): Obj {
+    // Merged schemas are new objects (never cached by identity): their cost is counted here.
+    this.budget.step(path, 1 + Object.keys(a).length + Object.keys(b).length);
     const out: Obj = { ...a };
     for (const [key, value] of Object.entries(b)) {
       if (!(key in out) || isAnnotation(key)) out[key] = value;
       else if (key === "properties" && isObject(out.properties) && isObject(value)) {
         const props: Obj = { ...out.properties };
+        this.budget.step(path, Object.keys(props).length + Object.keys(value).length);
         for (const [k, v] of Object.entries(value)) props[k] = k in props ? { allOf: [props[k], v] } : v;
         out.properties = props;
       } else if (key === "required" && Array.isArray(out.required) && Array.isArray(value)) {
         out.required = [...new Set([...out.required, ...value])];
-      } else if (JSON.stringify(out[key]) !== JSON.stringify(value)) {
+      } else if (this.keys.of(out[key]) !== this.keys.of(value)) {
         throw new SchemaGrammarError(`cannot combine two different "${key}" keywords`, `${path}/${key}`);
       }
     }
@@ -195,8 +246,9 @@ class Converter {
     const required = new Set(Array.isArray(s.required) ? (s.required as string[]) : []);
     for (const key of required) if (!(key in props)) props[key] = true;
     const kv = (key: string) =>
-      this.rules.add(`${name}-${key}-kv`, `${jsonLiteral(key)} space ":" space ${this.visit(props[key] as Schema, `${name}-${key}`, `${path}/properties/${key}`)}`);
+      this.rules.add(`${name}-${key}-kv`, `${this.literals([key], path)[0]} space ":" space ${this.visit(props[key] as Schema, `${name}-${key}`, `${path}/properties/${key}`)}`);
     const keys = Object.keys(props);
+    this.budget.step(path, keys.length);
     const req = keys.filter(k => required.has(k)).map(kv);
     const opt = keys.filter(k => !required.has(k)).map(kv);
     use(this.rules, "space");
@@ -229,6 +281,10 @@ class Converter {
   private keyOutside(keys: string[], name: string): string {
     interface Node { children: Map<string, Node>; end: boolean }
     const trie: Node = { children: new Map(), end: false };
+    // Each trie node becomes a rule, built depth-first: count them before recursing.
+    const chars = keys.reduce((n, key) => n + key.length, 0);
+    this.budget.step(this.path, chars);
+    this.budget.expectRules(chars, this.path);
     for (const key of keys) {
       let node = trie;
       for (const ch of key) {
@@ -304,49 +360,9 @@ class Converter {
   }
 }
 
-/** Integer bounds implied by minimum/maximum and their exclusive forms (draft 4 and 6+). */
-function integerBounds(s: Obj, path: string): [number, number] {
-  let lo = -Infinity;
-  let hi = Infinity;
-  const num = (k: string) => (typeof s[k] === "number" ? (s[k] as number) : undefined);
-  const min = num("minimum");
-  const max = num("maximum");
-  const exMin = num("exclusiveMinimum") ?? (s.exclusiveMinimum === true ? min : undefined);
-  const exMax = num("exclusiveMaximum") ?? (s.exclusiveMaximum === true ? max : undefined);
-  if (min !== undefined && s.exclusiveMinimum !== true) lo = Math.ceil(min);
-  if (exMin !== undefined) lo = Math.max(lo, Math.floor(exMin) + 1);
-  if (max !== undefined && s.exclusiveMaximum !== true) hi = Math.floor(max);
-  if (exMax !== undefined) hi = Math.min(hi, Math.ceil(exMax) - 1);
-  for (const b of [lo, hi]) {
-    if (Number.isFinite(b) && Math.abs(b) > 1e15) throw new SchemaGrammarError("numeric bounds beyond ±1e15 are not supported", path);
-  }
-  return [lo, hi];
-}
-
-/** An upper repetition bound: capped at MAX_REPEAT (generating fewer is still valid). */
-function bound(max: unknown, min: number, path: string): number | undefined {
-  if (min > MAX_REPEAT) throw new SchemaGrammarError(`a minimum above ${MAX_REPEAT} repetitions is not supported`, path);
-  if (typeof max !== "number") return undefined;
-  if (max < min) throw new SchemaGrammarError("the maximum is below the minimum", path);
-  return Math.min(max, MAX_REPEAT);
-}
-
-function inferType(s: Obj): string | undefined {
-  if ("properties" in s || "additionalProperties" in s || "required" in s) return "object";
-  if ("items" in s || "prefixItems" in s || "minItems" in s || "maxItems" in s) return "array";
-  if ("minLength" in s || "maxLength" in s || "format" in s) return "string";
-  if ("minimum" in s || "maximum" in s || "exclusiveMinimum" in s || "exclusiveMaximum" in s) return "number";
-  return undefined;
-}
-
-const ANNOTATIONS = new Set(["$schema", "$id", "$comment", "$defs", "definitions", "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly"]);
-function isAnnotation(key: string): boolean {
-  return ANNOTATIONS.has(key);
-}
-
-/** A GBNF literal of the JSON text of `value` (compact, as JSON.stringify writes it). */
-function jsonLiteral(value: unknown): string {
-  return literal(JSON.stringify(value));
+/** Rule names as alternatives, each once (the same alternative twice only multiplies parser stacks). */
+function alternatives(names: string[]): string {
+  return [...new Set(names)].join(" | ");
 }
 
 function refName(ref: string): string {

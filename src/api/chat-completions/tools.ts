@@ -6,7 +6,7 @@ import type { ChatRenderer } from "../../chat/renderer.ts";
 import { detectToolFormats } from "../../chat/tool-calls/formats.ts";
 import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
 import type { GrammarConstraint } from "../../engine/types.ts";
-import { SchemaGrammarError } from "../../grammar/json-schema-grammar.ts";
+import { SchemaBudgetError, SchemaGrammarError } from "../../grammar/json-schema-grammar.ts";
 import { ApiError } from "../errors.ts";
 import type { ChatCompletionBody } from "./schema.ts";
 
@@ -46,7 +46,9 @@ export function toolPlan(body: ChatCompletionBody, renderer: Renderer, hasRespon
   } catch (err) {
     if (!(err instanceof SchemaGrammarError)) throw err;
     // Without a grammar a forced call could not be guaranteed; an optional one is still parsed.
-    if (forced) throw new ApiError(400, `unsupported tool parameters schema: ${err.message}`, "invalid_request_error", "tools", "invalid_json_schema");
+    // Schemas past the conversion budget are refused either way (their grammar would be too big
+    // for the runner too).
+    if (forced || err instanceof SchemaBudgetError) throw new ApiError(400, `unsupported tool parameters schema: ${err.message}`, "invalid_request_error", "tools", "invalid_json_schema");
     return plan;
   }
   if (forced) plan.grammar = { gbnf };

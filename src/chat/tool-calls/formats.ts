@@ -2,7 +2,7 @@
 // a call (the grammar trigger, and what the stream holds back), the control tokens whose text the
 // parser must see, the parser of a call section, and the grammar that forces a call.
 import { literal } from "../../grammar/gbnf.ts";
-import { jsonSchemaToGbnf } from "../../grammar/json-schema-grammar.ts";
+import { jsonSchemaToGbnf, SchemaBudget } from "../../grammar/json-schema-grammar.ts";
 import { scanObject, scanValue, skipWs } from "./json-scan.ts";
 import type { PartialCall, SectionParse, ToolDefinition } from "./types.ts";
 
@@ -211,6 +211,7 @@ const glm45: ToolFormat = {
   },
   grammar(tools, parallel) {
     const rules: string[] = [];
+    const budget = new SchemaBudget(); // one for all the tools' arguments, as one schema has
     const alternatives = tools.map((t, i) => {
       const p = params(t) as { properties?: Record<string, unknown>; required?: string[] };
       const props = Object.keys(p.properties ?? {});
@@ -218,7 +219,7 @@ const glm45: ToolFormat = {
       const ordered = [...props.filter(k => required.has(k)), ...props.filter(k => !required.has(k))];
       const parts = ordered.map((k, j) => {
         const rule = `tool${i}-arg${j}`;
-        rules.push(jsonSchemaToGbnf(p.properties![k], rule));
+        rules.push(jsonSchemaToGbnf(p.properties![k], rule, budget));
         const pair = `${literal(`<arg_key>${k}</arg_key>\n<arg_value>`)} ${rule} "</arg_value>\\n"`;
         return required.has(k) ? pair : `(${pair})?`;
       });
@@ -257,7 +258,8 @@ const glm4: ToolFormat = {
   },
   grammar(tools) {
     const alternatives = tools.map((t, i) => `${literal(`${t.function.name}\n`)} args${i}`);
-    return [`root ::= ${alternatives.join(" | ")}`, ...mergeRules(tools.map((t, i) => jsonSchemaToGbnf(params(t), `args${i}`)))].join("\n");
+    const budget = new SchemaBudget(); // one for all the tools, as one schema has
+    return [`root ::= ${alternatives.join(" | ")}`, ...mergeRules(tools.map((t, i) => jsonSchemaToGbnf(params(t), `args${i}`, budget)))].join("\n");
   },
 };
 
