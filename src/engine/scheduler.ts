@@ -218,7 +218,7 @@ export class Scheduler {
     for (const job of active) {
       const took = prefilled.get(job);
       if (took !== undefined) {
-        job.slot.cached.push(...job.prompt.slice(job.promptPos, job.promptPos + took));
+        for (let i = job.promptPos; i < job.promptPos + took; i++) job.slot.cached.push(job.prompt[i]!); // (a chunk as large as -b: no push(...))
         job.promptPos += took;
         if (job.batchIndex >= 0) job.promptEnd = performance.now();
       } else if (job.batchIndex >= 0) {

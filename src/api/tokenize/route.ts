@@ -1,24 +1,45 @@
 // POST /tokenize and POST /detokenize, in llama-server's shapes (tools/server: tokenize_mixed,
 // tokens_to_str): `content` may mix text and token ids; pieces are the tokens' own text with
 // control tokens rendered, as strings, or byte arrays where a piece is not valid UTF-8.
+//
+// Both are bounded (llama-server's are not): a 16 MiB body of ids would otherwise answer
+// gigabytes of JSON in both processes and hold the runner's token loop meanwhile.
 import { t } from "elysia";
 import { ApiError } from "../errors.ts";
 import type { AcquiredModel, ModelSource } from "../model-source.ts";
 
-const tokenId = t.Integer({ minimum: 0 });
+/** Tokens one request may send (/detokenize) or get back (/tokenize): twice a 128k context. */
+export const MAX_TOKENS = 262_144;
+/** Characters of text one /tokenize request may send, all its parts together. */
+export const MAX_TEXT_CHARS = 1_048_576;
+
+// `error` on the schemas that can hold millions of values: without one, Elysia builds its
+// validation error by JSON-printing the whole body and walking every item (about 1 s for 3M ids,
+// in the HTTP process). Clients get the 400 the app maps from the failing keyword either way.
+const tokenId = t.Integer({ minimum: 0, error: "token ids are integers from 0" });
 
 export const tokenizeBody = t.Object({
   model: t.Optional(t.String()),
-  content: t.Union([t.String(), t.Array(t.Union([t.String(), tokenId]), { maxItems: 65536 })]),
+  content: t.Union([t.String(), t.Array(t.Union([t.String(), tokenId]), { maxItems: 65536 })], {
+    description: `text, or text and token ids; at most ${MAX_TEXT_CHARS} characters of text and ${MAX_TOKENS} tokens in all`,
+    error: "content is text, or an array of text and token ids",
+  }),
   add_special: t.Optional(t.Boolean()),
   parse_special: t.Optional(t.Boolean()),
   with_pieces: t.Optional(t.Boolean()),
 });
 
-export const detokenizeBody = t.Object({ model: t.Optional(t.String()), tokens: t.Array(tokenId) });
+export const detokenizeBody = t.Object({
+  model: t.Optional(t.String()),
+  tokens: t.Array(tokenId, { maxItems: MAX_TOKENS, error: `tokens is an array of at most ${MAX_TOKENS} token ids` }),
+});
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lenient = new TextDecoder("utf-8");
+
+function tooLong(message: string): ApiError {
+  return new ApiError(400, message, "invalid_request_error", "content", "invalid_value");
+}
 
 function checkIds(ids: number[], model: AcquiredModel, param: string): void {
   const bad = ids.find(id => id >= model.info.nVocab);
@@ -39,15 +60,18 @@ function pieceJson(bytes: Uint8Array): string | number[] {
 }
 
 export async function tokenize(body: typeof tokenizeBody.static, models: ModelSource) {
+  // Only the first element, when it is text, gets BOS etc. (llama-server's tokenize_mixed).
+  const parts = typeof body.content === "string" ? [body.content] : body.content;
+  const chars = parts.reduce<number>((n, part) => n + (typeof part === "string" ? part.length : 0), 0);
+  if (chars > MAX_TEXT_CHARS) throw tooLong(`content holds ${chars} characters of text; /tokenize takes at most ${MAX_TEXT_CHARS}`);
   const model = await acquire(models, body.model);
   const addSpecial = body.add_special ?? false;
   const parseSpecial = body.parse_special ?? true;
-  // Only the first element, when it is text, gets BOS etc. (llama-server's tokenize_mixed).
-  const parts = typeof body.content === "string" ? [body.content] : body.content;
   const tokens: number[] = [];
   for (const [i, part] of parts.entries()) {
     if (typeof part === "number") tokens.push(part);
-    else tokens.push(...(await model.engine.tokenize(part, addSpecial && i === 0, parseSpecial)));
+    else for (const id of await model.engine.tokenize(part, addSpecial && i === 0, parseSpecial)) tokens.push(id); // (no push(...ids): a long text overflows the stack)
+    if (tokens.length > MAX_TOKENS) throw tooLong(`content is more than ${MAX_TOKENS} tokens, the most /tokenize answers`);
   }
   checkIds(tokens, model, "content");
   if (!body.with_pieces) return { tokens };
