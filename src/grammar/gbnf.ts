@@ -11,12 +11,19 @@ function escapeChar(ch: string, inClass: boolean): string {
   const code = ch.codePointAt(0)!;
   if (ch === "\\") return "\\\\";
   if (!inClass && ch === '"') return '\\"';
-  if (inClass && (ch === "]" || ch === "[" || ch === "^" || ch === "-")) return `\\${ch}`;
+  if (inClass && (ch === "]" || ch === "[")) return `\\${ch}`;
+  // llama.cpp knows no `\^` or `\-` escape (it refuses the grammar): these two by code.
+  if (inClass && (ch === "^" || ch === "-")) return `\\x${code.toString(16).toUpperCase()}`;
   if (ch === "\n") return "\\n";
   if (ch === "\r") return "\\r";
   if (ch === "\t") return "\\t";
   if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, "0")}`;
   return ch;
+}
+
+/** One character inside a GBNF character class (`[...]`). */
+export function classChar(ch: string): string {
+  return escapeChar(ch, true);
 }
 
 /** A GBNF string literal matching exactly `text`. */

@@ -11,7 +11,7 @@
 // from annotations, however it was reached (anyOf beside properties, each entry of a `type`
 // array, allOf merges) — is the rule it became the first time, never expanded again.
 import { ContentKeys } from "./content-keys.ts";
-import { literal, repeat, RuleSet } from "./gbnf.ts";
+import { classChar, literal, repeat, RuleSet } from "./gbnf.ts";
 import { integerRange } from "./integer-range.ts";
 import { PRIMITIVE_NAMES, STRING_FORMATS, use } from "./json-primitives.ts";
 import { SchemaBudget } from "./schema-budget.ts";
@@ -368,12 +368,4 @@ function alternatives(names: string[]): string {
 function refName(ref: string): string {
   const last = ref.split("/").pop() ?? "";
   return last && last !== "#" ? `ref-${last}` : "ref-root";
-}
-
-/** A character inside a GBNF character class. */
-function classChar(ch: string): string {
-  if (ch === "\\" || ch === "]" || ch === "[" || ch === "^" || ch === "-") return `\\${ch}`;
-  const code = ch.codePointAt(0)!;
-  if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, "0")}`;
-  return ch;
 }

@@ -90,3 +90,10 @@ test("rules are named after properties and definitions; declared names never cla
   expect(gbnf).toMatch(/^ref-string ::= /m);
   expect(gbnf).toMatch(/^string ::= "\\"" char\* "\\"" space$/m);
 });
+
+test("declared keys with characters special in a character class, beside additionalProperties: a grammar llama.cpp parses", () => {
+  // Found by the HTTP fuzz: `\^` and `\-` are no escapes to llama.cpp, which refused the grammar.
+  const keys = ["content-type", "^x", "a]b", "[", "back\\slash", "new\nline", "-", "^", "x-y-z"];
+  const gbnf = jsonSchemaToGbnf({ type: "object", properties: Object.fromEntries(keys.map(k => [k, { type: "integer" }])), additionalProperties: true });
+  expect(grammarError(model.vocab, { gbnf })).toBeNull();
+});
