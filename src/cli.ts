@@ -191,7 +191,7 @@ async function psCommand(argv: string[]): Promise<void> {
   }
   const body = (await res.json()) as { data: Array<{ id: string; meta: any }> };
   const rows = body.data
-    .filter(m => m.meta.loaded)
+    .filter(m => m.meta.state === "loaded")
     .map(m => [m.id, m.meta.family ?? "?", `${(m.meta.size_bytes / 1048576).toFixed(1)} MiB`, `${m.meta.slots?.busy ?? 0}/${m.meta.slots?.total ?? "?"}`, String(m.meta.n_ctx ?? "?")]);
   printTable(["MODEL", "FAMILY", "SIZE", "SLOTS BUSY", "CTX"], rows);
 }

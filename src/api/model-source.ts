@@ -1,6 +1,7 @@
 // What the API needs from the model layer: find a model by id and get its engine. The real one
 // is the ModelRegistry; route tests pass a fake one with a fake engine.
 import type { ChatRenderer } from "../chat/renderer.ts";
+import type { HealthState, ListedState } from "../engine/lifecycle.ts";
 import type { DevicePlacement, Engine, ModelInfo } from "../engine/types.ts";
 import type { Defaults } from "./sampling-schema.ts";
 
@@ -8,9 +9,9 @@ export interface ModelListing {
   id: string;
   created: number;
   sizeBytes: number;
-  loaded: boolean;
-  /** needs-import: a Hugging Face checkpoint folder not yet converted (it is on first use). */
-  state: "available" | "loading" | "loaded" | "failed" | "needs-import";
+  /** The model's lifecycle state as /v1/models shows it (engine/lifecycle.ts); "loaded" means its runner is up. */
+  state: ListedState;
+  /** Why it failed (state "failed"). */
   error?: string;
   slots?: { total: number; busy: number };
   info?: ModelInfo;
@@ -50,7 +51,7 @@ export interface ModelSource {
   health(): {
     ok: boolean;
     models: Array<{
-      id: string; state: string; slotsBusy: number; slotsTotal: number; queued: number; inFlight?: number;
+      id: string; state: HealthState; slotsBusy: number; slotsTotal: number; queued: number; inFlight?: number;
       kvTokens?: number; kvCapacity?: number; devices?: DevicePlacement[];
     }>;
   };

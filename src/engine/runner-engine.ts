@@ -10,9 +10,13 @@
 // probes the workers with back-off and reloads the model as soon as they answer again. A worker
 // that stops answering without closing its socket would block the runner forever: a watchdog
 // kills a runner that owes requests and has said nothing for --rpc-timeout seconds.
-import type { Subprocess } from "bun";
+//
+// The model's state is one value (lifecycle.ts: its states, the moves between them and how each
+// is shown); every change goes through to(), which refuses a move the table does not allow.
 import { basename, resolve } from "node:path";
-import { relayRunnerStderr } from "./load-progress.ts";
+import { checkTransition, publicState, type Supervised } from "./lifecycle.ts";
+import { EventChannel } from "./event-channel.ts";
+import { RunnerProcess } from "./runner-process.ts";
 import { probeWorkers } from "./rpc-workers.ts";
 import { log } from "../util/log.ts";
 import { SERVE_DEFAULTS } from "../options/serve.ts";
@@ -33,228 +37,178 @@ export function runnerCommand(): string[] {
   return compiled ? [process.execPath, "__runner"] : [process.execPath, resolve(import.meta.dir, "../cli.ts"), "__runner"];
 }
 
-/** A stream of events for one request (all of its n choices), fed by the IPC handler. */
-class EventChannel {
-  private items: GenerateEvent[] = [];
-  private waiting: (() => void) | null = null;
-  closed = false;
-  private pendingChoices: number;
-
-  constructor(choices: number) {
-    this.pendingChoices = choices;
-  }
-
-  /** The request ends with an error or when every choice is done. */
-  private ends(event: GenerateEvent): boolean {
-    return event.kind === "error" || (event.kind === "done" && --this.pendingChoices === 0);
-  }
-
-  push(event: GenerateEvent): void {
-    this.items.push(event);
-    if (this.ends(event)) this.closed = true;
-    this.waiting?.();
-  }
-
-  async *drain(): AsyncGenerator<GenerateEvent> {
-    for (;;) {
-      while (this.items.length > 0) {
-        const event = this.items.shift()!;
-        yield event;
-        if (this.closed && this.items.length === 0) return;
-      }
-      await new Promise<void>(resolve => (this.waiting = resolve));
-      this.waiting = null;
-    }
-  }
+export interface SupervisorOptions {
+  /** The command that starts a runner (default: runnerCommand()); tests start a fake one. */
+  command?: string[];
+  /**
+   * Makes the GGUF to load and returns its path, before every start from a state without a
+   * runner (a checkpoint's import: converted on first use, found in the cache after).
+   */
+  prepare?: () => Promise<string>;
+  /** Begin as "needs-import" (a checkpoint not converted yet) rather than "unloaded". */
+  needsImport?: boolean;
+  /** Called when a load ends and when the last request in flight ends (the registry's idle clock). */
+  onIdle?: () => void;
 }
 
+type State = Supervised<RunnerProcess>;
+
+const unloadedError = () => new EngineError("model_unavailable", "the model was unloaded");
+
 export class RunnerEngine implements Engine {
-  private child: Subprocess | null = null;
-  private starting: Promise<ModelInfo> | null = null;
-  private modelInfo: ModelInfo | null = null;
+  private state: State;
   private readonly channels = new Map<string, EventChannel>();
   private readonly replies = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 0;
-  private state: EngineHealth["state"] = "starting";
-  private lastError: string | undefined;
-  private slotsBusy = 0;
-  private queued = 0;
-  private kvTokens = 0;
-  private kvCapacity = 0;
-  private closing = false;
-  /** The runner's last stderr lines: a native abort explains itself there. */
-  private stderrTail: string[] = [];
-  // Recovery of a model whose RPC workers went away (see the file comment).
-  private recovering = false;
+  /** The runner's last "status" (slots and queue lag a step; zeroed when it dies). */
+  private status = { slotsBusy: 0, queued: 0, kvTokens: 0, kvCapacity: 0 };
+  /** Failed reloads in a row while RPC workers are away (the back-off's exponent). */
   private recoveryAttempt = 0;
-  private recoveryTimer: ReturnType<typeof setTimeout> | null = null;
-  private nextRetryAt = 0;
-  private lastHeardAt = 0;
-  private watchdog: ReturnType<typeof setInterval> | null = null;
-  private killReason: string | null = null;
-  /** Set while a dead runner's exit is being handled. */
-  private exiting: Promise<void> | null = null;
+  private readonly name: string;
 
   /** Retry delays while a model's workers are away: 1 s, doubling up to 30 s. */
   private readonly backoff = { firstMs: 1000, maxMs: 30_000 };
 
-  constructor(private readonly config: RunnerConfig) {}
+  constructor(
+    private readonly config: RunnerConfig,
+    private readonly options: SupervisorOptions = {},
+  ) {
+    this.name = basename(config.modelPath);
+    this.state = { state: options.needsImport ? "needs-import" : "unloaded" };
+  }
 
   private get usesWorkers(): boolean {
     return (this.config.rpc?.length ?? 0) > 0;
   }
 
-  /** Starts the runner if it is not running; concurrent callers share one start. */
-  start(): Promise<ModelInfo> {
-    if (this.modelInfo && this.child) return Promise.resolve(this.modelInfo);
-    if (this.exiting) return this.exiting.then(() => this.start());
-    if (this.recovering && !this.starting) {
-      const wait = Math.max(0, Math.ceil((this.nextRetryAt - Date.now()) / 1000));
-      return Promise.reject(new EngineError("model_unavailable", `${this.lastError ?? "an RPC worker is unavailable"} (next retry in ${wait} s)`));
+  /** The one place the state changes; a move lifecycle.ts does not allow throws. */
+  private to(next: State): void {
+    checkTransition(this.state.state, next.state);
+    log("debug", `${this.name}: ${this.state.state} → ${next.state}`);
+    this.state = next;
+    if (next.state === "loaded") {
+      this.recoveryAttempt = 0;
+      this.options.onIdle?.();
     }
-    this.starting ??= this.spawn().finally(() => (this.starting = null));
-    return this.starting;
   }
 
-  /** Waits with back-off until every worker answers, then reloads; until then the model is "failed". */
-  private scheduleRecovery(): void {
-    if (this.closing || this.recoveryTimer || !this.usesWorkers) return;
-    this.recovering = true;
-    const delay = Math.min(this.backoff.maxMs, this.backoff.firstMs * 2 ** this.recoveryAttempt++);
-    this.nextRetryAt = Date.now() + delay;
-    this.recoveryTimer = setTimeout(async () => {
-      this.recoveryTimer = null;
-      if (this.closing) return;
-      try {
-        await probeWorkers(this.config.rpc!);
-      } catch (err) {
-        this.lastError = (err as Error).message;
-        return this.scheduleRecovery();
-      }
-      this.starting ??= this.spawn().finally(() => (this.starting = null));
-      await this.starting.then(
-        () => {
-          this.recovering = false;
-          this.recoveryAttempt = 0;
-          log("info", `${basename(this.config.modelPath)} is back: its RPC workers answer again`);
-        },
-        () => this.scheduleRecovery(),
-      );
-    }, delay);
-    this.recoveryTimer.unref?.();
+  /** The state holds `runner` (it is the current one, not one given up on). */
+  private holds(runner: RunnerProcess): boolean {
+    return "runner" in this.state && this.state.runner === runner;
   }
 
-  /** Kills a runner that owes requests and has been silent too long (a worker that hangs). */
-  private watch(child: Subprocess): void {
-    const limitMs = (this.config.rpcTimeoutS ?? SERVE_DEFAULTS["rpc-timeout"]) * 1000;
-    if (!this.usesWorkers || limitMs <= 0) return;
-    this.watchdog = setInterval(() => {
-      if (this.child !== child || this.channels.size === 0 || Date.now() - this.lastHeardAt < limitMs) return;
-      this.killReason = `no progress for ${limitMs / 1000} s: an RPC worker stopped answering`;
-      log("error", `${basename(this.config.modelPath)}: ${this.killReason}; stopping its runner`);
-      child.kill("SIGKILL");
-    }, Math.min(1000, limitMs / 4));
-    this.watchdog.unref?.();
+  /** Loads the model if it is not loaded; concurrent callers share one start. */
+  start(): Promise<ModelInfo> {
+    const s = this.state;
+    switch (s.state) {
+      case "loaded":
+        return Promise.resolve(s.info);
+      case "loading":
+        return s.runner.load.promise;
+      case "importing":
+        return s.done;
+      case "exiting":
+        // Until the dead runner's exit is handled, a new runner's requests could be failed with its reason.
+        return s.runner.ended.then(() => this.start());
+      case "stopping":
+      case "closed":
+        return Promise.reject(unloadedError());
+      case "failed":
+        if (s.retryAt !== null) {
+          const wait = Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000));
+          return Promise.reject(new EngineError("model_unavailable", `${s.error} (next retry in ${wait} s)`));
+        }
+        return this.bringUp();
+      case "needs-import":
+      case "unloaded":
+      case "crashed":
+        return this.bringUp();
+    }
   }
 
-  /** Why a runner died: ggml's abort line when there is one. */
-  private deathReason(why: string): string {
-    // ggml's own abort line ("ggml-rpc.cpp:566: Remote RPC server crashed …") beats Bun's "panic: abort() called".
-    const tail = [...this.stderrTail].reverse();
-    const native = this.killReason ?? (tail.find(l => /\.(c|cpp|h):\d+: /.test(l)) ?? tail.find(l => /GGML_ASSERT|error|abort/i.test(l)))?.trim();
-    this.killReason = null;
-    return `the model runner stopped unexpectedly (${why})${native ? `: ${native}` : ""}`;
+  /** Prepares (imports) if there is a step for it, then spawns a runner. */
+  private bringUp(): Promise<ModelInfo> {
+    const prepare = this.options.prepare;
+    if (!prepare) return this.spawn();
+    const done = Promise.withResolvers<ModelInfo>();
+    const importing: State = { state: "importing", done: done.promise };
+    this.to(importing);
+    prepare().then(
+      path => {
+        if (this.state !== importing) return done.reject(unloadedError());
+        this.config.modelPath = path;
+        done.resolve(this.spawn());
+      },
+      (err: Error) => {
+        if (this.state === importing) this.to({ state: "failed", error: err.message, retryAt: null });
+        done.reject(new EngineError("model_unavailable", err.message));
+      },
+    );
+    return done.promise;
   }
 
   private spawn(): Promise<ModelInfo> {
-    this.state = "starting";
-    if (!this.recovering) this.lastError = undefined;
-    this.stderrTail = [];
-    return new Promise<ModelInfo>((resolveStart, rejectStart) => {
-      let started = false;
-      let failedMessage: string | undefined;
-      const t0 = performance.now();
-      const child = Bun.spawn(runnerCommand(), {
-        stdio: ["ignore", "inherit", "pipe"],
-        // JSON, not "advanced" (structured clone): measured here, sending a step's events took the
-        // runner's token loop 0.12-0.19 ms as JSON against 0.26-0.39 ms cloned (20 against 72 us
-        // in isolation), time spent between two decodes. The typed arrays of two replies travel as
-        // plain arrays.
-        serialization: "json",
-        env: { ...process.env },
-        ipc: (message: FromRunner) => {
-          this.lastHeardAt = Date.now();
-          if (message.type === "ready") {
-            started = true;
-            log("info", `loaded ${basename(this.config.modelPath)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-            this.modelInfo = message.info;
-            this.state = "ready";
-            this.lastError = undefined;
-            resolveStart(message.info);
-          } else if (message.type === "failed") {
-            this.lastError = failedMessage = message.message;
-            this.state = "failed";
-            rejectStart(new EngineError("model_unavailable", message.message));
-            this.scheduleRecovery();
-          } else {
-            this.onMessage(message);
-          }
-        },
-        onExit: (_proc, exitCode, signalCode) => {
-          if (this.child === child) this.child = null;
-          if (this.watchdog) clearInterval(this.watchdog);
-          this.watchdog = null;
-          if (started) this.modelInfo = null;
-          // The abort line may still be in the stderr pipe: read it to the end first (bounded).
-          // Until then start() waits, so a new runner's requests are not failed with this one's.
-          this.exiting = Promise.race([stderrDone, Bun.sleep(1000)]).then(() => {
-            this.exiting = null;
-            onRunnerExit(exitCode, signalCode ? String(signalCode) : null);
-          });
-        },
+    let runner: RunnerProcess;
+    try {
+      runner = new RunnerProcess(this.options.command ?? runnerCommand(), this.config, this.name, {
+        message: message => this.onMessage(runner, message),
+        exit: () => this.onExit(runner),
       });
-      const onRunnerExit = (exitCode: number | null, signalCode: string | null) => {
-        const why = signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`;
-        if (!started) {
-          this.state = "failed";
-          this.lastError = failedMessage ?? this.deathReason(why).replace("unexpectedly", "while loading");
-          rejectStart(new EngineError("model_unavailable", this.lastError));
-          this.scheduleRecovery();
-          return;
-        }
-        this.slotsBusy = this.queued = this.kvTokens = this.kvCapacity = 0;
-        const reason = this.deathReason(why);
-        // A clean exit is a runner told to stop (shutdown, or its IPC channel closed), not a lost worker.
-        if (this.closing || (exitCode === 0 && !signalCode)) {
-          this.state = "starting";
-          return this.failInFlight(reason, "engine_failure");
-        }
-        if (this.usesWorkers) {
-          // Most likely a worker went away: the model is unavailable until the workers answer.
-          log("error", `${basename(this.config.modelPath)} is unavailable: ${reason}; retrying with back-off`);
-          this.lastError = reason;
-          this.state = "failed";
-          this.failInFlight(reason, "model_unavailable");
-          this.scheduleRecovery();
-          return;
-        }
-        log("error", `model runner for ${this.config.modelPath} stopped (${why}); it restarts on the next request`);
-        this.failInFlight(reason, "engine_failure");
-        this.state = "starting";
-      };
-      this.child = child;
-      this.lastHeardAt = Date.now();
-      this.watch(child);
-      const stderrDone = relayRunnerStderr(child.stderr as ReadableStream<Uint8Array>, basename(this.config.modelPath), process.stderr, line => {
-        this.stderrTail.push(line);
-        if (this.stderrTail.length > 200) this.stderrTail.shift(); // ggml prints a gdb backtrace after its abort line
+    } catch (err) {
+      return Promise.reject(new EngineError("model_unavailable", `could not start the model runner: ${(err as Error).message}`));
+    }
+    this.to({ state: "loading", runner });
+    const limitMs = (this.config.rpcTimeoutS ?? SERVE_DEFAULTS["rpc-timeout"]) * 1000;
+    if (this.usesWorkers && limitMs > 0) {
+      runner.watch(limitMs, () => this.holds(runner) && this.channels.size > 0, reason => {
+        log("error", `${this.name}: ${reason}; stopping its runner`);
       });
-      child.send({ type: "init", config: this.config } satisfies ToRunner);
-    });
+    }
+    return runner.load.promise;
   }
 
-  private onMessage(message: FromRunner): void {
+  /** Goes to "failed"; with RPC workers, probes them after a back-off and reloads when they answer. */
+  private fail(error: string): void {
+    if (!this.usesWorkers) return this.to({ state: "failed", error, retryAt: null });
+    const delay = Math.min(this.backoff.maxMs, this.backoff.firstMs * 2 ** this.recoveryAttempt++);
+    const failed: State = { state: "failed", error, retryAt: Date.now() + delay };
+    this.to(failed);
+    const timer = setTimeout(() => void this.retry(failed), delay);
+    timer.unref?.();
+  }
+
+  private async retry(failed: State): Promise<void> {
+    if (this.state !== failed) return; // unloaded meanwhile
+    try {
+      await probeWorkers(this.config.rpc!);
+    } catch (err) {
+      if (this.state === failed) this.fail((err as Error).message);
+      return;
+    }
+    if (this.state !== failed) return;
+    // A load that fails goes back to "failed" with the next retry (onMessage / afterExit).
+    await this.spawn().then(
+      () => log("info", `${this.name} is back: its RPC workers answer again`),
+      () => {},
+    );
+  }
+
+  private onMessage(runner: RunnerProcess, message: FromRunner): void {
+    if (!this.holds(runner)) return; // a runner given up on (its load failed) may still be talking
+    const hadWork = this.channels.size + this.replies.size > 0;
     switch (message.type) {
+      case "ready":
+        if (this.state.state !== "loading") return; // told to stop meanwhile
+        log("info", `loaded ${this.name} in ${((performance.now() - runner.startedAt) / 1000).toFixed(1)} s`);
+        this.to({ state: "loaded", runner, info: message.info });
+        runner.load.resolve(message.info);
+        return;
+      case "failed":
+        runner.failedMessage = message.message;
+        if (this.state.state !== "loading") return;
+        this.fail(message.message);
+        runner.load.reject(new EngineError("model_unavailable", message.message));
+        return;
       case "events":
         for (const [id, event] of message.events) {
           const channel = this.channels.get(id);
@@ -263,10 +217,7 @@ export class RunnerEngine implements Engine {
         }
         break;
       case "status":
-        this.slotsBusy = message.slotsBusy;
-        this.queued = message.queued;
-        this.kvTokens = message.kvTokens;
-        this.kvCapacity = message.kvCapacity;
+        this.status = { slotsBusy: message.slotsBusy, queued: message.queued, kvTokens: message.kvTokens, kvCapacity: message.kvCapacity };
         break;
       case "reply": {
         const waiter = this.replies.get(message.id);
@@ -276,6 +227,38 @@ export class RunnerEngine implements Engine {
         break;
       }
     }
+    if (hadWork && this.channels.size + this.replies.size === 0) this.options.onIdle?.();
+  }
+
+  /** The process is gone: unless it was told to stop (close() handles that), say why once stderr is read. */
+  private onExit(runner: RunnerProcess): void {
+    const s = this.state;
+    if (!this.holds(runner) || s.state === "stopping" || s.state === "exiting") return;
+    this.to({ state: "exiting", runner });
+    void runner.ended.then(exit => {
+      if (!this.holds(runner)) return;
+      this.status = { slotsBusy: 0, queued: 0, kvTokens: 0, kvCapacity: 0 };
+      const wasLoading = s.state === "loading";
+      const reason = runner.deathReason(exit.why);
+      if (wasLoading) {
+        const error = runner.failedMessage ?? reason.replace("unexpectedly", "while loading");
+        this.fail(error);
+        runner.load.reject(new EngineError("model_unavailable", error));
+      } else if (exit.clean) {
+        // A clean exit is a runner whose IPC channel closed, not a lost worker.
+        this.to({ state: "unloaded" });
+        this.failInFlight(reason, "engine_failure");
+      } else if (this.usesWorkers) {
+        // Most likely a worker went away: the model is unavailable until the workers answer.
+        log("error", `${this.name} is unavailable: ${reason}; retrying with back-off`);
+        this.fail(reason);
+        this.failInFlight(reason, "model_unavailable");
+      } else {
+        log("error", `model runner for ${this.config.modelPath} stopped (${exit.why}); it restarts on the next request`);
+        this.to({ state: "crashed", error: reason });
+        this.failInFlight(reason, "engine_failure");
+      }
+    });
   }
 
   private failInFlight(message: string, code: "engine_failure" | "model_unavailable"): void {
@@ -285,18 +268,23 @@ export class RunnerEngine implements Engine {
     this.replies.clear();
   }
 
-  private post(message: ToRunner): void {
-    this.child?.send(message);
+  /** The loaded model's runner; throws when the model is not (or no longer) loaded. */
+  private serving(): RunnerProcess {
+    if (this.state.state === "loaded") return this.state.runner;
+    throw new EngineError("engine_failure", `the model runner stopped (the model is ${this.state.state})`);
   }
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateEvent> {
     await this.start();
+    const runner = this.serving();
     const id = `g${++this.nextId}`;
     const channel = new EventChannel(request.n ?? 1);
     this.channels.set(id, channel);
-    const onAbort = () => this.post({ type: "cancel", id });
+    const onAbort = () => {
+      if (this.holds(runner)) runner.send({ type: "cancel", id });
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
-    this.post({ type: "generate", id, request });
+    runner.send({ type: "generate", id, request });
     let finished = false;
     try {
       if (signal?.aborted) onAbort();
@@ -313,9 +301,10 @@ export class RunnerEngine implements Engine {
 
   private async call<T>(message: ToRunner & { id: string }): Promise<T> {
     await this.start();
+    const runner = this.serving();
     return new Promise<T>((resolve, reject) => {
       this.replies.set(message.id, { resolve: v => resolve(v as T), reject });
-      this.post(message);
+      runner.send(message);
     });
   }
 
@@ -347,33 +336,48 @@ export class RunnerEngine implements Engine {
   }
 
   health(): EngineHealth {
+    const loaded = this.state.state === "loaded";
     return {
-      state: this.recovering ? "failed" : this.child && this.modelInfo ? "ready" : this.state,
+      state: publicState(this.state),
       slotsTotal: this.config.parallel,
-      slotsBusy: this.slotsBusy,
-      queued: this.queued,
-      kvTokens: this.loaded ? this.kvTokens : 0,
-      kvCapacity: this.loaded ? this.kvCapacity : 0,
+      slotsBusy: this.status.slotsBusy,
+      queued: this.status.queued,
+      kvTokens: loaded ? this.status.kvTokens : 0,
+      kvCapacity: loaded ? this.status.kvCapacity : 0,
       inFlight: this.channels.size,
-      error: this.lastError,
     };
   }
 
-  get loaded(): boolean {
-    return this.child !== null && this.modelInfo !== null;
-  }
-
-  /** Kills the runner (if any); in-flight requests fail. */
+  /** Stops the runner (if any) for good; in-flight requests fail, and later ones get model_unavailable. */
   async close(): Promise<void> {
-    this.closing = true;
-    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
-    this.recoveryTimer = null;
-    this.recovering = false;
-    const child = this.child;
-    if (!child) return;
-    this.post({ type: "shutdown" });
-    const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(3000).then(() => false)]);
-    if (!exited) child.kill("SIGKILL");
-    this.closing = false;
+    const s = this.state;
+    switch (s.state) {
+      case "closed":
+        return;
+      case "stopping":
+        await s.runner.ended;
+        return;
+      case "exiting":
+        await s.runner.ended; // its exit is handled first (that callback was registered first)
+        return this.close();
+      case "loading":
+      case "loaded": {
+        const runner = s.runner;
+        this.to({ state: "stopping", runner });
+        runner.send({ type: "shutdown" });
+        const exited = await Promise.race([runner.exited.then(() => true), Bun.sleep(3000).then(() => false)]);
+        if (!exited) runner.kill();
+        const exit = await runner.ended;
+        this.status = { slotsBusy: 0, queued: 0, kvTokens: 0, kvCapacity: 0 };
+        this.to({ state: "closed" });
+        runner.load.reject(unloadedError());
+        this.failInFlight(runner.deathReason(exit.why), "engine_failure");
+        return;
+      }
+      default:
+        // A retry timer still pending finds the state changed and does nothing; an import under way
+        // finishes without starting a runner.
+        this.to({ state: "closed" });
+    }
   }
 }

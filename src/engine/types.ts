@@ -1,5 +1,6 @@
 // The narrow engine interface the API talks to. Plain data only: no HTTP, no pointers.
 // RunnerEngine implements it over a child process; tests implement it with fakes.
+import type { ModelState } from "./lifecycle.ts";
 
 /** A piece of prompt text and whether special-token text in it may become control tokens. */
 export interface PromptSegment {
@@ -113,7 +114,8 @@ export type GenerateEvent =
   | { kind: "error"; code: EngineErrorCode; message: string };
 
 export interface EngineHealth {
-  state: "starting" | "ready" | "failed";
+  /** Where the model is in its lifecycle (lifecycle.ts), with the error of a failed or crashed one. */
+  state: ModelState;
   slotsTotal: number;
   slotsBusy: number;
   queued: number;
@@ -122,7 +124,6 @@ export interface EngineHealth {
   kvCapacity: number;
   /** Generations this side is still waiting on (authoritative; slotsBusy/queued lag a step). */
   inFlight: number;
-  error?: string;
 }
 
 /** One device and the model layers it holds (snake_case: it goes out as JSON as is). */

@@ -1,5 +1,6 @@
 // The models this server can serve, and one engine (runner process) per model, started on
 // first use. Concurrent first requests share one load. Implements the API's ModelSource.
+// A model's state is its engine's (engine/lifecycle.ts); listings and /health read it from there.
 import { existsSync } from "node:fs";
 import type { AcquiredModel, ModelListing, ModelSource } from "../api/model-source.ts";
 import { detectFamily, samplingDefaults } from "../chat/families.ts";
@@ -7,7 +8,8 @@ import { ChatRenderer } from "../chat/renderer.ts";
 import type { RunnerConfig } from "../engine/runner-protocol.ts";
 import { statSync } from "node:fs";
 import { cachedImport, ensureImported } from "./checkpoint-cache.ts";
-import { RunnerEngine } from "../engine/runner-engine.ts";
+import { LIFECYCLE, type ModelState } from "../engine/lifecycle.ts";
+import { RunnerEngine, type SupervisorOptions } from "../engine/runner-engine.ts";
 import { EngineError } from "../engine/types.ts";
 import { discoverModels, foldersChanged, type FolderStamps, type ModelFile } from "./discover.ts";
 import { readGgufHeader, summarize, type GgufSummary } from "./gguf.ts";
@@ -23,6 +25,8 @@ export interface LoadPolicy {
   maxLoaded: number;
   /** Unload a model idle for this many seconds. 0 = never. */
   idleUnloadS: number;
+  /** The idle clock, in ms (default Date.now; tests move it by hand). */
+  now?: () => number;
 }
 
 /** When a request for an id not in the last scan may scan the model folders again. */
@@ -37,15 +41,18 @@ const DEFAULT_RESCAN: RescanPolicy = { minIntervalMs: 2000, now: () => performan
 
 interface Entry {
   engine: RunnerEngine;
-  /** The engine's config; a checkpoint's modelPath is set once its import exists (read at spawn). */
-  runner: RunnerConfig;
-  /** When a request last asked for this model (ms since epoch). */
-  lastUsed: number;
-  /** Why the last import of a checkpoint failed (it is tried again on the next request). */
-  importError?: string;
+  /**
+   * When the model last became idle (LoadPolicy.now): its load ended, a request took it, or its
+   * last request in flight ended. Never touched while it is busy.
+   */
+  idleSince: number;
+  /** The load under way (making room, then the engine's start), shared by concurrent requests. */
   loading: Promise<AcquiredModel> | null;
   acquired: AcquiredModel | null;
 }
+
+/** States in which a model holds (or is about to hold) memory, for --max-loaded. */
+const RESIDENT: ReadonlySet<ModelState["state"]> = new Set(["importing", "loading", "loaded"]);
 
 export class ModelRegistry implements ModelSource {
   private files: ModelFile[] = [];
@@ -63,6 +70,8 @@ export class ModelRegistry implements ModelSource {
     private readonly policy: LoadPolicy = { maxLoaded: 0, idleUnloadS: 0 },
     private readonly config: HearthConfig = {},
     private readonly rescanPolicy: RescanPolicy = DEFAULT_RESCAN,
+    /** How engines start their runners (tests: a fake runner). */
+    private readonly supervisor: Pick<SupervisorOptions, "command"> = {},
   ) {
     this.rescan();
     if (policy.idleUnloadS > 0) {
@@ -73,19 +82,28 @@ export class ModelRegistry implements ModelSource {
 
   private idleTimer: ReturnType<typeof setInterval> | null = null;
 
-  /** A loaded model with no running or queued request. */
-  private isIdle(entry: Entry): boolean {
-    const h = entry.engine.health();
-    return entry.loading === null && h.inFlight === 0;
+  private now(): number {
+    return this.policy.now?.() ?? Date.now();
   }
 
-  private async unloadIdle(): Promise<void> {
-    const cutoff = Date.now() - this.policy.idleUnloadS * 1000;
+  private stateOf(entry: Entry): ModelState {
+    return entry.engine.health().state;
+  }
+
+  /** A loaded model with no running or queued request. */
+  private isIdle(entry: Entry): boolean {
+    return entry.loading === null && this.stateOf(entry).state === "loaded" && entry.engine.health().inFlight === 0;
+  }
+
+  /**
+   * Unloads the models idle for --idle-unload. The clock runs from the end of the last load or
+   * generation (Entry.idleSince), so a load or a generation longer than that is not cut short.
+   * Runs on a timer; tests call it after moving the clock.
+   */
+  async unloadIdle(): Promise<void> {
+    const cutoff = this.now() - this.policy.idleUnloadS * 1000;
     for (const [id, entry] of this.entries) {
-      // Loading or serving counts as use, so the idle clock starts when the load or the last
-      // request ends: a load or a generation longer than --idle-unload is not unloaded at once.
-      if (!this.isIdle(entry)) entry.lastUsed = Date.now();
-      else if (entry.engine.loaded && entry.lastUsed < cutoff) {
+      if (this.isIdle(entry) && entry.idleSince < cutoff) {
         log("info", `unloading ${id}: idle for ${this.policy.idleUnloadS} s`);
         await this.stop(id);
       }
@@ -95,12 +113,12 @@ export class ModelRegistry implements ModelSource {
   /** Keeps at most maxLoaded models: unloads the least recently used idle ones, never `keep`. */
   private async enforceMaxLoaded(keep: string): Promise<void> {
     if (this.policy.maxLoaded <= 0) return;
-    const loaded = [...this.entries].filter(([id, e]) => id !== keep && (e.engine.loaded || e.loading));
+    const loaded = [...this.entries].filter(([id, e]) => id !== keep && (RESIDENT.has(this.stateOf(e).state) || e.loading));
     const excess = loaded.length + 1 - this.policy.maxLoaded;
     if (excess <= 0) return;
     const victims = loaded
       .filter(([id, e]) => id !== keep && this.isIdle(e))
-      .sort(([, a], [, b]) => a.lastUsed - b.lastUsed)
+      .sort(([, a], [, b]) => a.idleSince - b.idleSince)
       .slice(0, excess);
     for (const [id] of victims) {
       log("info", `unloading ${id}: --max-loaded ${this.policy.maxLoaded}`);
@@ -172,19 +190,17 @@ export class ModelRegistry implements ModelSource {
       const header = summaries[i];
       const entry = this.entries.get(file.id);
       const health = entry?.engine.health();
-      const loaded = entry?.acquired != null && entry.engine.loaded;
-      const idle = ggufs[i] ? "available" : "needs-import";
-      const state: ModelListing["state"] = loaded ? "loaded" : entry?.loading ? "loading" : health?.state === "failed" || entry?.importError ? "failed" : idle;
+      // A model no request has asked for yet is in its first state.
+      const state: ModelState = health?.state ?? { state: ggufs[i] ? "unloaded" : "needs-import" };
       return {
         id: file.id,
         created: Math.floor(file.mtimeMs / 1000),
         sizeBytes: file.sizeBytes,
-        loaded,
-        state,
-        error: state === "failed" ? entry?.importError ?? health?.error : undefined,
+        state: LIFECYCLE[state.state].listed,
+        error: state.state === "failed" ? state.error : undefined,
         workers: this.settings(file.id).rpc ?? this.defaults.rpc,
-        slots: loaded && health ? { total: health.slotsTotal, busy: health.slotsBusy } : undefined,
-        info: entry?.acquired?.info,
+        slots: state.state === "loaded" && health ? { total: health.slotsTotal, busy: health.slotsBusy } : undefined,
+        info: state.state === "loaded" ? state.info : entry?.acquired?.info,
         family: entry?.acquired?.chat.family ?? (header ? detectFamily(header.metadata, undefined, file.path) : undefined),
         architecture: header?.architecture ?? null,
         parameters: header?.parameters,
@@ -199,7 +215,8 @@ export class ModelRegistry implements ModelSource {
   async acquire(id: string): Promise<AcquiredModel> {
     let file = this.find(id);
     // A file deleted since the last scan: a loaded model answers from memory; anything else rescans.
-    if (file && !this.entries.get(file.id)?.engine.loaded && !existsSync(file.path)) {
+    const known = file && this.entries.get(file.id);
+    if (file && !(known && this.stateOf(known).state === "loaded") && !existsSync(file.path)) {
       this.entries.delete(file.id);
       file = this.rescan().find(f => f.id === file!.id);
     }
@@ -207,23 +224,9 @@ export class ModelRegistry implements ModelSource {
       throw new ModelNotFoundError(id);
     }
     let entry = this.entries.get(file.id);
-    if (!entry) {
-      const s = this.settings(file.id);
-      const runner = {
-        ...this.defaults,
-        nCtx: s.ctx_size ?? this.defaults.nCtx,
-        parallel: s.parallel ?? this.defaults.parallel,
-        gpuLayers: s.gpu_layers ?? this.defaults.gpuLayers,
-        loadMode: s.load_mode ?? this.defaults.loadMode,
-        rpc: s.rpc ?? this.defaults.rpc,
-        tensorSplit: s.tensor_split ?? this.defaults.tensorSplit,
-        modelPath: file.path,
-      };
-      entry = { engine: new RunnerEngine(runner), runner, loading: null, acquired: null, lastUsed: 0 };
-      this.entries.set(file.id, entry);
-    }
-    entry.lastUsed = Date.now();
-    if (entry.acquired && entry.engine.loaded) return entry.acquired;
+    if (!entry) entry = this.newEntry(file);
+    entry.idleSince = this.now();
+    if (entry.acquired && this.stateOf(entry).state === "loaded") return entry.acquired;
     const e = entry;
     if (!e.loading) {
       // Make room before loading, and concurrent first requests share this one load.
@@ -234,17 +237,38 @@ export class ModelRegistry implements ModelSource {
     return e.loading;
   }
 
+  /** A model's entry and engine; a checkpoint's engine imports it before each start (cached after the first). */
+  private newEntry(file: ModelFile): Entry {
+    const s = this.settings(file.id);
+    const runner = {
+      ...this.defaults,
+      nCtx: s.ctx_size ?? this.defaults.nCtx,
+      parallel: s.parallel ?? this.defaults.parallel,
+      gpuLayers: s.gpu_layers ?? this.defaults.gpuLayers,
+      loadMode: s.load_mode ?? this.defaults.loadMode,
+      rpc: s.rpc ?? this.defaults.rpc,
+      tensorSplit: s.tensor_split ?? this.defaults.tensorSplit,
+      modelPath: file.path,
+    };
+    const prepare = () => {
+      log("info", `importing ${file.path} (first use; cached for later starts)`);
+      return ensureImported(file.path);
+    };
+    const entry: Entry = {
+      engine: new RunnerEngine(runner, {
+        ...this.supervisor,
+        ...(file.checkpoint ? { prepare, needsImport: !cachedImport(file.path) } : {}),
+        onIdle: () => (entry.idleSince = this.now()),
+      }),
+      idleSince: this.now(),
+      loading: null,
+      acquired: null,
+    };
+    this.entries.set(file.id, entry);
+    return entry;
+  }
+
   private async start(file: ModelFile, entry: Entry): Promise<AcquiredModel> {
-    if (file.checkpoint) {
-      try {
-        log("info", `importing ${file.path} (first use; cached for later starts)`);
-        entry.runner.modelPath = await ensureImported(file.path);
-        entry.importError = undefined;
-      } catch (err) {
-        entry.importError = (err as Error).message;
-        throw new ModelUnavailableError(file.id, entry.importError);
-      }
-    }
     let info;
     try {
       info = await entry.engine.start();
@@ -284,8 +308,8 @@ export class ModelRegistry implements ModelSource {
   health() {
     const models = [...this.entries.entries()].map(([id, e]) => {
       const h = e.engine.health();
-      const devices = e.engine.loaded ? e.acquired?.info.devices : undefined;
-      return { id, state: e.engine.loaded ? "loaded" : h.state, slotsBusy: h.slotsBusy, slotsTotal: h.slotsTotal, queued: h.queued, inFlight: h.inFlight, kvTokens: h.kvTokens, kvCapacity: h.kvCapacity, devices };
+      const devices = h.state.state === "loaded" ? h.state.info.devices : undefined;
+      return { id, state: LIFECYCLE[h.state.state].health, slotsBusy: h.slotsBusy, slotsTotal: h.slotsTotal, queued: h.queued, inFlight: h.inFlight, kvTokens: h.kvTokens, kvCapacity: h.kvCapacity, devices };
     });
     return { ok: true, models };
   }

@@ -42,7 +42,7 @@ function splitModels(): ModelSource {
     { name: "CPU", type: "cpu", endpoint: null, layers: 2, first_layer: 0, last_layer: 1, output: false },
     { name: "RPC0", type: "rpc", endpoint: "10.0.0.7:50052", layers: 3, first_layer: 2, last_layer: 4, output: true },
   ];
-  models.health = () => ({ ok: true, models: [{ id: "fake-model", state: "ready", slotsBusy: 0, slotsTotal: 4, queued: 0, inFlight: 0, devices }] });
+  models.health = () => ({ ok: true, models: [{ id: "fake-model", state: "loaded", slotsBusy: 0, slotsTotal: 4, queued: 0, inFlight: 0, devices }] });
   return models;
 }
 

@@ -70,7 +70,7 @@ export class FakeEngine implements Engine {
     return fakeInfo;
   }
   health(): EngineHealth {
-    return { state: "ready", slotsTotal: 4, slotsBusy: 0, queued: 0, kvTokens: 0, kvCapacity: 4096, inFlight: 0 };
+    return { state: { state: "loaded", info: fakeInfo }, slotsTotal: 4, slotsBusy: 0, queued: 0, kvTokens: 0, kvCapacity: 4096, inFlight: 0 };
   }
   async close() {}
 }
@@ -101,7 +101,7 @@ export class FakeModels implements ModelSource {
     return this.id;
   }
   async list(): Promise<ModelListing[]> {
-    return [{ id: this.id, created: 1700000000, sizeBytes: 5678, loaded: true, state: "loaded", info: fakeInfo, family: "generic", chatTemplate: "builtin:generic" }];
+    return [{ id: this.id, created: 1700000000, sizeBytes: 5678, state: "loaded", info: fakeInfo, family: "generic", chatTemplate: "builtin:generic" }];
   }
   async acquire(id: string): Promise<AcquiredModel> {
     if (id !== this.id) throw new ModelNotFoundError(id);

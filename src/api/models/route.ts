@@ -19,11 +19,11 @@ export function modelObject(m: ModelListing) {
       chat_template: m.chatTemplate ?? null,
       state: m.state,
       aliases: m.aliases ?? [],
-      loaded: m.loaded,
+      loaded: m.state === "loaded",
       ...(m.error ? { error: m.error } : {}),
       ...(m.slots ? { slots: m.slots } : {}),
       // Where the layers live once loaded; the configured RPC workers in any state.
-      devices: (m.loaded ? m.info?.devices : null) ?? null,
+      devices: (m.state === "loaded" ? m.info?.devices : null) ?? null,
       ...(m.workers?.length ? { rpc: m.workers } : {}),
       // Once loaded: an embedding model's pooling and vector width, or how many choices a request may ask.
       ...(m.info?.nEmbd !== undefined ? { embedding: { pooling: m.info.pooling ?? null, dimensions: m.info.nEmbd } } : {}),
