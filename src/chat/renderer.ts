@@ -1,12 +1,17 @@
 // Renders a conversation in this order: a --chat-template override (family name or .jinja file),
 // else the model's own Jinja template (@huggingface/jinja), else its family's built-in template
-// when the GGUF has none or it cannot be rendered (logged once, not per request).
-import { Template } from "@huggingface/jinja";
+// when the GGUF has none or it cannot be rendered (logged once, not per request). Every template
+// renders under limits (bounded-template.ts); a model whose own template cannot render a one-line
+// conversation within them gets no fallback: its chat requests are refused with the reason.
 import { readFileSync } from "node:fs";
 import { log } from "../util/log.ts";
+import { BoundedTemplate, strftime } from "./bounded-template.ts";
 import { families, type Family } from "./families.ts";
 import { messageSpans, scrubDelimiters, withPlaceholders, type PromptSpan } from "./message-spans.ts";
+import { TemplateError, TemplateLimitError } from "./template-errors.ts";
 import type { ChatMessage, RenderedChat } from "./types.ts";
+
+export { TemplateError, TemplateLimitError };
 
 export interface TemplateSource {
   /** tokenizer.chat_template from the GGUF, if any. */
@@ -28,29 +33,39 @@ function overrideTemplate(value: string): { source: string; label: string; famil
 }
 
 export class ChatRenderer {
-  private own: Template | null = null;
+  private own: BoundedTemplate | null = null;
   private ownText: string | null = null;
   private ownLabel = "gguf";
   readonly family: Family;
   /** Whether the model's template accepts a system turn (Gemma 2's raises on one). */
   private supportsSystem = true;
-  private readonly fallback: Template;
+  private readonly fallback: BoundedTemplate;
+  /** Why the model's own template cannot be used and no request is rendered (it broke a limit). */
+  private unusable: string | null = null;
 
   constructor(private readonly source: TemplateSource) {
     const override = source.override ? overrideTemplate(source.override) : null;
     this.family = override?.family ?? source.family ?? "generic";
-    this.fallback = new Template(families[this.family].template);
-    const own = override?.source ?? source.chatTemplate;
+    this.fallback = new BoundedTemplate(families[this.family].template);
+    const text = override?.source ?? source.chatTemplate;
     if (override) this.ownLabel = override.label;
-    if (own) {
+    if (text) {
       try {
-        const own = new Template(override?.source ?? source.chatTemplate!);
+        const own = new BoundedTemplate(text);
         own.render(this.context([{ role: "user", content: "Hello" }], true));
         this.own = own;
-        this.ownText = override?.source ?? source.chatTemplate!;
+        this.ownText = text;
         this.supportsSystem = probeSystemRole(own, this.context([], true));
       } catch (err) {
-        this.warnOnce(`its chat template cannot be rendered (${(err as Error).message})`);
+        if (err instanceof TemplateLimitError) {
+          // Not a template this engine cannot read, but one that does not stop: no fallback hides it.
+          this.own = null;
+          this.ownText = text;
+          this.unusable = `the chat template of model ${source.modelId} cannot be rendered within Hearth's limits: ${err.message}`;
+          log("warn", `model ${source.modelId}: ${this.unusable}; its chat requests are refused (fix the template or replace it with --chat-template)`);
+        } else {
+          this.warnOnce(`its chat template cannot be rendered (${(err as Error).message})`);
+        }
       }
     } else {
       this.warnOnce("it has no chat template");
@@ -59,7 +74,7 @@ export class ChatRenderer {
 
   /** How this model's prompts are rendered: "gguf", "file:<path>" or "builtin:<family>". */
   get templateSource(): string {
-    return this.own ? this.ownLabel : `builtin:${this.family}`;
+    return this.own || this.unusable ? this.ownLabel : `builtin:${this.family}`;
   }
 
   /** The Jinja text prompts are rendered with (tool-call and reasoning formats are read from it). */
@@ -68,9 +83,9 @@ export class ChatRenderer {
   }
 
   /**
-   * What a template sees, as llama.cpp's chat code gives it (common/chat.cpp); raise_exception and
-   * strftime_now come with @huggingface/jinja. `extra` (enable_thinking, reasoning_effort,
-   * chat_template_kwargs) overrides the defaults.
+   * What a template sees, as llama.cpp's chat code gives it (common/chat.cpp); raise_exception,
+   * strftime_now and range come with the template (bounded-template.ts). `extra` (enable_thinking,
+   * reasoning_effort, chat_template_kwargs) overrides the defaults.
    */
   private context(messages: ChatMessage[], addGenerationPrompt: boolean, tools?: unknown[], extra: Record<string, unknown> = {}) {
     const now = new Date();
@@ -99,6 +114,7 @@ export class ChatRenderer {
   }
 
   render(messages: ChatMessage[], addGenerationPrompt = true, tools?: unknown[], extra?: Record<string, unknown>): RenderedChat {
+    if (this.unusable) throw new TemplateLimitError(this.unusable);
     const adapted = this.adapt(scrubDelimiters(messages));
     const context = this.context(adapted, addGenerationPrompt, tools, extra);
     const template = this.own ?? this.fallback;
@@ -107,8 +123,10 @@ export class ChatRenderer {
     try {
       text = template.render(context);
     } catch (err) {
+      if (err instanceof TemplateLimitError) {
+        throw new TemplateLimitError(`the chat template of model ${this.source.modelId} cannot render this conversation within Hearth's limits: ${err.message}`);
+      }
       if (this.own) {
-        // The template itself refused the conversation (e.g. roles must alternate): the user's fault.
         // The template renders a plain conversation (checked at start), so a failure here is the
         // template refusing this conversation (raise_exception: roles must alternate, …).
         throw new TemplateError((err as Error).message);
@@ -172,24 +190,12 @@ function withObjectArguments(m: ChatMessage): ChatMessage {
 }
 
 /** Renders a system turn with a marker: the template supports the role if it neither raises nor drops it. */
-function probeSystemRole(template: Template, base: object): boolean {
+function probeSystemRole(template: BoundedTemplate, base: object): boolean {
   const marker = "HEARTH_SYSTEM_PROBE";
   try {
     return template.render({ ...base, messages: [{ role: "system", content: marker }, { role: "user", content: "Hi" }] }).includes(marker);
-  } catch {
+  } catch (err) {
+    if (err instanceof TemplateLimitError) throw err;
     return false;
   }
-}
-
-export class TemplateError extends Error {
-  override name = "TemplateError";
-}
-
-/** The strftime codes chat templates use for dates (llama.cpp passes date_string and datetime). */
-function strftime(d: Date, format: string): string {
-  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return format.replace(/%([dmYbH%])/g, (_, c: string) =>
-    c === "d" ? pad(d.getDate()) : c === "m" ? pad(d.getMonth() + 1) : c === "Y" ? String(d.getFullYear()) : c === "b" ? months[d.getMonth()]! : c === "H" ? pad(d.getHours()) : "%",
-  );
 }

@@ -1,8 +1,7 @@
 // POST /apply-template (llama-server's debug endpoint): the prompt a chat request would be
 // rendered to, and with "tokens": true the token ids the engine would decode.
 import { t } from "elysia";
-import { TemplateError } from "../../chat/renderer.ts";
-import { chatPrompt, toChatMessages } from "../chat-completions/handler.ts";
+import { chatPrompt, templateFailure, toChatMessages } from "../chat-completions/handler.ts";
 import { chatCompletionBody, chatMessage } from "../chat-completions/schema.ts";
 import { templateKwargs } from "../chat-completions/tools.ts";
 import { ApiError } from "../errors.ts";
@@ -25,8 +24,7 @@ export async function applyTemplate(body: typeof applyTemplateBody.static, model
   try {
     rendered = model.chat.render(toChatMessages(body), body.add_generation_prompt ?? true, body.tools, templateKwargs(body));
   } catch (err) {
-    if (err instanceof TemplateError) throw new ApiError(400, `the chat template rejected the conversation: ${err.message}`, "invalid_request_error", "messages");
-    throw err;
+    throw templateFailure(err);
   }
   const out: Record<string, unknown> = { prompt: rendered.prompt, template: rendered.source, family: model.chat.family };
   if (body.tokens) out.tokens = await model.engine.tokenizePrompt(chatPrompt(rendered, protect), true);

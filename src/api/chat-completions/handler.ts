@@ -1,5 +1,5 @@
 // POST /v1/chat/completions: messages → rendered prompt → engine → OpenAI's chat shapes.
-import { TemplateError } from "../../chat/renderer.ts";
+import { TemplateError, TemplateLimitError } from "../../chat/renderer.ts";
 import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
@@ -38,6 +38,16 @@ export function toChatMessages(body: Pick<ChatCompletionBody, "messages">): Chat
 }
 
 /**
+ * A template failure → what the client sees: a template refusing the conversation is about the
+ * request (400, `messages`); a template past Hearth's limits is about the model (400, `model`).
+ */
+export function templateFailure(err: unknown): unknown {
+  if (err instanceof TemplateLimitError) return new ApiError(400, err.message, "invalid_request_error", "model", "chat_template_unusable");
+  if (err instanceof TemplateError) return new ApiError(400, `the chat template rejected the conversation: ${err.message}`, "invalid_request_error", "messages");
+  return err;
+}
+
+/**
  * The engine prompt for a rendered chat. Protected (the default): message text is tokenized as
  * text, so typing `<|im_end|>` cannot end a turn; only the template's markup holds control tokens.
  * Unprotected: the whole prompt parses special tokens, as llama-server does.
@@ -58,8 +68,7 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   try {
     rendered = model.chat.render(messages, true, tools.templateTools, templateKwargs(body));
   } catch (err) {
-    if (err instanceof TemplateError) throw new ApiError(400, `the chat template rejected the conversation: ${err.message}`, "invalid_request_error", "messages");
-    throw err;
+    throw templateFailure(err);
   }
   const reasoning = reasoningSetup(body, model.chat, rendered.prompt);
   const setup = { reasoning: reasoning.setup, tools: tools.tools };
