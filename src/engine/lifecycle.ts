@@ -37,14 +37,14 @@ export type HealthState = "starting" | "loaded" | "failed";
 export const LIFECYCLE = {
   "needs-import": { next: ["importing", "closed"], listed: "needs-import", health: "starting", means: "a checkpoint folder not converted to GGUF yet" },
   unloaded: { next: ["importing", "loading", "closed"], listed: "available", health: "starting", means: "no runner; the next request loads the model" },
-  importing: { next: ["loading", "failed", "closed"], listed: "loading", health: "starting", means: "a checkpoint is being converted (on first use, then from the cache)" },
+  importing: { next: ["loading", "failed", "closed"], listed: "loading", health: "starting", means: "a checkpoint is converted (on first use; from the cache after)" },
   loading: { next: ["loaded", "failed", "exiting", "stopping"], listed: "loading", health: "starting", means: "a runner was started and loads the weights" },
   loaded: { next: ["exiting", "stopping"], listed: "loaded", health: "loaded", means: "the runner serves requests" },
-  exiting: { next: ["unloaded", "crashed", "failed"], listed: "available", health: "starting", means: "the runner died; its last stderr lines are read to say why (at most 1 s)" },
+  exiting: { next: ["unloaded", "crashed", "failed"], listed: "available", health: "starting", means: "the runner died; its last stderr lines are read to say why (≤ 1 s)" },
   crashed: { next: ["importing", "loading", "closed"], listed: "available", health: "starting", means: "the runner died while serving; the next request starts a new one" },
-  failed: { next: ["importing", "loading", "failed", "closed"], listed: "failed", health: "failed", means: "the load or import failed, or an RPC worker was lost (reloaded with back-off)" },
-  stopping: { next: ["closed"], listed: "available", health: "starting", means: "unloading: the runner was told to stop" },
-  closed: { next: [], listed: "available", health: "starting", means: "unloaded; the registry makes a new engine on next use" },
+  failed: { next: ["importing", "loading", "failed", "closed"], listed: "failed", health: "failed", means: "the load or import failed (the next request tries again), or an RPC worker was lost (probed and reloaded with back-off)" },
+  stopping: { next: ["closed"], listed: "available", health: "starting", means: "unloading: the runner was told to stop (killed after 3 s)" },
+  closed: { next: [], listed: "available", health: "starting", means: "unloaded for good; later requests on this engine are refused" },
 } as const satisfies Record<StateName, { next: readonly StateName[]; listed: ListedState; health: HealthState; means: string }>;
 
 export class IllegalTransition extends Error {
