@@ -13,6 +13,16 @@ import type { ChatMessage, RenderedChat } from "./types.ts";
 
 export { TemplateError, TemplateLimitError };
 
+/**
+ * Template variables a request cannot set through chat_template_kwargs: the conversation and its
+ * framing come only from the request's own fields, and the template's functions and constants
+ * stay what they are. (enable_thinking, reasoning_effort, date_string … remain settable.)
+ */
+export const RESERVED_TEMPLATE_VARIABLES = new Set([
+  "messages", "tools", "add_generation_prompt", "bos_token", "eos_token",
+  "raise_exception", "strftime_now", "range", "namespace", "true", "false", "none", "True", "False", "None",
+]);
+
 export interface TemplateSource {
   /** tokenizer.chat_template from the GGUF, if any. */
   chatTemplate: string | null;
@@ -85,21 +95,22 @@ export class ChatRenderer {
   /**
    * What a template sees, as llama.cpp's chat code gives it (common/chat.cpp); raise_exception,
    * strftime_now and range come with the template (bounded-template.ts). `extra` (enable_thinking,
-   * reasoning_effort, chat_template_kwargs) overrides the defaults.
+   * reasoning_effort, chat_template_kwargs) overrides the defaults but never a reserved name.
    */
   private context(messages: ChatMessage[], addGenerationPrompt: boolean, tools?: unknown[], extra: Record<string, unknown> = {}) {
     const now = new Date();
+    const settable = Object.fromEntries(Object.entries(extra).filter(([name]) => !RESERVED_TEMPLATE_VARIABLES.has(name)));
     return {
-      messages,
-      add_generation_prompt: addGenerationPrompt,
-      bos_token: this.source.bosText,
-      eos_token: this.source.eosText,
       // Reasoning models think unless asked not to (llama-server's default).
       enable_thinking: true,
       date_string: strftime(now, "%d %b %Y"),
       datetime: strftime(now, "%b %d %Y"),
+      ...settable,
+      messages,
+      add_generation_prompt: addGenerationPrompt,
+      bos_token: this.source.bosText,
+      eos_token: this.source.eosText,
       ...(tools && tools.length > 0 ? { tools } : {}),
-      ...extra,
     };
   }
 
