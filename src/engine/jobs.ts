@@ -29,7 +29,8 @@ export interface Slot {
   seq: number;
   /** Tokens whose KV entries sequence `seq` holds, in order. */
   cached: number[];
-  lastUsed: number;
+  /** The scheduler's use counter when a job last took or left this slot: a count, not a time (larger = more recent). */
+  lastUseTick: number;
   /** Value of the scheduler's processed-token clock when the slot's last job ended. */
   idleSince: number;
   job: ActiveJob | null;
@@ -69,7 +70,7 @@ export interface ActiveJob extends Job {
   promptEnd: number;
 }
 
-export const emptySlot = (seq: number): Slot => ({ seq, cached: [], lastUsed: 0, idleSince: 0, job: null });
+export const emptySlot = (seq: number): Slot => ({ seq, cached: [], lastUseTick: 0, idleSince: 0, job: null });
 
 /** A job's running state in `slot`, as choice `index` of `group`, with its own sampler. */
 export function activate(job: Job, slot: Slot, index: number, group: Group, vocab: Vocab, eogTokens: readonly number[]): ActiveJob {

@@ -22,7 +22,7 @@ export function pickSlot(free: Slot[], job: Job): Slot {
   let bestLen = -1;
   for (const slot of free) {
     const len = job.request.cachePrompt ? commonPrefix(slot.cached, job.prompt) : 0;
-    if (len > bestLen || (len === bestLen && slot.lastUsed < best.lastUsed)) {
+    if (len > bestLen || (len === bestLen && slot.lastUseTick < best.lastUseTick)) {
       best = slot;
       bestLen = len;
     }

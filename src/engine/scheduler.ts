@@ -42,7 +42,8 @@ export class Scheduler {
   private readonly queue: Job[] = [];
   private readonly batch: Batch;
   private readonly eogTokens: number[] = [];
-  private clock = 0;
+  /** Counts slot uses (a job taking or leaving a slot); Slot.lastUseTick orders slots by it. */
+  private useTicks = 0;
   /** Tokens decoded so far, all sequences together: the clock idle caches age by. */
   private processedTokens = 0;
   private readonly idleCacheTokens: number;
@@ -280,7 +281,7 @@ export class Scheduler {
       const need = reservation(job) - shared;
       if (reserved > 0 && reserved + need > this.ctx.nCtx) return;
       // Idle caches (other than the chosen slot's) are kept only while they fit beside the reservations.
-      const idle = free.filter(s => s !== slot && s.cached.length > 0).sort((a, b) => a.lastUsed - b.lastUsed);
+      const idle = free.filter(s => s !== slot && s.cached.length > 0).sort((a, b) => a.lastUseTick - b.lastUseTick);
       let cells = reserved + need + idle.reduce((n, s) => n + s.cached.length, 0);
       for (const s of idle) {
         if (cells <= this.ctx.nCtx) break;
@@ -319,7 +320,7 @@ export class Scheduler {
       // Or a job is prefilling the same prefix right now: wait for it rather than compute it twice.
       donor = prefillDonor(this.slots, job.prompt, keep);
     }
-    slot.lastUsed = ++this.clock;
+    slot.lastUseTick = ++this.useTicks;
     slot.job = this.activate(job, slot, 0, { members: [], n: job.request.n ?? 1, failed: false });
     slot.job.promptPos = slot.job.cachedTokens = keep;
     slot.job.donor = donor;
@@ -340,7 +341,7 @@ export class Scheduler {
       this.ctx.seqRemove(slot.seq, 0, -1);
       this.ctx.seqCopy(parent.slot.seq, slot.seq, 0, parent.slot.cached.length);
       slot.cached = parent.slot.cached.slice();
-      slot.lastUsed = ++this.clock;
+      slot.lastUseTick = ++this.useTicks;
       const child = this.activate(parent, slot, index, parent.group);
       // The prompt counts once, on choice 0: a choice's own work starts here.
       child.promptPos = parent.prompt.length;
@@ -424,7 +425,7 @@ export class Scheduler {
     this.holdAdmission = false; // a finished job frees KV space: admit again
     job.sampler.dispose();
     job.slot.job = null;
-    job.slot.lastUsed = ++this.clock;
+    job.slot.lastUseTick = ++this.useTicks;
     job.slot.idleSince = this.processedTokens;
     // A choice sequence keeps no cache: its prompt lives on in the slot that prefilled it.
     if (job.index > 0) this.dropCache(job.slot);
@@ -470,7 +471,7 @@ export class Scheduler {
       for (const slot of idle) this.dropCache(slot);
       return;
     }
-    const newest = [...prefilled.keys()].sort((a, b) => b.slot.lastUsed - a.slot.lastUsed)[0];
+    const newest = [...prefilled.keys()].sort((a, b) => b.slot.lastUseTick - a.slot.lastUseTick)[0];
     // (Alone in the cache it cannot be short of room through others: fail it below instead.)
     if (newest && active.length > 1) {
       this.dropCache(newest.slot);

@@ -7,8 +7,8 @@ import { greedyRequest } from "./scheduler-driver.ts";
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
-function slot(seq: number, cached: number[], lastUsed = 0): Slot {
-  return { ...emptySlot(seq), cached, lastUsed };
+function slot(seq: number, cached: number[], lastUseTick = 0): Slot {
+  return { ...emptySlot(seq), cached, lastUseTick };
 }
 
 function job(prompt: number[], cachePrompt = true): Job {
