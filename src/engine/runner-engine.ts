@@ -13,6 +13,8 @@
 //
 // The model's state is one value (lifecycle.ts: its states, the moves between them and how each
 // is shown); every change goes through to(), which refuses a move the table does not allow.
+// (Past 350 lines on purpose: every move of that state is here, where it can be read in one go;
+// the process itself is runner-process.ts.)
 import { basename, resolve } from "node:path";
 import { checkTransition, publicState, type Supervised } from "./lifecycle.ts";
 import { EventChannel } from "./event-channel.ts";
