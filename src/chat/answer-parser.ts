@@ -13,7 +13,8 @@ export interface AnswerDelta {
 }
 
 export interface AnswerSetup {
-  reasoning: { format: ReasoningFormat; startsInReasoning: boolean } | null;
+  /** startsInReasoning / thinkingClosed: the prompt opened / closed `<think>` (reasoning.ts). */
+  reasoning: { format: ReasoningFormat; startsInReasoning: boolean; thinkingClosed?: boolean } | null;
   tools: { formats: ToolFormat[]; definitions: ToolDefinition[] } | null;
 }
 
@@ -22,7 +23,7 @@ export class AnswerParser {
   private readonly tools: ToolCallStream | null;
 
   constructor(setup: AnswerSetup) {
-    this.reasoning = setup.reasoning ? reasoningSplitter(setup.reasoning.format, setup.reasoning.startsInReasoning) : null;
+    this.reasoning = setup.reasoning ? reasoningSplitter(setup.reasoning.format, setup.reasoning.startsInReasoning, setup.reasoning.thinkingClosed) : null;
     const idLength = setup.tools?.formats[0]?.idLength;
     this.tools = setup.tools ? new ToolCallStream(setup.tools.formats, setup.tools.definitions, () => callId(idLength)) : null;
   }

@@ -24,8 +24,19 @@ export function promptOpensThinking(prompt: string): boolean {
   return tail.endsWith("<think>");
 }
 
+/**
+ * A generation prompt that already closed `<think></think>` (thinking switched off, GLM-4.5+ and
+ * Qwen3 templates): llama-server reads the whole answer as content, its leading blanks included.
+ */
+export function promptClosesThinking(prompt: string): boolean {
+  return prompt.trimEnd().endsWith("</think>");
+}
+
 /** gpt-oss control tokens the splitter reads (rendered as text instead of dropped). */
 export const harmonyTokens = ["<|channel|>", "<|message|>", "<|end|>", "<|start|>", "<|constrain|>"];
+
+/** What C's isspace() matches (llama.cpp's p.space()): not Unicode spaces such as U+00A0. */
+const LEADING_SPACE = /^[ \t\n\v\f\r]+/;
 
 /** Length of the longest tail of `text` that is a proper prefix of one of `markers`. */
 function partialTail(text: string, markers: string[]): number {
@@ -46,8 +57,9 @@ export interface ReasoningSplitter {
   end(): ReasoningDelta;
 }
 
-export function reasoningSplitter(format: ReasoningFormat, startsInReasoning: boolean): ReasoningSplitter {
-  return format === "think" ? new ThinkSplitter(startsInReasoning) : new HarmonySplitter();
+/** `startsInReasoning`: the prompt opened `<think>`; `thinkingClosed`: the prompt closed it (see the functions above). */
+export function reasoningSplitter(format: ReasoningFormat, startsInReasoning: boolean, thinkingClosed = false): ReasoningSplitter {
+  return format === "think" ? new ThinkSplitter(startsInReasoning, thinkingClosed) : new HarmonySplitter();
 }
 
 /** Buffers streamed pieces; `advance` emits what is decided and keeps what may still change. */
@@ -66,22 +78,29 @@ abstract class BufferedSplitter implements ReasoningSplitter {
   protected abstract advance(final: boolean): ReasoningDelta;
 }
 
-/** `<think>` at the start (or opened by the prompt) up to `</think>` is reasoning; blanks at the seams are dropped. */
+/**
+ * `<think>` at the start (or opened by the prompt) up to `</think>` is reasoning; blanks at the
+ * seams are dropped. After a prompt that closed thinking, everything is content, as written.
+ */
 class ThinkSplitter extends BufferedSplitter {
   private state: "start" | "reasoning" | "content";
   /** Leading blanks of the current part are dropped. */
-  private skipBlank = true;
+  private skipBlank: boolean;
 
-  constructor(startsInReasoning: boolean) {
+  constructor(startsInReasoning: boolean, thinkingClosed: boolean) {
     super();
-    this.state = startsInReasoning ? "reasoning" : "start";
+    this.state = startsInReasoning ? "reasoning" : thinkingClosed ? "content" : "start";
+    this.skipBlank = this.state !== "content";
   }
 
   protected advance(final: boolean): ReasoningDelta {
     const out = { content: "", reasoning: "" };
     for (;;) {
       if (this.state === "start") {
-        const t = this.buffer.trimStart();
+        // llama-server parses such answers as `generation prompt`, blanks, optional reasoning, content
+        // (common/chat-auto-parser-generator.cpp: `prefix << parser`, where `<<` puts p.space() in
+        // between): the answer's leading ASCII whitespace is dropped whether or not a <think> follows.
+        const t = this.buffer.replace(LEADING_SPACE, "");
         if (t.startsWith("<think>")) {
           this.buffer = t.slice("<think>".length);
           this.state = "reasoning";
@@ -89,6 +108,8 @@ class ThinkSplitter extends BufferedSplitter {
           continue;
         }
         if (!final && "<think>".startsWith(t)) return out;
+        // An answer of blanks alone parses to nothing, and llama-server then answers its raw text.
+        if (t) this.buffer = t;
         this.state = "content";
         this.skipBlank = false;
         continue;

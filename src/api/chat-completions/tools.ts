@@ -1,7 +1,7 @@
 // A chat request's tools, tool_choice and reasoning fields → what the template is given, the
 // grammar that forces a call, and how the answer is parsed (src/chat/answer-parser.ts).
 import type { AnswerSetup } from "../../chat/answer-parser.ts";
-import { detectReasoningFormat, harmonyTokens, promptOpensThinking } from "../../chat/reasoning.ts";
+import { detectReasoningFormat, harmonyTokens, promptClosesThinking, promptOpensThinking } from "../../chat/reasoning.ts";
 import type { ChatRenderer } from "../../chat/renderer.ts";
 import { detectToolFormats } from "../../chat/tool-calls/formats.ts";
 import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
@@ -70,7 +70,7 @@ export function reasoningSetup(body: ChatCompletionBody, renderer: Renderer, pro
   const format = detectReasoningFormat(renderer.templateText);
   if (!format) return { setup: null, preserve: [] };
   return {
-    setup: { format, startsInReasoning: format === "think" && promptOpensThinking(prompt) },
+    setup: { format, startsInReasoning: format === "think" && promptOpensThinking(prompt), thinkingClosed: format === "think" && promptClosesThinking(prompt) },
     preserve: format === "harmony" ? harmonyTokens : [],
   };
 }
