@@ -76,7 +76,8 @@ export function scrubDelimiters(messages: ChatMessage[]): ChatMessage[] {
 
 /**
  * Splits `rendered` (real messages) into template and message spans using `skeleton` (the same
- * template rendered with placeholders). Returns null when the two cannot be aligned.
+ * template rendered with placeholders). Returns null when the two cannot be aligned, or could be
+ * aligned in more than one way; the caller must then fail closed (see RenderedChat.spans).
  */
 export function messageSpans(rendered: string, skeleton: string, texts: string[]): PromptSpan[] | null {
   const pieces = skeleton.split(PLACEHOLDER); // [template, index, template, index, …, template]
@@ -98,7 +99,10 @@ export function messageSpans(rendered: string, skeleton: string, texts: string[]
     let end: number;
     if (written !== undefined) end = pos + written.length;
     else {
-      // Transformed some other way (e.g. reasoning split off): the text up to the next template piece.
+      // Transformed some other way (e.g. reasoning split off): the text up to the next template
+      // piece. If the message itself holds that piece, its copy could be taken for the template's
+      // (and its control tokens parsed): that cannot be told apart, so nothing is aligned.
+      if (next && original.includes(next)) return null;
       end = next ? rendered.indexOf(next, pos) : rendered.length;
       if (end < 0) return null;
     }

@@ -152,11 +152,11 @@ export class ChatRenderer {
     } catch {
       spans = null;
     }
-    if (!spans) this.warnOnce(`its template transforms message text in a way that cannot be traced; special-token text in messages is not neutralized`, "alignment");
-    return this.finish(text, label, spans);
+    if (!spans) this.warnOnce(`its template transforms message text in a way that cannot be traced; such prompts are tokenized with special tokens only when no message holds control-token text`, "alignment");
+    return this.finish(text, label, spans, holes.texts);
   }
 
-  private finish(text: string, source: string, spans: PromptSpan[] | null): RenderedChat {
+  private finish(text: string, source: string, spans: PromptSpan[] | null, messageTexts: string[]): RenderedChat {
     // The engine adds BOS itself when the vocabulary asks for it: drop the template's copy.
     const bos = this.source.bosText;
     const dropBos = bos !== "" && text.startsWith(bos);
@@ -168,7 +168,7 @@ export class ChatRenderer {
     const stops = [...new Set([...families[this.family].stopTokens, this.source.eosText].filter(Boolean))];
     // Stop texts act as tokens where the vocabulary has them, and as plain text where it does not
     // (a fallback template on a vocabulary without its markers); either way they are never shown.
-    return { prompt, spans, stopTokens: stops, stopStrings: families[this.family].stopTokens, source };
+    return { prompt, spans, ...(spans ? {} : { messageTexts }), stopTokens: stops, stopStrings: families[this.family].stopTokens, source };
   }
 
   private readonly warned = new Set<string>();

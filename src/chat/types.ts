@@ -21,9 +21,13 @@ export interface RenderedChat {
   prompt: string;
   /**
    * The prompt split into template markup and message text (same characters as `prompt`), or
-   * null when the template's handling of message text could not be traced.
+   * null when the template's handling of message text could not be traced. Then nothing tells
+   * which control-token text is the template's, and the prompt must not be tokenized with special
+   * tokens parsed unless no message text holds any (see `messageTexts`).
    */
   spans: Array<{ text: string; fromMessage: boolean }> | null;
+  /** Every text the messages gave the template (contents, names, ids, call arguments), when `spans` is null. */
+  messageTexts?: string[];
   /** Control-token texts that end the assistant's turn for this template. */
   stopTokens: string[];
   /** Plain-text stops, for templates whose end marker is not a token of this vocabulary. */

@@ -1,7 +1,7 @@
 // POST /apply-template (llama-server's debug endpoint): the prompt a chat request would be
 // rendered to, and with "tokens": true the token ids the engine would decode.
 import { t } from "elysia";
-import { chatPrompt, templateFailure, toChatMessages } from "../chat-completions/handler.ts";
+import { checkedChatPrompt, templateFailure, toChatMessages } from "../chat-completions/handler.ts";
 import { chatCompletionBody, chatMessage } from "../chat-completions/schema.ts";
 import { templateKwargs } from "../chat-completions/tools.ts";
 import { ApiError } from "../errors.ts";
@@ -27,6 +27,6 @@ export async function applyTemplate(body: typeof applyTemplateBody.static, model
     throw templateFailure(err);
   }
   const out: Record<string, unknown> = { prompt: rendered.prompt, template: rendered.source, family: model.chat.family };
-  if (body.tokens) out.tokens = await model.engine.tokenizePrompt(chatPrompt(rendered, protect), true);
+  if (body.tokens) out.tokens = await model.engine.tokenizePrompt(await checkedChatPrompt(rendered, protect, model.engine), true);
   return out;
 }

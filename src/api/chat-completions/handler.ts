@@ -1,7 +1,7 @@
 // POST /v1/chat/completions: messages → rendered prompt → engine → OpenAI's chat shapes.
 import { TemplateError, TemplateLimitError } from "../../chat/renderer.ts";
 import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
-import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
+import type { Engine, GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
 import { checkGenerative, collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
 import { chatLogprobs, chatLogprobsRequest } from "../logprobs.ts";
@@ -50,11 +50,36 @@ export function templateFailure(err: unknown): unknown {
 /**
  * The engine prompt for a rendered chat. Protected (the default): message text is tokenized as
  * text, so typing `<|im_end|>` cannot end a turn; only the template's markup holds control tokens.
- * Unprotected: the whole prompt parses special tokens, as llama-server does.
+ * Unprotected: the whole prompt parses special tokens, as llama-server does. Protected, but the
+ * template's handling of message text could not be traced (no spans): all of it as text, the safe
+ * answer without a tokenizer at hand (checkedChatPrompt does better).
  */
 export function chatPrompt(rendered: RenderedChat, protect: boolean): PromptSegment[] {
-  if (!protect || !rendered.spans) return [{ text: rendered.prompt, parseSpecial: true }];
+  if (!protect) return [{ text: rendered.prompt, parseSpecial: true }];
+  if (!rendered.spans) return [{ text: rendered.prompt, parseSpecial: false }];
   return rendered.spans.map(s => ({ text: s.text, parseSpecial: !s.fromMessage }));
+}
+
+/**
+ * chatPrompt, failing closed where the template's handling of message text could not be traced:
+ * the model's tokenizer tells whether any message text holds control-token text (it tokenizes
+ * differently with special tokens parsed). None: the whole prompt parses special tokens, which
+ * can then only be the template's. Some: the request is refused, since nothing tells the
+ * template's control tokens from the message's.
+ */
+export async function checkedChatPrompt(rendered: RenderedChat, protect: boolean, engine: Pick<Engine, "tokenize">): Promise<PromptSegment[]> {
+  if (!protect || rendered.spans || !rendered.messageTexts) return chatPrompt(rendered, protect);
+  const texts = rendered.messageTexts.join("\n");
+  const [special, plain] = await Promise.all([engine.tokenize(texts, false, true), engine.tokenize(texts, false, false)]);
+  if (special.length === plain.length && special.every((t, i) => t === plain[i])) return [{ text: rendered.prompt, parseSpecial: true }];
+  throw new ApiError(
+    400,
+    "this model's chat template rewrites message text in a way Hearth cannot trace, so control-token text in a message (such as <|im_end|>) could not be kept as plain text; " +
+      "remove it from the messages, or start Hearth with --parse-special-in-chat to let such text act as control tokens",
+    "invalid_request_error",
+    "messages",
+    "control_token_in_message",
+  );
 }
 
 export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, ctx: GenerationContext, protect = true): Promise<Response | object> {
@@ -76,7 +101,7 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   const errorParams = { prompt: "messages", grammar: tools.grammar ? "tool_choice" : grammarField(body) };
   const request: GenerateRequest = {
     ...params,
-    prompt: chatPrompt(rendered, protect),
+    prompt: await checkedChatPrompt(rendered, protect, model.engine),
     addSpecial: true,
     stop: [...params.stop, ...rendered.stopStrings],
     stopTokens: rendered.stopTokens,
