@@ -3,7 +3,10 @@
 // back and L2-normalized (as llama-server's /v1/embeddings does). Runs in the runner process.
 import { Batch, LlamaContext, type LlamaModel } from "../llama/index.ts";
 
+/** llama.cpp's `enum llama_pooling_type` values that a model can declare, and their names. */
 export const POOLING_NAMES: Record<number, string> = { 1: "mean", 2: "cls", 3: "last", 4: "rank" };
+/** LLAMA_POOLING_TYPE_RANK: a reranker, which scores pairs instead of producing embeddings. */
+export const RANK_POOLING = 4;
 
 export class Embedder {
   private readonly ctx: LlamaContext;

@@ -3,34 +3,40 @@
 // Why a process and not a Worker: a GGML_ASSERT in llama.cpp calls abort(), which kills the
 // whole process. Here that costs one model's in-flight requests; the supervisor (RunnerEngine)
 // answers them with a clean error and starts a new runner.
+//
+// Threading: one JS thread. IPC messages are handled between steps (the loop yields with
+// setImmediate while there is work, and sleeps on `wake` when there is none).
 import { LlamaModel, addRpcServer, drainNativeLog, listDevices, takeLayerPlacement } from "../llama/index.ts";
 import { setLogLevel } from "../util/log.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
 import { loadModeFor } from "./load-mode.ts";
 import { summarizePlacement } from "./placement.ts";
 import { probeWorkers } from "./rpc-workers.ts";
-import { Embedder, POOLING_NAMES } from "./embedder.ts";
+import { Embedder, POOLING_NAMES, RANK_POOLING } from "./embedder.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { GenerateEvent, ModelInfo } from "./types.ts";
 
 const send = (message: FromRunner) => process.send!(message);
 
-export async function runnerMain(): Promise<void> {
-  let model = null as LlamaModel | null;
-  let scheduler = null as Scheduler | null;
-  let embedder = null as Embedder | null;
-  let pooling = 0;
-  let outbox: Array<[string, GenerateEvent]> = [];
-  let wake: (() => void) | null = null;
-  let running = true;
+const NOT_GENERATIVE = "this is an embedding model: it serves /v1/embeddings, not text generation";
 
-  const flush = () => {
-    if (outbox.length === 0) return;
-    send({ type: "events", events: outbox });
-    outbox = [];
-  };
+/** One model's runner: `init` loads it, `handle` takes the supervisor's messages, `loop` decodes. */
+export class Runner {
+  private model: LlamaModel | null = null;
+  private scheduler: Scheduler | null = null;
+  private embedder: Embedder | null = null;
+  private pooling = 0;
+  /** Events of the current step, sent as one IPC message. */
+  private outbox: Array<[string, GenerateEvent]> = [];
+  private wake: (() => void) | null = null;
+  private running = true;
+  // What the supervisor last heard of slots, queue and KV fill (sent only when it changes).
+  private lastStatus = "";
+  private lastKv = -1;
+  private lastStatusAt = 0;
 
-  const init = async (config: RunnerConfig) => {
+  /** Loads the model and answers "ready" with its description, or "failed" and exits. */
+  async init(config: RunnerConfig): Promise<void> {
     if (config.verbose) setLogLevel("debug");
     try {
       // ggml aborts on a worker it cannot reach, and waits forever on a busy one: probe first.
@@ -38,21 +44,22 @@ export async function runnerMain(): Promise<void> {
         await probeWorkers(config.rpc);
         for (const endpoint of config.rpc) addRpcServer(endpoint);
       }
-      model = LlamaModel.load(config.modelPath, {
+      const model = (this.model = LlamaModel.load(config.modelPath, {
         gpuLayers: config.gpuLayers,
         loadMode: loadModeFor(config.modelPath, config.loadMode),
         tensorSplit: config.tensorSplit,
         progressFd: config.reportProgress === false ? -1 : 2,
-      });
+      }));
       const devices = summarizePlacement(takeLayerPlacement(), listDevices(), model.nLayer);
+      // -c 0: the model's training context, capped as llama-server caps an unset context.
       const nCtx = config.nCtx > 0 ? config.nCtx : Math.min(model.nCtxTrain, 4096);
       // A model that declares a pooling type is an embedding model: it gets an embeddings
       // context and no token loop (an encoder such as BERT cannot generate at all).
-      pooling = model.declaredPooling;
-      if (pooling !== 0) {
-        embedder = new Embedder(model, { nCtx: Math.min(nCtx, model.nCtxTrain || nCtx), threads: config.threads });
+      this.pooling = model.declaredPooling;
+      if (this.pooling !== 0) {
+        this.embedder = new Embedder(model, { nCtx: Math.min(nCtx, model.nCtxTrain || nCtx), threads: config.threads });
       } else {
-        scheduler = new Scheduler(model, {
+        this.scheduler = new Scheduler(model, {
           nCtx,
           parallel: config.parallel,
           nBatch: config.nBatch,
@@ -60,83 +67,80 @@ export async function runnerMain(): Promise<void> {
           queueSize: config.queueSize,
         });
       }
-      const vocab = model.vocab;
-      const info: ModelInfo = {
-        nCtx: scheduler?.slotCtx ?? embedder!.maxTokens,
-        nCtxTrain: model.nCtxTrain,
-        nVocab: vocab.nTokens,
-        nParams: model.nParams,
-        sizeBytes: model.sizeBytes,
-        description: model.description,
-        chatTemplate: model.chatTemplate(),
-        bosText: vocab.bos >= 0 ? vocab.text(vocab.bos) : "",
-        eosText: vocab.eos >= 0 ? vocab.text(vocab.eos) : "",
-        metadata: model.metadata(),
-        devices,
-        maxChoices: scheduler?.maxChoices ?? 1,
-        pooling: POOLING_NAMES[pooling] ?? null,
-        ...(embedder ? { nEmbd: embedder.width } : {}),
-      };
-      send({ type: "ready", info });
+      send({ type: "ready", info: this.describe(devices) });
     } catch (err) {
       drainNativeLog();
       send({ type: "failed", message: (err as Error).message });
       process.exit(1);
     }
-  };
+  }
 
-  process.on("message", (message: ToRunner) => {
+  private describe(devices: ModelInfo["devices"]): ModelInfo {
+    const model = this.model!;
+    const vocab = model.vocab;
+    return {
+      nCtx: this.scheduler?.slotCtx ?? this.embedder!.maxTokens,
+      nCtxTrain: model.nCtxTrain,
+      nVocab: vocab.nTokens,
+      nParams: model.nParams,
+      sizeBytes: model.sizeBytes,
+      description: model.description,
+      chatTemplate: model.chatTemplate(),
+      bosText: vocab.bos >= 0 ? vocab.text(vocab.bos) : "",
+      eosText: vocab.eos >= 0 ? vocab.text(vocab.eos) : "",
+      metadata: model.metadata(),
+      devices,
+      maxChoices: this.scheduler?.maxChoices ?? 1,
+      pooling: POOLING_NAMES[this.pooling] ?? null,
+      ...(this.embedder ? { nEmbd: this.embedder.width } : {}),
+    };
+  }
+
+  /** One message from the supervisor; wakes the loop afterwards. */
+  handle(message: ToRunner): void {
     switch (message.type) {
       case "init":
-        void init(message.config);
+        void this.init(message.config);
         break;
       case "generate":
-        if (!scheduler) {
-          outbox.push([message.id, { kind: "error", code: "invalid_request", message: "this is an embedding model: it serves /v1/embeddings, not text generation" }]);
-        }
-        scheduler?.submit(message.id, message.request, ev => outbox.push([message.id, ev]));
-        flush();
+        if (!this.scheduler) this.outbox.push([message.id, { kind: "error", code: "invalid_request", message: NOT_GENERATIVE }]);
+        this.scheduler?.submit(message.id, message.request, ev => this.outbox.push([message.id, ev]));
+        this.flush();
         break;
       case "cancel":
-        scheduler?.cancel(message.id);
+        this.scheduler?.cancel(message.id);
         break;
       case "tokenize":
-        reply(message.id, () => Array.from(model!.vocab.tokenize(message.text, message.addSpecial, message.parseSpecial)));
+        this.reply(message.id, () => Array.from(this.model!.vocab.tokenize(message.text, message.addSpecial, message.parseSpecial)));
         break;
       case "tokenize-prompt":
-        reply(message.id, () => {
-          if (!scheduler) throw new Error("this is an embedding model: it serves /v1/embeddings, not text generation");
-          return scheduler.tokenizePrompt({ prompt: message.prompt, addSpecial: message.addSpecial });
+        this.reply(message.id, () => {
+          if (!this.scheduler) throw new Error(NOT_GENERATIVE);
+          return this.scheduler.tokenizePrompt({ prompt: message.prompt, addSpecial: message.addSpecial });
         });
         break;
       case "detokenize":
-        reply(message.id, () => model!.vocab.detokenize(message.tokens));
+        this.reply(message.id, () => this.model!.vocab.detokenize(message.tokens));
         break;
       case "pieces":
-        reply(message.id, () => message.tokens.map(t => Array.from(model!.vocab.pieceBytes(t, true))));
+        this.reply(message.id, () => message.tokens.map(t => Array.from(this.model!.vocab.pieceBytes(t, true))));
         break;
       case "embed":
-        reply(message.id, () => {
-          if (!embedder) throw new Error("this model cannot produce embeddings: it declares no pooling type (a generative model)");
-          if (pooling === 4) throw new Error("this is a reranking model (rank pooling): it scores pairs, it does not produce embeddings");
-          const { vectors, promptTokens } = embedder.embed(message.inputs);
+        this.reply(message.id, () => {
+          if (!this.embedder) throw new Error("this model cannot produce embeddings: it declares no pooling type (a generative model)");
+          if (this.pooling === RANK_POOLING) throw new Error("this is a reranking model (rank pooling): it scores pairs, it does not produce embeddings");
+          const { vectors, promptTokens } = this.embedder.embed(message.inputs);
           return { vectors: vectors.map(v => Array.from(v)), promptTokens };
         });
         break;
       case "shutdown":
-        running = false;
+        this.running = false;
         break;
     }
-    wake?.();
-  });
-  process.on("disconnect", () => process.exit(0));
-  // Ctrl-C and service managers signal the whole process group. The supervisor decides when a
-  // runner stops (graceful shutdown lets running streams finish first) and tells it over IPC; if
-  // the supervisor dies, "disconnect" above ends the runner.
-  process.on("SIGINT", () => {});
-  process.on("SIGTERM", () => {});
+    this.wake?.();
+  }
 
-  function reply(id: string, fn: () => unknown) {
+  private reply(id: string, fn: () => unknown): void {
     try {
       send({ type: "reply", id, result: fn() });
     } catch (err) {
@@ -144,37 +148,56 @@ export async function runnerMain(): Promise<void> {
     }
   }
 
-  // The token loop: one step, send what it produced, let IPC messages in, repeat.
-  // Status goes out when slots or queue change; the KV fill alone at most every 250 ms.
-  let lastStatus = "";
-  let lastKv = -1;
-  let lastStatusAt = 0;
-  while (running) {
-    const worked = scheduler?.step() ?? false;
-    flush();
-    if (scheduler) {
-      const status = `${scheduler.slotsBusy}/${scheduler.queued}`;
-      const kvTokens = scheduler.kvTokens;
-      const now = performance.now();
-      if (status !== lastStatus || (kvTokens !== lastKv && now - lastStatusAt > 250)) {
-        lastStatus = status;
-        lastKv = kvTokens;
-        lastStatusAt = now;
-        send({ type: "status", slotsBusy: scheduler.slotsBusy, queued: scheduler.queued, kvTokens, kvCapacity: scheduler.kvCapacity });
+  private flush(): void {
+    if (this.outbox.length === 0) return;
+    send({ type: "events", events: this.outbox });
+    this.outbox = [];
+  }
+
+  /** Slots and queue whenever they change; the KV fill alone at most every 250 ms. */
+  private sendStatus(scheduler: Scheduler): void {
+    const status = `${scheduler.slotsBusy}/${scheduler.queued}`;
+    const kvTokens = scheduler.kvTokens;
+    const now = performance.now();
+    if (status === this.lastStatus && (kvTokens === this.lastKv || now - this.lastStatusAt <= 250)) return;
+    this.lastStatus = status;
+    this.lastKv = kvTokens;
+    this.lastStatusAt = now;
+    send({ type: "status", slotsBusy: scheduler.slotsBusy, queued: scheduler.queued, kvTokens, kvCapacity: scheduler.kvCapacity });
+  }
+
+  /** The token loop: one step, send what it produced, let IPC messages in, repeat until shutdown. */
+  async loop(): Promise<void> {
+    while (this.running) {
+      const scheduler = this.scheduler;
+      const worked = scheduler?.step() ?? false;
+      this.flush();
+      if (scheduler) this.sendStatus(scheduler);
+      if (worked || scheduler?.hasWork()) {
+        await new Promise(resolve => setImmediate(resolve));
+      } else {
+        await new Promise<void>(resolve => (this.wake = resolve));
+        this.wake = null;
       }
     }
-    if (worked || scheduler?.hasWork()) {
-      await new Promise(resolve => setImmediate(resolve));
-    } else {
-      await new Promise<void>(resolve => (wake = resolve));
-      wake = null;
-    }
+    // Unloading: every job still running ends with an error event, delivered before we exit.
+    this.scheduler?.dispose();
+    this.embedder?.dispose();
+    this.model?.dispose();
+    this.flush();
   }
-  // Unloading: every job still running ends with an error event, delivered before we exit.
-  scheduler?.dispose();
-  embedder?.dispose();
-  model?.dispose();
-  flush();
+}
+
+export async function runnerMain(): Promise<void> {
+  const runner = new Runner();
+  process.on("message", (message: ToRunner) => runner.handle(message));
+  process.on("disconnect", () => process.exit(0));
+  // Ctrl-C and service managers signal the whole process group. The supervisor decides when a
+  // runner stops (graceful shutdown lets running streams finish first) and tells it over IPC; if
+  // the supervisor dies, "disconnect" above ends the runner.
+  process.on("SIGINT", () => {});
+  process.on("SIGTERM", () => {});
+  await runner.loop();
   await Bun.sleep(50);
   process.exit(0);
 }
