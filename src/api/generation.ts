@@ -1,5 +1,6 @@
-// Runs one or more engine generations for a request and turns their events into results or a
-// merged stream. Shared by the chat and text completion endpoints.
+// Runs one or more engine generations for a request: starts them (errors before the first byte),
+// splits n choices, collects or merges their events, and sums their usage. Shared by the chat and
+// text completion endpoints; SSE writing is in sse.ts and stream-choices.ts.
 import type { Engine, FinishReason, GenerateEvent, GenerateRequest, ModelInfo, Timings, TokenLogprob, Usage } from "../engine/types.ts";
 import { ApiError, fromEngineError, type ErrorParams } from "./errors.ts";
 import { counters } from "./metrics.ts";
@@ -21,14 +22,14 @@ export interface Started {
   ctx: GenerationContext;
 }
 
-const timedOut = (signal: AbortSignal) => signal.aborted && (signal.reason as { name?: string } | undefined)?.name === "TimeoutError";
+export const timedOut = (signal: AbortSignal) => signal.aborted && (signal.reason as { name?: string } | undefined)?.name === "TimeoutError";
 
-function timeoutError(): ApiError {
+export function timeoutError(): ApiError {
   return new ApiError(504, "the request took longer than the server's --request-timeout and was cancelled", "server_error", null, "request_timeout");
 }
 
 /** An engine error event as the client sees it; a cancel caused by the timeout is a timeout. */
-function engineError(ev: Extract<GenerateEvent, { kind: "error" }>, ctx: GenerationContext, params: ErrorParams | null): ApiError {
+export function engineError(ev: Extract<GenerateEvent, { kind: "error" }>, ctx: GenerationContext, params: ErrorParams | null): ApiError {
   if (ev.code === "cancelled" && timedOut(ctx.signal)) return timeoutError();
   return fromEngineError(ev.code, ev.message, params);
 }
@@ -197,66 +198,6 @@ export function timingsJson(t: Timings) {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-/**
- * A Server-Sent Events response whose body is produced by `produce`, written straight to the socket
- * (Bun's "direct" stream, the only kind that reports backpressure). A client that stops reading
- * may hold `maxBufferedBytes` beyond the kernel's buffers; past that its request is cancelled, so
- * one stalled reader cannot grow the server's memory. Other streams never wait on it.
- */
-export function sseResponse(produce: (send: (data: unknown) => void) => Promise<void>, onCancel: () => void, maxBufferedBytes: number, trace?: RequestTrace): Response {
-  const encoder = new TextEncoder();
-  const source: Bun.DirectUnderlyingSource = {
-    type: "direct",
-    async pull(controller) {
-      let buffered = 0;
-      let gone = false;
-      const send = (data: unknown) => {
-        if (gone) return;
-        const payload = typeof data === "string" ? data : JSON.stringify(data);
-        const bytes = encoder.encode(`data: ${payload}\n\n`);
-        const written = controller.write(bytes);
-        if (written === 0) {
-          gone = true; // the client disconnected
-          onCancel();
-        } else if (written instanceof Promise) {
-          buffered += bytes.length;
-          // It resolves once everything written so far has drained.
-          void written.then(() => (buffered = 0), () => {});
-          if (buffered > maxBufferedBytes) {
-            gone = true;
-            log("warn", "client is not reading its stream: cancelled", { id: trace?.id, buffered_bytes: buffered });
-            if (trace) trace.error = "client not reading";
-            onCancel();
-          }
-        }
-      };
-      let status = 200;
-      try {
-        await produce(send);
-      } catch (err) {
-        // After the first byte an error can only be an event (OpenAI's shape), then the end.
-        const e = err instanceof ApiError ? err : new ApiError(500, "internal error while streaming");
-        if (!(err instanceof ApiError)) log("error", `stream failed: ${(err as Error)?.stack ?? String(err)}`, { id: trace?.id });
-        status = e.status;
-        if (trace) trace.error ??= e.message;
-        send({ error: { message: e.message, type: e.type, param: e.param, code: e.code } });
-      }
-      trace?.end(status);
-      try {
-        controller.close();
-      } catch {
-        /* the client is gone */
-      }
-    },
-    cancel() {
-      onCancel();
-    },
-  };
-  // lib.dom's ReadableStream constructor hides bun-types' overload for direct sources.
-  return new Response(new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>), {
-    headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
-  });
-}
 
 /** What every chunk of one response repeats (and the non-stream body starts with). */
 export interface ChunkHeader {
@@ -280,74 +221,4 @@ export function completionBody(header: ChunkHeader, results: Collected[], prompt
     usage: sumUsage(results.map(r => r.usage), promptTokens),
     timings: timingsJson(results[0]!.timings),
   };
-}
-
-/** How an endpoint writes a piece of a choice's text (chat: a delta; completions: text). */
-export interface StreamShape {
-  /** Sent for each choice before any text (chat's role delta, completions' echo), or null. */
-  opening(index: number): object | null;
-  /**
-   * A choice carrying `text` (on the last one, with its finish_reason) and, when the request asked,
-   * the log-probabilities of the tokens that arrived since the previous piece. Several choice
-   * objects make one chunk each.
-   */
-  piece(index: number, text: string, finishReason: FinishReason | null, logprobs?: TokenLogprob[]): object | object[];
-}
-
-/**
- * Streams several generations as one SSE response, OpenAI's way: one header for all chunks,
- * text as it comes, the final text with finish_reason, an optional usage chunk, then [DONE].
- */
-export function streamChoices(started: Started[], header: ChunkHeader, shape: StreamShape, usage: { include: boolean; promptTokens: number }): Response {
-  // A chunk is the header's fields, then choices, then any extra fields: the header is
-  // serialized once per response, not once per token.
-  const head = JSON.stringify(header).slice(0, -1);
-  const chunk = (choices: unknown[], extra?: object) => {
-    const rest = extra ? JSON.stringify(extra).slice(1) : "}";
-    return `${head},"choices":${JSON.stringify(choices)}${rest === "}" ? "" : ","}${rest}`;
-  };
-  const ctx = started[0]!.ctx;
-  const controller = new AbortController();
-  ctx.signal.addEventListener("abort", () => controller.abort(), { once: true });
-  ctx.trace.streaming = true;
-  return sseResponse(async send => {
-    started.forEach((_, index) => {
-      const opening = shape.opening(index);
-      if (opening) send(chunk([opening]));
-    });
-    const usages: Usage[] = [];
-    // Log-probabilities of tokens whose text is still held back wait for the next piece.
-    const pending: Array<TokenLogprob[] | undefined> = started.map(() => undefined);
-    const take = (index: number, ev: { logprobs?: TokenLogprob[] }) => {
-      if (ev.logprobs) (pending[index] ??= []).push(...ev.logprobs);
-      const out = pending[index];
-      pending[index] = undefined;
-      return out;
-    };
-    for await (const [index, ev] of merge(started)) {
-      if (controller.signal.aborted) break;
-      if (ev.kind === "text") {
-        ctx.trace.tokens(ev.tokens.length);
-        if (ev.text) for (const c of [shape.piece(index, ev.text, null, take(index, ev))].flat()) send(chunk([c]));
-        else if (ev.logprobs) (pending[index] ??= []).push(...ev.logprobs);
-      } else if (ev.kind === "done") {
-        ctx.trace.tokens(ev.tokens.length);
-        ctx.trace.usage(ev.usage, ev.finishReason);
-        const last = [shape.piece(index, ev.text, ev.finishReason, take(index, ev))].flat();
-        last.forEach((c, i) => send(chunk([c], index === 0 && i === last.length - 1 ? { timings: timingsJson(ev.timings) } : undefined)));
-        usages.push(ev.usage);
-        counters.usage(ev.usage);
-      } else if (ev.kind === "error") {
-        throw engineError(ev, ctx, null);
-      }
-    }
-    // The timeout ends the stream with an error event; a client that left gets nothing more.
-    if (timedOut(ctx.signal)) throw timeoutError();
-    if (controller.signal.aborted) {
-      ctx.trace.error ??= "client disconnected";
-      return;
-    }
-    if (usage.include) send(chunk([], { usage: sumUsage(usages, usage.promptTokens) }));
-    send("[DONE]");
-  }, () => controller.abort(), ctx.maxStreamBufferBytes, ctx.trace);
 }

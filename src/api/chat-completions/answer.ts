@@ -3,7 +3,7 @@
 import { AnswerParser, parseAnswer, type AnswerDelta, type AnswerSetup } from "../../chat/answer-parser.ts";
 import type { ToolCall } from "../../chat/tool-calls/types.ts";
 import type { FinishReason } from "../../engine/types.ts";
-import type { StreamShape } from "../generation.ts";
+import type { StreamShape } from "../stream-choices.ts";
 
 const wireCall = (c: ToolCall) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } });
 

@@ -3,7 +3,8 @@
 // people write templates by hand here on purpose.
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
-import { checkGenerative, collect, completionBody, responseHeader, startAll, streamChoices, type GenerationContext, type StreamShape } from "../generation.ts";
+import { checkGenerative, collect, completionBody, responseHeader, startAll, type GenerationContext } from "../generation.ts";
+import { streamChoices, type StreamShape } from "../stream-choices.ts";
 import { completionLogprobs } from "../logprobs.ts";
 import type { ModelSource } from "../model-source.ts";
 import { grammarField } from "../response-format.ts";

@@ -1,0 +1,67 @@
+// Server-Sent Events written straight to the client's socket, with a bound on what a client that
+// stops reading may hold. The transport under every streaming endpoint and dialect: it knows
+// nothing of what the events mean.
+import { ApiError } from "./errors.ts";
+import type { RequestTrace } from "./request-trace.ts";
+import { log } from "../util/log.ts";
+
+/**
+ * A Server-Sent Events response whose body is produced by `produce`, written straight to the socket
+ * (Bun's "direct" stream, the only kind that reports backpressure). A client that stops reading
+ * may hold `maxBufferedBytes` beyond the kernel's buffers; past that its request is cancelled, so
+ * one stalled reader cannot grow the server's memory. Other streams never wait on it.
+ */
+export function sseResponse(produce: (send: (data: unknown) => void) => Promise<void>, onCancel: () => void, maxBufferedBytes: number, trace?: RequestTrace): Response {
+  const encoder = new TextEncoder();
+  const source: Bun.DirectUnderlyingSource = {
+    type: "direct",
+    async pull(controller) {
+      let buffered = 0;
+      let gone = false;
+      const send = (data: unknown) => {
+        if (gone) return;
+        const payload = typeof data === "string" ? data : JSON.stringify(data);
+        const bytes = encoder.encode(`data: ${payload}\n\n`);
+        const written = controller.write(bytes);
+        if (written === 0) {
+          gone = true; // the client disconnected
+          onCancel();
+        } else if (written instanceof Promise) {
+          buffered += bytes.length;
+          // It resolves once everything written so far has drained.
+          void written.then(() => (buffered = 0), () => {});
+          if (buffered > maxBufferedBytes) {
+            gone = true;
+            log("warn", "client is not reading its stream: cancelled", { id: trace?.id, buffered_bytes: buffered });
+            if (trace) trace.error = "client not reading";
+            onCancel();
+          }
+        }
+      };
+      let status = 200;
+      try {
+        await produce(send);
+      } catch (err) {
+        // After the first byte an error can only be an event (OpenAI's shape), then the end.
+        const e = err instanceof ApiError ? err : new ApiError(500, "internal error while streaming");
+        if (!(err instanceof ApiError)) log("error", `stream failed: ${(err as Error)?.stack ?? String(err)}`, { id: trace?.id });
+        status = e.status;
+        if (trace) trace.error ??= e.message;
+        send({ error: { message: e.message, type: e.type, param: e.param, code: e.code } });
+      }
+      trace?.end(status);
+      try {
+        controller.close();
+      } catch {
+        /* the client is gone */
+      }
+    },
+    cancel() {
+      onCancel();
+    },
+  };
+  // lib.dom's ReadableStream constructor hides bun-types' overload for direct sources.
+  return new Response(new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>), {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
+  });
+}
