@@ -1,6 +1,7 @@
 // fast-check generators for request bodies: valid, near-valid and hostile values per field, so a
 // run explores real requests, boundaries, wrong types and attacks in the same bodies.
 import fc from "fast-check";
+import * as schemas from "../grammar/hostile-schemas.ts";
 
 /** Strings that break naive code: control characters, lone surrogates, RTL, huge, special-token text. */
 const nastyString = fc.oneof(
@@ -104,9 +105,61 @@ const message = fc.oneof(
 );
 const messages = f(fc.array(message, { minLength: 1, maxLength: 4 }), fc.constantFrom([], {}, "hi", [null]));
 
+/** JSON Schemas as clients write them: objects, arrays, enums, anyOf, bounds, $defs and $ref. */
+const ordinarySchema: fc.Arbitrary<unknown> = fc.letrec<{ node: unknown; object: unknown; array: unknown; anyOf: unknown }>(tie => ({
+  node: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constantFrom({ type: "string" }, { type: "integer" }, { type: "number" }, { type: "boolean" }, { type: "null" }, { type: "string", format: "date" }, {}, true),
+    fc.record({ type: fc.constant("string"), minLength: fc.integer({ min: 0, max: 3 }), maxLength: fc.integer({ min: 3, max: 12 }) }),
+    fc.record({ type: fc.constant("integer"), minimum: fc.integer({ min: -1000, max: 0 }), maximum: fc.integer({ min: 0, max: 100_000 }) }),
+    fc.record({ enum: fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.constant(null)), { minLength: 1, maxLength: 5 }) }),
+    tie("object"),
+    tie("array"),
+    tie("anyOf"),
+  ),
+  object: fc
+    .tuple(fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), tie("node"), { maxKeys: 4 }), fc.boolean(), fc.constantFrom(undefined, false, true))
+    .map(([properties, allRequired, additionalProperties]) => ({ type: "object", properties, ...(allRequired ? { required: Object.keys(properties) } : {}), ...(additionalProperties === undefined ? {} : { additionalProperties }) })),
+  array: fc.record({ type: fc.constant("array"), items: tie("node"), maxItems: fc.integer({ min: 0, max: 4 }) }, { requiredKeys: ["type", "items"] }),
+  anyOf: fc.record({ anyOf: fc.array(tie("node"), { minLength: 1, maxLength: 3 }) }),
+})).node;
+
+/**
+ * Schemas small as text but expensive to convert naively (issue 23, finding 1), wide ones, and
+ * broken references: a 400 or a grammar within the converter's budget, promptly.
+ */
+const costlySchema: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer({ min: 1, max: 28 }).map(schemas.anyOfBesideProperties),
+  fc.integer({ min: 1, max: 28 }).map(schemas.typeArrayOfObjects),
+  fc.integer({ min: 1, max: 28 }).map(schemas.anyOfMergingProperties),
+  fc.integer({ min: 100, max: 12_000 }).map(schemas.wideAnyOf),
+  fc.integer({ min: 100, max: 8_000 }).map(schemas.wideProperties),
+  fc.integer({ min: 10, max: 6_000 }).map(schemas.allOfOfReferences),
+  fc.constantFrom(...schemas.brokenReferences),
+);
+
+/** A schema where one is expected: mostly ordinary, sometimes costly. */
+export const jsonSchema: fc.Arbitrary<unknown> = fc.oneof({ weight: 5, arbitrary: ordinarySchema }, { weight: 1, arbitrary: costlySchema });
+
+const responseFormat = f(
+  fc.oneof(
+    fc.constantFrom({ type: "text" }, { type: "json_object" }, null),
+    jsonSchema.map(schema => ({ type: "json_object", schema })),
+    fc.tuple(fc.string({ minLength: 1, maxLength: 10 }), jsonSchema, fc.boolean()).map(([name, schema, strict]) => ({ type: "json_schema", json_schema: { name, schema, strict } })),
+  ),
+  fc.constantFrom({ type: "json_schema" }, { type: "json_schema", json_schema: { name: "" } }, { type: "xml" }, { type: "json_object", schema: 5 }),
+);
+
+const tool = fc.record({
+  type: fc.constant("function"),
+  function: fc.record({ name: fc.constantFrom("get_weather", "f", "lookup"), description: fc.string({ maxLength: 20 }), parameters: jsonSchema }, { requiredKeys: ["name"] }),
+});
+const tools = f(fc.array(tool, { minLength: 1, maxLength: 3 }), fc.constantFrom([], [{ type: "function" }], [{ type: "function", function: { name: "" } }]));
+const toolChoice = f(fc.constantFrom("auto", "required", "none", { type: "function", function: { name: "f" } }), fc.constantFrom("always", { type: "function", function: { name: "missing" } }));
+
 export function chatBody(model: string) {
   const logprobs = { logprobs: f(fc.boolean()), top_logprobs: f(fc.integer({ min: 0, max: 20 }), fc.constantFrom(-1, 21, 1.5)) };
-  return bodyOf({ model: modelField(model), messages, ...samplingFields, ...logprobs }, ["model", "messages"]);
+  return bodyOf({ model: modelField(model), messages, ...samplingFields, ...logprobs, response_format: responseFormat, tools, tool_choice: toolChoice }, ["model", "messages"]);
 }
 
 export function completionBody(model: string) {
@@ -115,19 +168,22 @@ export function completionBody(model: string) {
     fc.oneof(nastyString, fc.constant([]), fc.constant([[]]), fc.array(fc.integer({ min: -10, max: 1_000_000 }), { minLength: 1, maxLength: 5 })),
   );
   const logprobs = f(fc.integer({ min: 0, max: 20 }), fc.constantFrom(-1, 21, true));
-  return bodyOf({ model: modelField(model), prompt, echo: f(fc.boolean()), suffix: f(fc.constant(null), fc.constantFrom("x", "")), logprobs, ...samplingFields }, ["model", "prompt"]);
+  return bodyOf({ model: modelField(model), prompt, echo: f(fc.boolean()), suffix: f(fc.constant(null), fc.constantFrom("x", "")), logprobs, ...samplingFields, json_schema: f(jsonSchema) }, ["model", "prompt"]);
 }
+
+/** Long token-id arrays (around the limits; the largest bodies are in `hugeBodies`). */
+const longIds = fc.integer({ min: 60_000, max: 70_000 }).map(n => Array.from({ length: n }, (_, i) => (i * 7) % 512));
 
 export function tokenizeBody(model: string) {
   const content = f(
     fc.oneof(nastyString, fc.array(fc.oneof(shortString, fc.integer({ min: 0, max: 511 })), { maxLength: 5 })),
-    fc.array(fc.oneof(nastyString, fc.integer({ min: -5, max: 10_000_000 })), { maxLength: 5 }),
+    fc.oneof(fc.array(fc.oneof(nastyString, fc.integer({ min: -5, max: 10_000_000 })), { maxLength: 5 }), longIds),
   );
   return bodyOf({ model: modelField(model), content, add_special: f(fc.boolean()), parse_special: f(fc.boolean()), with_pieces: f(fc.boolean()) }, ["content"]);
 }
 
 export function detokenizeBody(model: string) {
-  const tokens = f(fc.array(fc.integer({ min: 0, max: 511 }), { maxLength: 30 }), fc.array(fc.integer({ min: -5, max: 10_000_000 }), { maxLength: 5 }));
+  const tokens = f(fc.array(fc.integer({ min: 0, max: 511 }), { maxLength: 30 }), fc.oneof(fc.array(fc.integer({ min: -5, max: 10_000_000 }), { maxLength: 5 }), longIds));
   return bodyOf({ model: modelField(model), tokens }, ["tokens"]);
 }
 
@@ -148,6 +204,55 @@ export function applyTemplateBody(model: string) {
 
 export function modelAdminBody(model: string) {
   return bodyOf({ model: modelField(model) }, ["model"]);
+}
+
+/**
+ * Otherwise valid requests whose only variable is a schema and where it comes from (response_format,
+ * json_object's schema, llama-server's json_schema, tools[].parameters with each tool_choice), so
+ * that generated schemas reach the converter rather than an earlier 400.
+ */
+export function schemaRequest(model: string): fc.Arbitrary<{ path: string; body: unknown }> {
+  const messages = [{ role: "user", content: "Answer in JSON." }];
+  const chat = (extra: object) => ({ path: "/v1/chat/completions", body: { model, messages, max_tokens: 12, temperature: 0, ...extra } });
+  return fc.oneof(
+    jsonSchema.map(schema => chat({ response_format: { type: "json_schema", json_schema: { name: "s", schema } } })),
+    jsonSchema.map(schema => chat({ response_format: { type: "json_object", schema } })),
+    jsonSchema.map(schema => ({ path: "/v1/completions", body: { model, prompt: "Once upon a time", max_tokens: 12, json_schema: schema } })),
+    fc.tuple(jsonSchema, fc.constantFrom("auto", "required", { type: "function", function: { name: "f" } })).map(([parameters, tool_choice]) =>
+      chat({ tools: [{ type: "function", function: { name: "f", parameters } }, { type: "function", function: { name: "g", parameters: { type: "object" } } }], tool_choice }),
+    ),
+  );
+}
+
+/**
+ * Bodies of many megabytes, to be sampled a few at a time (a run's worth at once would not fit in
+ * memory): token arrays past every limit, texts around and far past /tokenize's limit, and
+ * schemas past the converter's budget, each sent where it is read.
+ */
+export function hugeBodies(model: string): fc.Arbitrary<{ path: string; body: unknown }> {
+  const ids = fc.oneof(fc.constant(3_000_000), fc.integer({ min: 262_145, max: 2_000_000 })).chain(n => fc.integer({ min: -1, max: 600 }).map(id => new Array(n).fill(id)));
+  // Around /tokenize's text limit, in the runner's worst cases (special-token text, bytes outside
+  // the vocabulary), and far past it.
+  const text = fc.oneof(
+    fc.integer({ min: 60_000, max: 70_000 }).chain(n => fc.constantFrom("ab ", "🦙", "中", "<s>", "\u0000x").map(unit => unit.repeat(Math.ceil(n / unit.length)))),
+    fc.integer({ min: 1_000_000, max: 4_000_000 }).map(n => "a".repeat(n)),
+  );
+  const schema = fc.oneof(
+    fc.integer({ min: 12_000, max: 60_000 }).map(schemas.wideAnyOf),
+    fc.integer({ min: 20_000, max: 100_000 }).map(schemas.wideProperties),
+    fc.integer({ min: 6_000, max: 60_000 }).map(schemas.allOfOfReferences),
+    fc.integer({ min: 200_000, max: 1_000_000 }).map(n => ({ enum: Array.from({ length: n }, (_, i) => i) })),
+    fc.integer({ min: 300_000, max: 4_000_000 }).map(n => ({ const: "x".repeat(n) })),
+  );
+  const chat = (extra: object) => ({ path: "/v1/chat/completions", body: { model, messages: [{ role: "user", content: "Hi" }], max_tokens: 4, ...extra } });
+  return fc.oneof(
+    ids.map(tokens => ({ path: "/detokenize", body: { model, tokens } })),
+    ids.map(content => ({ path: "/tokenize", body: { model, content, with_pieces: true } })),
+    text.chain(t => fc.boolean().map(withPieces => ({ path: "/tokenize", body: { model, content: t, with_pieces: withPieces } }))),
+    schema.map(s => chat({ response_format: { type: "json_schema", json_schema: { name: "s", schema: s } } })),
+    schema.map(s => chat({ tools: [{ type: "function", function: { name: "f", parameters: s } }], tool_choice: "required" })),
+    schema.map(s => ({ path: "/v1/completions", body: { model, prompt: "x", max_tokens: 4, json_schema: s } })),
+  );
 }
 
 /** JSON text for a body, sometimes with prototype-pollution keys spliced in or the text broken. */

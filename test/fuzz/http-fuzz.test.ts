@@ -8,6 +8,7 @@ import { basename } from "node:path";
 import { generatedModel } from "../helpers/models.ts";
 import { defaultModel } from "../helpers/paths.ts";
 import { startHearth, type Running } from "../helpers/server.ts";
+import { MAX_TOKENS } from "../../src/api/tokenize/route.ts";
 import * as arb from "./arbitraries.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
@@ -119,6 +120,52 @@ test("raw bytes (invalid UTF-8, binary) to every POST endpoint → 4xx", async (
     }
     expect(failures).toEqual([]);
   }
+}, 3_600_000);
+
+test(`POST generated JSON schemas (ordinary, deep, wide, broken) in every place a schema goes: ${RUNS} requests → 200 or 4xx`, async () => {
+  const requests = fc.sample(arb.schemaRequest(model), { numRuns: RUNS, seed: SEED + 500 });
+  const statuses = await fuzz("POST", i => requests[i]!.path, requests.map(r => JSON.stringify(r.body)));
+  expect(statuses.get(200) ?? 0).toBeGreaterThan(0); // ordinary schemas are served
+}, 3_600_000);
+
+/** A 200 to a huge body is only right for a text within /tokenize's limit. */
+async function withinLimits(path: string, res: Response): Promise<string | null> {
+  const json: any = await res.json();
+  if (path === "/tokenize" && json.tokens.length <= MAX_TOKENS) return null;
+  return `${path} answered 200 (${JSON.stringify(json).length} bytes)`;
+}
+
+test("bodies of many megabytes (token arrays, long texts, schemas past the converter's budget) → 4xx promptly, /health answering throughout", async () => {
+  // Sampled a pair at a time: a run's worth of such bodies at once would not fit in memory.
+  const count = Math.max(8, Math.ceil(RUNS / 25));
+  const failures: string[] = [];
+  const statuses = new Map<number, number>();
+  let done = false;
+  let slowestHealth = 0;
+  const health = (async () => {
+    while (!done) {
+      const t0 = performance.now();
+      const res = await fetch(`${server.url}/health`);
+      await res.arrayBuffer();
+      if (res.status !== 200 && failures.length < 5) failures.push(`/health → ${res.status}`);
+      slowestHealth = Math.max(slowestHealth, performance.now() - t0);
+      await Bun.sleep(50);
+    }
+  })();
+  for (let start = 0; start < count; start += 2) {
+    const batch = fc.sample(arb.hugeBodies(model), { numRuns: Math.min(2, count - start), seed: SEED + 400 + start });
+    await Promise.all(batch.map(async ({ path, body }) => {
+      const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      const problem = (await judge(res.clone())) ?? (res.status === 200 ? await withinLimits(path, res) : null);
+      if (problem && failures.length < 5) failures.push(`${path} ${JSON.stringify(body).slice(0, 200)}\n  → ${problem}`);
+    }));
+  }
+  done = true;
+  await health;
+  console.log(`  huge bodies: ${[...statuses].sort().map(([s, n]) => `${s}×${n}`).join(" ")}; slowest /health ${Math.round(slowestHealth)} ms`);
+  expect(failures).toEqual([]);
+  expect(slowestHealth).toBeLessThan(5000);
 }, 3_600_000);
 
 test("GET /v1/models/{id} with generated ids → 200 or 404", async () => {

@@ -19,3 +19,31 @@ export function typeArrayOfObjects(levels: number): object {
 export function wideAnyOf(n: number): object {
   return { anyOf: Array.from({ length: n }, (_, i) => ({ const: `value-${i}` })) };
 }
+
+/** An object of `n` properties, each a differently bounded string (a rule each). */
+export function wideProperties(n: number): object {
+  return { type: "object", properties: Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, { type: "string", maxLength: 1 + (i % 97) }])) };
+}
+
+/** An allOf of `n` references to one 20-property object (each merge copies its properties). */
+export function allOfOfReferences(n: number): object {
+  const p = { type: "object", properties: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, { type: "integer" }])) };
+  return { $defs: { p }, allOf: Array.from({ length: n }, () => ({ $ref: "#/$defs/p" })) };
+}
+
+/** `levels` nested objects whose anyOf alternatives also constrain the nested property (merged through allOf). */
+export function anyOfMergingProperties(levels: number): object {
+  let schema: object = { type: "string" };
+  for (let i = 0; i < levels; i++) {
+    schema = { type: "object", properties: { a: schema }, anyOf: [{ properties: { a: { minLength: 1 } } }, { properties: { a: { title: "x", maxLength: 9 } } }] };
+  }
+  return schema;
+}
+
+/** Schemas the converter must refuse rather than crash on. */
+export const brokenReferences: object[] = [
+  { $defs: { a: { $ref: "#/$defs/a" } }, allOf: [{ $ref: "#/$defs/a" }] },
+  { $defs: { a: { $ref: "#/$defs/b" }, b: { $ref: "#/$defs/a" } }, type: "object", properties: { x: { $ref: "#/$defs/a", title: "t" } } },
+  { $ref: "#/%E0%A4%A" },
+  { $ref: "#" },
+];
