@@ -17,6 +17,7 @@ import { listModels, modelObject } from "./models/route.ts";
 import { detokenize, detokenizeBody, tokenize, tokenizeBody } from "./tokenize/route.ts";
 import { log } from "../util/log.ts";
 import { RequestTrace } from "./request-trace.ts";
+import { routeLabeller } from "./route-labels.ts";
 import { corsHeaders, keyAccepted, presentedKey } from "./security.ts";
 import { crossSiteRefusal, hostRefusal } from "./browser-guard.ts";
 import { chatPage } from "../ui/route.ts";
@@ -98,15 +99,6 @@ function validationError(error: unknown): ApiError {
   return new ApiError(400, message, "invalid_request_error", param, "invalid_value");
 }
 
-/** The metrics label of a request: its route, or "unmatched" (clients must not create series at will). */
-function routeLabel(request: Request): string {
-  const path = new URL(request.url).pathname;
-  if (KNOWN_ROUTES.has(path)) return path;
-  if (path.startsWith("/ui/")) return "/ui/{file}";
-  return path.startsWith("/v1/models/") ? "/v1/models/{id}" : "unmatched";
-}
-const KNOWN_ROUTES = new Set(["/", "/openapi", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/apply-template", "/tokenize", "/detokenize", "/models/load", "/models/unload"]);
-
 /** A client's own X-Request-Id when it is a sane token, else a fresh one. */
 function requestId(request: Request): string {
   const given = request.headers.get("x-request-id");
@@ -138,7 +130,10 @@ export function createApp(models: ModelSource, options: AppOptions) {
     trace.end(response.status);
     return response;
   };
-  return new Elysia()
+  // Metrics label each request by the registered route that serves its path (see route-labels.ts).
+  const label = routeLabeller(() => app.routes.map(r => r.path));
+  const routeLabel = (request: Request) => label(new URL(request.url).pathname);
+  const app = new Elysia()
     .onRequest(({ request, set }) => {
       const url = new URL(request.url);
       const cors = corsHeaders(request, options.cors);
@@ -234,4 +229,5 @@ export function createApp(models: ModelSource, options: AppOptions) {
     .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { parse: "json", body: applyTemplateBody })
     .post("/tokenize", ({ body }) => tokenize(body, models), { parse: "json", body: tokenizeBody })
     .post("/detokenize", ({ body }) => detokenize(body, models), { parse: "json", body: detokenizeBody });
+  return app;
 }
