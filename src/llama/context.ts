@@ -151,11 +151,6 @@ export class LlamaContext {
     return new Float32Array(toArrayBuffer(p, 0, this.nVocab * 4));
   }
 
-  /** llama_pooling_type of the context: 0 none, 1 mean, 2 cls, 3 last, 4 rank. */
-  get poolingType(): number {
-    return native().llama.llama_pooling_type(this.ptr);
-  }
-
   /** A copy of the pooled embedding of a sequence after a decode (embeddings contexts only), or null. */
   sequenceEmbedding(seq: number, width: number): Float32Array | null {
     const p = native().llama.llama_get_embeddings_seq(this.ptr, seq);
@@ -188,10 +183,6 @@ export class LlamaContext {
   /** Copies positions [p0, p1) of src into dst; cheap and legal with a unified KV cache. */
   seqCopy(src: number, dst: number, p0: number, p1: number): void {
     native().llama.llama_memory_seq_cp(this.memory, src, dst, p0, p1);
-  }
-
-  seqPosMax(seq: number): number {
-    return native().llama.llama_memory_seq_pos_max(this.memory, seq);
   }
 
   /**

@@ -226,11 +226,6 @@ export class Sampler {
     return { prob: Sampler.tokenProb[0]!, top };
   }
 
-  /** Feeds a token the sampler did not pick (e.g. prompt tokens for the penalties' history). */
-  accept(token: number): void {
-    native().llama.llama_sampler_accept(this.ptr, token);
-  }
-
   dispose(): void {
     if (!this.handle) return;
     native().llama.llama_sampler_free(this.handle);
