@@ -443,6 +443,22 @@ EXPORT int32_t hearth_sample_greedy(struct llama_context * ctx, int32_t idx, int
     return best < 0 ? 0 : best;
 }
 
+// The k greatest values seen so far, greatest first, in ids/values (n of them, n <= k): inserts
+// (id, v) when it ranks, dropping the smallest when full. An equal value goes after those already
+// there, so ties keep the order they were seen in. Returns the new count.
+static inline int32_t top_k_insert(int32_t * ids, float * values, int32_t n, int32_t k, int32_t id, float v) {
+    if (k == 0 || (n == k && v <= values[k - 1])) return n;
+    int32_t j = n < k ? n++ : k - 1;
+    while (j > 0 && values[j - 1] < v) {
+        values[j] = values[j - 1];
+        ids[j] = ids[j - 1];
+        j--;
+    }
+    values[j] = v;
+    ids[j] = id;
+    return n;
+}
+
 // Probabilities after the sampler chain of the last sample (llama-server's post_sampling_probs):
 // the sampled token's, and the k most probable candidates with p > 0 (most probable first). A
 // greedy chain computes no probabilities: its pick had probability 1. Returns the count written,
@@ -462,15 +478,7 @@ EXPORT int32_t hearth_sampled_probs(int32_t token, int32_t k, int32_t * top_ids,
     for (size_t i = 0; i < last_cur.size; i++) {
         const llama_token_data * c = &last_cur.data[i];
         if (c->id == token) *token_prob = c->p;
-        if (k == 0 || c->p <= 0.0f || (n == k && c->p <= top_probs[k - 1])) continue;
-        int32_t j = n < k ? n++ : k - 1;
-        while (j > 0 && top_probs[j - 1] < c->p) {
-            top_probs[j] = top_probs[j - 1];
-            top_ids[j] = top_ids[j - 1];
-            j--;
-        }
-        top_probs[j] = c->p;
-        top_ids[j] = c->id;
+        if (c->p > 0.0f) n = top_k_insert(top_ids, top_probs, n, k, c->id, c->p);
     }
     return n;
 }
@@ -492,15 +500,7 @@ EXPORT int32_t hearth_logprobs(struct llama_context * ctx, int32_t idx, int32_t 
     for (int32_t i = 0; i < n_vocab; i++) {
         const float v = logits[i];
         sum += expf(v - max);
-        if (k == 0 || (n == k && v <= top_logprobs[k - 1])) continue;
-        int32_t j = n < k ? n++ : k - 1;  // insert, dropping the smallest when full
-        while (j > 0 && top_logprobs[j - 1] < v) {
-            top_logprobs[j] = top_logprobs[j - 1];
-            top_ids[j] = top_ids[j - 1];
-            j--;
-        }
-        top_logprobs[j] = v;
-        top_ids[j] = i;
+        n = top_k_insert(top_ids, top_logprobs, n, k, i, v);
     }
     const float log_z = max + (float) log(sum);
     for (int32_t j = 0; j < n; j++) top_logprobs[j] -= log_z;
