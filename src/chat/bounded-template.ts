@@ -153,13 +153,19 @@ const isComposite = (v: Loose) => COMPOSITES.has(v.type);
 
 /** `{% filter f %}…{% endfilter %}` → the expression `(…)|f`, so that a filter block is checked as a filter is. */
 function rewriteFilterBlocks(node: unknown): unknown {
+  if (!node || typeof node !== "object") return node;
   if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) node[i] = rewriteFilterBlocks(node[i]);
+    for (let i = 0; i < node.length; i++) {
+      const child = rewriteFilterBlocks(node[i]);
+      if (child !== node[i]) node[i] = child;
+    }
     return node;
   }
-  if (!node || typeof node !== "object") return node;
   const n = node as Node;
-  for (const key of Object.keys(n)) n[key] = rewriteFilterBlocks(n[key]);
+  for (const key of Object.keys(n)) {
+    const child = rewriteFilterBlocks(n[key]);
+    if (child !== n[key]) n[key] = child;
+  }
   // A Program evaluates its body in the same scope, as a filter block does.
   return n.type === "FilterStatement" ? { type: "FilterExpression", operand: { type: "Program", body: n.body }, filter: n.filter } : n;
 }
@@ -200,7 +206,12 @@ interface Measure {
   chars: number;
   depth: number;
   nodes: number;
+  /** False where a namespace (which can change) is inside: measured again each time. */
+  stable: boolean;
 }
+
+/** Where a list or dict keeps its measure (on the value itself: cheaper than a WeakMap at every step). */
+const MEASURE = Symbol("hearth.measure");
 
 const CLOCK_EVERY = 1024;
 
@@ -209,8 +220,6 @@ class BoundedInterpreter extends Interpreter {
   private nesting = 0;
   private nextClock = CLOCK_EVERY;
   private readonly deadline: number;
-  /** Measures of lists and dicts, which never change once made (namespaces do, and are not kept). */
-  private readonly measures = new WeakMap<object, Measure>();
   /** Values a guard evaluated ahead of the library, handed back when the library evaluates those nodes. */
   private readonly ahead = new Map<Statement, Value>();
 
@@ -249,7 +258,8 @@ class BoundedInterpreter extends Interpreter {
     let value: Value;
     let guard: Guard | null = null;
     try {
-      guard = guardOf(statement as unknown as Node);
+      const type = statement.type;
+      if (type === "FilterExpression" || type === "CallExpression") guard = guardOf(statement as unknown as Node);
       if (guard) this.checkAhead(guard, environment);
       value = super.evaluate(statement, environment);
     } finally {
@@ -272,30 +282,32 @@ class BoundedInterpreter extends Interpreter {
 
   /** Refuses a value past the size or nesting limits. */
   private check(v: Loose): void {
-    if (v.type === "StringValue") {
-      if (v.value.length > this.limits.chars) throw this.tooLarge(v.value.length);
-    } else if (isComposite(v)) this.measure(v, 0);
+    const inner = v.value;
+    if (typeof inner === "string") {
+      if (inner.length > this.limits.chars) throw this.tooLarge(inner.length);
+    } else if (inner !== null && typeof inner === "object" && isComposite(v)) this.measure(v, 0);
   }
 
   private tooLarge(chars: number): TemplateLimitError {
     return new TemplateLimitError(`it builds a value of ${chars > this.limits.chars * 100 ? "far " : ""}more than ${this.limits.chars} characters`);
   }
 
+  /** Lists and dicts never change once made, so their measure is kept on them; namespaces change, and are measured each time. */
   private measure(v: Loose, depth: number): Measure {
-    const known = this.measures.get(v);
+    const known = (v as { [MEASURE]?: Measure })[MEASURE];
     if (known) return known;
     if (depth > this.limits.depth) throw new TemplateLimitError(`it nests lists or dicts more than ${this.limits.depth} deep (or one inside itself)`);
-    const m: Measure = { chars: 2, depth: 1, nodes: 1 };
-    let stable = v.type !== "NamespaceValue";
+    const m: Measure = { chars: 2, depth: 1, nodes: 1, stable: v.type !== "NamespaceValue" };
     const add = (item: Loose, keyChars: number) => {
       let chars = 8;
-      if (item.type === "StringValue") chars = item.value.length + 2;
-      else if (isComposite(item)) {
-        const inner = this.measure(item, depth + 1);
-        if (!this.measures.has(item)) stable = false;
-        chars = inner.chars;
-        m.depth = Math.max(m.depth, inner.depth + 1);
-        m.nodes += inner.nodes;
+      const inner = item.value;
+      if (typeof inner === "string") chars = inner.length + 2;
+      else if (inner !== null && typeof inner === "object" && isComposite(item)) {
+        const sub = this.measure(item, depth + 1);
+        m.stable &&= sub.stable;
+        chars = sub.chars;
+        if (sub.depth >= m.depth) m.depth = sub.depth + 1;
+        m.nodes += sub.nodes;
       }
       m.chars += chars + keyChars + 2;
       m.nodes++;
@@ -303,7 +315,7 @@ class BoundedInterpreter extends Interpreter {
     };
     if (Array.isArray(v.value)) for (const item of v.value) add(item, 0);
     else for (const [key, item] of v.value as Map<string, Loose>) add(item, key.length + 4);
-    if (stable) this.measures.set(v, m);
+    if (m.stable) (v as { [MEASURE]?: Measure })[MEASURE] = m;
     return m;
   }
 
