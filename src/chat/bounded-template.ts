@@ -8,7 +8,7 @@
 //  - size: every string, list or dict an expression yields is measured against `chars` (a list or
 //    dict by what printing it writes, a shared part counted each time it would be printed) and its
 //    nesting against `depth`; the filters and methods whose output can outgrow their input many
-//    times in one step (replace, indent, join, list, split, tojson) are checked before they run;
+//    times in one step (replace, indent, join, split, tojson) are checked before they run;
 //  - time: a deadline read every 1024 steps, the backstop for what steps and sizes cannot see
 //    (many steps that each scan one large string).
 // Steps and sizes are deterministic: a template and a conversation pass or fail the same way on
@@ -180,13 +180,12 @@ interface Guard {
   method: boolean;
 }
 
-const GUARDED_FILTERS = new Set(["replace", "indent", "join", "tojson", "list"]);
+const GUARDED_FILTERS = new Set(["replace", "indent", "join", "tojson"]);
 const GUARDED_METHODS = new Set(["replace", "split"]);
 
 function guardOf(node: Node): Guard | null {
   if (node.type === "FilterExpression") {
     const f = node.filter as Node;
-    if (f.type === "Identifier" && f.value === "list") return { name: "list", target: node.operand, args: [], method: false };
     if (f.type === "CallExpression" && f.callee.type === "Identifier" && GUARDED_FILTERS.has(f.callee.value)) {
       return { name: f.callee.value, target: node.operand, args: f.args, method: false };
     }
@@ -365,8 +364,6 @@ class BoundedInterpreter extends Interpreter {
         if (text !== null) return text.length * (1 + sep);
         return target.type === "ArrayValue" || target.type === "TupleValue" ? this.measure(target, 0).chars + target.value.length * sep : 0;
       }
-      case "list":
-        return text === null ? 0 : text.length * 5;
       case "split": {
         const sep = str(positional[0]);
         if (text === null) return 0;

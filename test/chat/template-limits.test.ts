@@ -29,7 +29,6 @@ const hostile: Array<[string, string, RegExp]> = [
   ["a {% filter %} block indenting by a billion", "{% filter indent(1000000000) %}a\nb{% endfilter %}", /indent would write/],
   ["tojson indented by a billion", "{{ messages|tojson(indent=1000000000) }}", /tojson would write/],
   ["join with a huge separator", doubled(20) + "{{ range(1000)|join(ns.s) }}", /join would write/],
-  ["a huge string split into one-character strings", doubled(20) + "{{ (ns.s|list)|length }}", /list would write/],
   ["split on every character", doubled(20) + "{{ ns.s.split('x')|length }}", /split would write/],
   ["arguments unpacked into a checked filter", "{{ 'ab'|replace(*['a', 'b']) }}", /unpacks arguments/],
 ];
@@ -63,6 +62,20 @@ test("limits grow with the conversation (an honest template's cost grows too)", 
   expect(large.steps).toBeGreaterThan(small.steps * 50);
   expect(large.chars).toBeGreaterThan(small.chars + 7_000_000);
   expect(large.ms).toBeGreaterThan(small.ms);
+});
+
+test("checked filters and methods give what the library gives (their inputs are evaluated once, ahead)", () => {
+  const source = [
+    "{{ 'a-b-c'.replace('-', '+') }}|{{ 'a-b-c'.replace('-', '+', 1) }}|{{ 'a-b-c'|replace('-', '') }}|{{ 'aaa'|replace('a', 'bb', count=2) }}",
+    "{{ 'x\ny\n\nz'|indent(2) }}|{{ 'x\ny'|indent(width=3, first=true) }}|{{ 'x\ny'|indent }}",
+    "{{ [1, 'two', 3]|join(', ') }}|{{ 'abc'|join('.') }}|{{ ['a', 'b']|join(separator='/') }}",
+    "{{ messages|tojson }}|{{ messages|tojson(indent=2) }}|{{ {'b': 1, 'a': [1, 2]}|tojson(sort_keys=true, separators=[',', ':']) }}",
+    "{{ 'a b  c'.split()|length }}|{{ 'a,b,,c'.split(',') }}|{{ 'a,b,c'.split(',', 1) }}",
+    "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{{ (m.content ~ ns.n).replace('o', '0') }}{% endfor %}",
+    "{% filter upper %}{{ 'inside' }}{% endfilter %}|{% filter replace('a', 'A') %}banana{% endfilter %}",
+  ].join("\n");
+  const context = { messages: [{ role: "user", content: "Hello" }, { role: "assistant", content: "Hi, how are you?" }] };
+  expect(new BoundedTemplate(source).render(context)).toBe(new Template(source).render(context));
 });
 
 describe("ordinary templates render as @huggingface/jinja renders them", () => {
