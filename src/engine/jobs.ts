@@ -1,4 +1,5 @@
-// What the scheduler keeps per request and per slot, and the events a job's state becomes.
+// What the scheduler keeps per request, per running choice and per slot, and the events a
+// choice's state becomes.
 import type { Sampler, Vocab } from "../llama/index.ts";
 import { choiceSampler, controlTokenIds } from "./job-sampler.ts";
 import { LogprobTrail } from "./logprobs.ts";
@@ -7,14 +8,13 @@ import type { FinishReason, GenerateEvent, GenerateRequest, TokenLogprob } from 
 
 export type Emit = (event: GenerateEvent) => void;
 
-/** A request as submitted: tokenized and checked, waiting for a slot. */
+/** A request as submitted: tokenized and checked. Waits in the queue, then its choices share it. */
 export interface Job {
   id: string;
   request: GenerateRequest;
   prompt: number[];
   maxTokens: number;
   emit: Emit;
-  cancelled: boolean;
 }
 
 /** The choices of one request: one error ends them all, and only the first error is reported. */
@@ -33,11 +33,16 @@ export interface Slot {
   lastUseTick: number;
   /** Value of the scheduler's processed-token clock when the slot's last job ended. */
   idleSince: number;
-  job: ActiveJob | null;
+  /** The choice running here; null while the slot is idle. */
+  choice: ActiveJob | null;
 }
 
 /** One choice of a request, running in a slot. */
-export interface ActiveJob extends Job {
+export interface ActiveJob {
+  /** The request, as queued (put back in the queue as it is when its prefill must wait). */
+  job: Job;
+  /** Stops at the next step (cancelled, or another choice of the request failed). */
+  cancelled: boolean;
   slot: Slot;
   /** Choice index (0 for the job that prefills the prompt). */
   index: number;
@@ -57,7 +62,7 @@ export interface ActiveJob extends Job {
   /** KV cells this job may come to hold beyond what it shares with others (for admission). */
   reserved: number;
   /** Waiting for another job's prefill to reach `upTo` tokens of a prefix both prompts share. */
-  donor: { job: ActiveJob; upTo: number } | null;
+  donor: { choice: ActiveJob; upTo: number } | null;
   /** Sampled but not yet decoded; -1 while prefilling. */
   nextToken: number;
   generated: number;
@@ -70,16 +75,12 @@ export interface ActiveJob extends Job {
   promptEnd: number;
 }
 
-export const emptySlot = (seq: number): Slot => ({ seq, cached: [], lastUseTick: 0, idleSince: 0, job: null });
+export const emptySlot = (seq: number): Slot => ({ seq, cached: [], lastUseTick: 0, idleSince: 0, choice: null });
 
 /** A job's running state in `slot`, as choice `index` of `group`, with its own sampler. */
 export function activate(job: Job, slot: Slot, index: number, group: Group, vocab: Vocab, eogTokens: readonly number[]): ActiveJob {
   const active: ActiveJob = {
-    id: job.id,
-    request: job.request,
-    prompt: job.prompt,
-    maxTokens: job.maxTokens,
-    emit: job.emit,
+    job,
     cancelled: false,
     slot,
     index,
@@ -106,39 +107,39 @@ export function activate(job: Job, slot: Slot, index: number, group: Group, voca
   return active;
 }
 
-/** The text event for what the job produced since its last one, or null if nothing. */
-export function takeTextEvent(job: ActiveJob): GenerateEvent | null {
-  if (!job.text && job.tokens.length === 0) return null;
-  const event: GenerateEvent = { kind: "text", index: job.index, text: job.text, tokens: job.tokens, ...(job.logprobs ? { logprobs: job.logprobsOut } : {}) };
-  job.text = "";
-  job.tokens = [];
-  job.logprobsOut = [];
+/** The text event for what the choice produced since its last one, or null if nothing. */
+export function takeTextEvent(choice: ActiveJob): GenerateEvent | null {
+  if (!choice.text && choice.tokens.length === 0) return null;
+  const event: GenerateEvent = { kind: "text", index: choice.index, text: choice.text, tokens: choice.tokens, ...(choice.logprobs ? { logprobs: choice.logprobsOut } : {}) };
+  choice.text = "";
+  choice.tokens = [];
+  choice.logprobsOut = [];
   return event;
 }
 
 /**
- * The job's last event, after its held-back text is flushed; `stopText` is the last released text
- * when a stop string ended it. The prompt counts once, on choice 0.
+ * The choice's last event, after its held-back text is flushed; `stopText` is the last released
+ * text when a stop string ended it. The prompt counts once, on choice 0.
  */
-export function doneEvent(job: ActiveJob, reason: FinishReason, stopText?: string): GenerateEvent {
-  const rest = job.stream.flush();
-  job.text += rest;
-  if (job.logprobs) job.logprobsOut.push(...job.logprobs.finish((stopText ?? "") + rest, stopText !== undefined));
+export function doneEvent(choice: ActiveJob, reason: FinishReason, stopText?: string): GenerateEvent {
+  const rest = choice.stream.flush();
+  choice.text += rest;
+  if (choice.logprobs) choice.logprobsOut.push(...choice.logprobs.finish((stopText ?? "") + rest, stopText !== undefined));
   const now = performance.now();
-  const first = job.index === 0;
+  const first = choice.index === 0;
   return {
     kind: "done",
-    index: job.index,
-    text: job.text,
-    tokens: job.tokens,
-    ...(job.logprobs ? { logprobs: job.logprobsOut } : {}),
+    index: choice.index,
+    text: choice.text,
+    tokens: choice.tokens,
+    ...(choice.logprobs ? { logprobs: choice.logprobsOut } : {}),
     finishReason: reason,
-    usage: { promptTokens: first ? job.prompt.length : 0, completionTokens: job.generated, cachedTokens: first ? job.cachedTokens : 0 },
+    usage: { promptTokens: first ? choice.job.prompt.length : 0, completionTokens: choice.generated, cachedTokens: first ? choice.cachedTokens : 0 },
     timings: {
-      promptN: first ? job.prompt.length - job.cachedTokens : 0,
-      promptMs: job.promptEnd - job.promptStart,
-      predictedN: job.generated,
-      predictedMs: now - job.promptEnd,
+      promptN: first ? choice.job.prompt.length - choice.cachedTokens : 0,
+      promptMs: choice.promptEnd - choice.promptStart,
+      predictedN: choice.generated,
+      predictedMs: now - choice.promptEnd,
     },
   };
 }

@@ -32,7 +32,7 @@ export function pickSlot(free: Slot[], job: Job): Slot {
 
 /** The most of the prompt a running job's prompt shares: KV the new job will not need cells for. */
 export function sharedWithRunning(slots: Slot[], prompt: readonly number[]): number {
-  return Math.max(0, ...slots.map(s => (s.job ? commonPrefix(s.job.prompt, prompt) : 0)));
+  return Math.max(0, ...slots.map(s => (s.choice ? commonPrefix(s.choice.job.prompt, prompt) : 0)));
 }
 
 /**
@@ -60,10 +60,10 @@ export function lender(
 export function prefillDonor(slots: Slot[], prompt: readonly number[], keep: number): ActiveJob["donor"] {
   let donor: ActiveJob["donor"] = null;
   for (const other of slots) {
-    const d = other.job;
+    const d = other.choice;
     if (!d || d.nextToken >= 0 || d.donor) continue;
-    const upTo = Math.min(commonPrefix(d.prompt, prompt), prompt.length - 1);
-    if (upTo >= keep + MIN_SHARED_PREFIX && d.promptPos < upTo && upTo > (donor?.upTo ?? 0)) donor = { job: d, upTo };
+    const upTo = Math.min(commonPrefix(d.job.prompt, prompt), prompt.length - 1);
+    if (upTo >= keep + MIN_SHARED_PREFIX && d.promptPos < upTo && upTo > (donor?.upTo ?? 0)) donor = { choice: d, upTo };
   }
   return donor;
 }

@@ -88,7 +88,7 @@ export class Scheduler {
   }
 
   get slotsBusy(): number {
-    return this.slots.filter(s => s.job).length;
+    return this.slots.filter(s => s.choice).length;
   }
 
   /** Most choices one request may ask for. */
@@ -114,7 +114,7 @@ export class Scheduler {
   }
 
   hasWork(): boolean {
-    return this.queue.length > 0 || this.slots.some(s => s.job);
+    return this.queue.length > 0 || this.slots.some(s => s.choice);
   }
 
   /** Validates and enqueues a job. Errors are emitted, never thrown. */
@@ -149,12 +149,12 @@ export class Scheduler {
     const grammarWrong = requestGrammarError(this.model.vocab, request);
     if (grammarWrong) return fail("invalid_grammar", grammarWrong);
     // Jobs are admitted at the next step: the queue may hold one per free slot beyond its bound.
-    const freeSlots = this.slots.filter(s => !s.job).length;
+    const freeSlots = this.slots.filter(s => !s.choice).length;
     if (this.queue.length >= freeSlots + this.options.queueSize) {
       return fail("queue_full", "the server is busy: all slots are in use and the queue is full");
     }
     emit({ kind: "accepted", promptTokens: prompt.length });
-    this.queue.push({ id, request, prompt, maxTokens, emit, cancelled: false });
+    this.queue.push({ id, request, prompt, maxTokens, emit });
   }
 
   /** Stops a job at the next step boundary (or drops it from the queue). */
@@ -165,7 +165,7 @@ export class Scheduler {
       job!.emit({ kind: "error", code: "cancelled", message: "cancelled" });
       return;
     }
-    for (const slot of this.allSlots) if (slot.job?.id === id) slot.job.cancelled = true;
+    for (const slot of this.allSlots) if (slot.choice?.job.id === id) slot.choice.cancelled = true;
   }
 
   /** One step: admit, build one batch, decode it, sample. Returns false when there was nothing to do. */
@@ -173,17 +173,17 @@ export class Scheduler {
     this.reapCancelled();
     this.dropStaleCaches();
     this.admit();
-    const active = this.allSlots.flatMap(s => (s.job ? [s.job] : []));
+    const active = this.allSlots.flatMap(s => (s.choice ? [s.choice] : []));
     if (active.length === 0) return false;
-    for (const job of active) if (job.donor) this.takeFromDonor(job);
+    for (const choice of active) if (choice.donor) this.takeFromDonor(choice);
 
     const batch = this.batch;
     batch.clear();
     // Generating sequences first: one token each keeps every stream moving.
-    for (const job of active) {
-      job.batchIndex = -1;
-      if (job.nextToken >= 0) {
-        job.batchIndex = batch.add(job.nextToken, job.slot.cached.length, job.slot.seq, true);
+    for (const choice of active) {
+      choice.batchIndex = -1;
+      if (choice.nextToken >= 0) {
+        choice.batchIndex = batch.add(choice.nextToken, choice.slot.cached.length, choice.slot.seq, true);
       }
     }
     // Then prompt chunks within what is left of n_batch, shortest remaining prompt first: a long
@@ -191,20 +191,20 @@ export class Scheduler {
     // lowest (equal shares would make every concurrent prompt finish last).
     const prefilled = new Map<ActiveJob, number>();
     const prefilling = active
-      .filter(job => job.nextToken < 0 && !job.donor)
-      .sort((a, b) => a.prompt.length - a.promptPos - (b.prompt.length - b.promptPos));
-    for (const job of prefilling) {
+      .filter(choice => choice.nextToken < 0 && !choice.donor)
+      .sort((a, b) => a.job.prompt.length - a.promptPos - (b.job.prompt.length - b.promptPos));
+    for (const choice of prefilling) {
       const room = batch.capacity - batch.size;
       if (room <= 0) break;
-      const take = Math.min(room, job.prompt.length - job.promptPos);
-      const start = job.slot.cached.length;
+      const take = Math.min(room, choice.job.prompt.length - choice.promptPos);
+      const start = choice.slot.cached.length;
       for (let k = 0; k < take; k++) {
-        const isLast = job.promptPos + k === job.prompt.length - 1;
-        const i = batch.add(job.prompt[job.promptPos + k]!, start + k, job.slot.seq, isLast);
-        if (isLast) job.batchIndex = i;
+        const isLast = choice.promptPos + k === choice.job.prompt.length - 1;
+        const i = batch.add(choice.job.prompt[choice.promptPos + k]!, start + k, choice.slot.seq, isLast);
+        if (isLast) choice.batchIndex = i;
       }
-      if (job.promptStart === 0) job.promptStart = performance.now();
-      prefilled.set(job, take);
+      if (choice.promptStart === 0) choice.promptStart = performance.now();
+      prefilled.set(choice, take);
     }
     if (batch.size === 0) return false;
 
@@ -216,19 +216,19 @@ export class Scheduler {
     }
     this.processedTokens += batch.size;
 
-    for (const job of active) {
-      const took = prefilled.get(job);
+    for (const choice of active) {
+      const took = prefilled.get(choice);
       if (took !== undefined) {
-        for (let i = job.promptPos; i < job.promptPos + took; i++) job.slot.cached.push(job.prompt[i]!); // (a chunk as large as -b: no push(...))
-        job.promptPos += took;
-        if (job.batchIndex >= 0) job.promptEnd = performance.now();
-      } else if (job.batchIndex >= 0) {
-        job.slot.cached.push(job.nextToken);
+        for (let i = choice.promptPos; i < choice.promptPos + took; i++) choice.slot.cached.push(choice.job.prompt[i]!); // (a chunk as large as -b: no push(...))
+        choice.promptPos += took;
+        if (choice.batchIndex >= 0) choice.promptEnd = performance.now();
+      } else if (choice.batchIndex >= 0) {
+        choice.slot.cached.push(choice.nextToken);
       }
-      if (job.batchIndex < 0) continue;
+      if (choice.batchIndex < 0) continue;
       // The prompt is in: further choices start from a copy of its KV and the same logits.
-      if (took !== undefined && job.group.n > 1) this.fork(job);
-      this.sampleNext(job);
+      if (took !== undefined && choice.group.n > 1) this.fork(choice);
+      this.sampleNext(choice);
     }
     return true;
   }
@@ -236,7 +236,7 @@ export class Scheduler {
   /** Fails every job (runner shutting down or the context is unusable). */
   failAll(code: EngineErrorCode, message: string): void {
     for (const job of this.queue.splice(0)) job.emit({ kind: "error", code, message });
-    for (const slot of this.allSlots) if (slot.job) this.release(slot.job, { kind: "error", code, message });
+    for (const slot of this.allSlots) if (slot.choice) this.release(slot.choice, { kind: "error", code, message });
   }
 
   dispose(): void {
@@ -270,12 +270,12 @@ export class Scheduler {
    */
   private admit(): void {
     while (this.queue.length > 0 && !this.holdAdmission) {
-      const free = this.slots.filter(s => !s.job);
+      const free = this.slots.filter(s => !s.choice);
       if (free.length === 0) return;
       const job = this.queue[0]!;
       if ((job.request.n ?? 1) - 1 > this.freeChoiceSeqs()) return;
       const slot = pickSlot(free, job);
-      const reserved = this.slots.reduce((n, s) => n + (s.job?.reserved ?? 0), 0);
+      const reserved = this.slots.reduce((n, s) => n + (s.choice?.reserved ?? 0), 0);
       // A prefix shared with a running job is shared KV (seq_cp), not new cells.
       const shared = this.canShareKv && job.request.cachePrompt ? sharedWithRunning(this.slots, job.prompt) : 0;
       const need = reservation(job) - shared;
@@ -290,14 +290,14 @@ export class Scheduler {
       }
       this.queue.shift();
       this.start(job, slot);
-      slot.job!.reserved = need;
+      slot.choice!.reserved = need;
     }
   }
 
   /** Choice sequences neither in use nor promised to a running request that has not forked yet. */
   private freeChoiceSeqs(): number {
-    const promised = this.slots.reduce((n, s) => n + (s.job && s.job.nextToken < 0 ? s.job.group.n - 1 : 0), 0);
-    return this.choiceSlots.filter(s => !s.job).length - promised;
+    const promised = this.slots.reduce((n, s) => n + (s.choice && s.choice.nextToken < 0 ? s.choice.group.n - 1 : 0), 0);
+    return this.choiceSlots.filter(s => !s.choice).length - promised;
   }
 
   private start(job: Job, slot: Slot): void {
@@ -321,9 +321,9 @@ export class Scheduler {
       donor = prefillDonor(this.slots, job.prompt, keep);
     }
     slot.lastUseTick = ++this.useTicks;
-    slot.job = this.activate(job, slot, 0, { members: [], n: job.request.n ?? 1, failed: false });
-    slot.job.promptPos = slot.job.cachedTokens = keep;
-    slot.job.donor = donor;
+    slot.choice = this.activate(job, slot, 0, { members: [], n: job.request.n ?? 1, failed: false });
+    slot.choice.promptPos = slot.choice.cachedTokens = keep;
+    slot.choice.donor = donor;
   }
 
   private activate(job: Job, slot: Slot, index: number, group: Group): ActiveJob {
@@ -335,19 +335,19 @@ export class Scheduler {
    * prompt's KV (seq_cp only marks cells in the unified cache) and samples from the same logits.
    */
   private fork(parent: ActiveJob): void {
-    const free = this.choiceSlots.filter(s => !s.job);
+    const free = this.choiceSlots.filter(s => !s.choice);
     for (let index = 1; index < parent.group.n; index++) {
       const slot = free[index - 1]!; // admission promised these
       this.ctx.seqRemove(slot.seq, 0, -1);
       this.ctx.seqCopy(parent.slot.seq, slot.seq, 0, parent.slot.cached.length);
       slot.cached = parent.slot.cached.slice();
       slot.lastUseTick = ++this.useTicks;
-      const child = this.activate(parent, slot, index, parent.group);
+      const child = this.activate(parent.job, slot, index, parent.group);
       // The prompt counts once, on choice 0: a choice's own work starts here.
-      child.promptPos = parent.prompt.length;
+      child.promptPos = parent.job.prompt.length;
       child.promptStart = child.promptEnd = performance.now();
       child.batchIndex = parent.batchIndex;
-      slot.job = child;
+      slot.choice = child;
       this.sampleNext(child);
     }
   }
@@ -358,97 +358,97 @@ export class Scheduler {
     this.ctx.seqCopy(from.seq, slot.seq, 0, len);
     slot.cached = from.cached.slice(0, len);
     // A cache that served another prompt has paid for itself: its idle time starts again.
-    if (!from.job) from.idleSince = this.processedTokens;
+    if (!from.choice) from.idleSince = this.processedTokens;
     return len;
   }
 
   /** Once the donor has prefilled the shared prefix (or stopped), copy what it has and go on alone. */
-  private takeFromDonor(job: ActiveJob): void {
-    const { job: donor, upTo } = job.donor!;
-    const prefilling = donor.slot.job === donor && donor.nextToken < 0;
-    const have = Math.min(commonPrefix(donor.slot.cached, job.prompt), upTo);
+  private takeFromDonor(choice: ActiveJob): void {
+    const { choice: donor, upTo } = choice.donor!;
+    const prefilling = donor.slot.choice === donor && donor.nextToken < 0;
+    const have = Math.min(commonPrefix(donor.slot.cached, choice.job.prompt), upTo);
     if (have < upTo && prefilling) return;
-    if (have > job.slot.cached.length && this.holdsWindow(donor.slot, have)) {
-      job.promptPos = job.cachedTokens = this.borrow(job.slot, donor.slot, have);
+    if (have > choice.slot.cached.length && this.holdsWindow(donor.slot, have)) {
+      choice.promptPos = choice.cachedTokens = this.borrow(choice.slot, donor.slot, have);
     }
-    job.donor = null;
+    choice.donor = null;
   }
 
-  private sampleNext(job: ActiveJob): void {
+  private sampleNext(choice: ActiveJob): void {
     const vocab = this.model.vocab;
-    const token = job.sampler.sample(this.ctx.ptr, job.batchIndex);
+    const token = choice.sampler.sample(this.ctx.ptr, choice.batchIndex);
     if (token < 0) {
       const outcome = grammarStopOutcome(token);
-      if ("finish" in outcome) return this.finish(job, outcome.finish);
-      return this.release(job, { kind: "error", code: outcome.code, message: outcome.error });
+      if ("finish" in outcome) return this.finish(choice, outcome.finish);
+      return this.release(choice, { kind: "error", code: outcome.code, message: outcome.error });
     }
-    job.generated++;
-    const endsTurn = !job.request.ignoreEos && (vocab.isEog(token) || job.stopTokenIds.has(token));
-    if (endsTurn) return this.finish(job, "stop");
+    choice.generated++;
+    const endsTurn = !choice.job.request.ignoreEos && (vocab.isEog(token) || choice.stopTokenIds.has(token));
+    if (endsTurn) return this.finish(choice, "stop");
 
-    const logprob = job.logprobs ? this.tokenLogprob(job, token) : null;
+    const logprob = choice.logprobs ? this.tokenLogprob(choice, token) : null;
     // (pieceBytes reuses one buffer: take the piece after the alternatives' pieces.)
-    const piece = vocab.pieceBytes(token, job.keptTokenIds.has(token));
-    if (logprob) job.logprobs!.add(logprob, piece.length);
-    const pushed = job.stream.push(piece);
-    job.tokens.push(token);
-    if (pushed.text) job.text += pushed.text;
-    if (pushed.stopped) return this.finish(job, "stop", pushed.text);
-    if (job.logprobs) job.logprobsOut.push(...job.logprobs.take(pushed.text));
-    if (job.generated >= job.maxTokens || job.slot.cached.length + 1 >= this.slotCtx) {
-      return this.finish(job, "length");
+    const piece = vocab.pieceBytes(token, choice.keptTokenIds.has(token));
+    if (logprob) choice.logprobs!.add(logprob, piece.length);
+    const pushed = choice.stream.push(piece);
+    choice.tokens.push(token);
+    if (pushed.text) choice.text += pushed.text;
+    if (pushed.stopped) return this.finish(choice, "stop", pushed.text);
+    if (choice.logprobs) choice.logprobsOut.push(...choice.logprobs.take(pushed.text));
+    if (choice.generated >= choice.job.maxTokens || choice.slot.cached.length + 1 >= this.slotCtx) {
+      return this.finish(choice, "length");
     }
-    job.nextToken = token;
-    this.flushText(job);
+    choice.nextToken = token;
+    this.flushText(choice);
   }
 
   /** The sampled token's log-probability under the model (raw logits), with the top alternatives. */
-  private tokenLogprob(job: ActiveJob, token: number): TokenLogprob {
+  private tokenLogprob(choice: ActiveJob, token: number): TokenLogprob {
     const vocab = this.model.vocab;
-    const k = job.request.logprobs!;
-    const { logprob, top } = job.request.postSamplingProbs ? asLogprobs(job.sampler.sampledProbs(token, k)) : this.ctx.logprobs(job.batchIndex, token, k);
+    const k = choice.job.request.logprobs!;
+    const { logprob, top } = choice.job.request.postSamplingProbs ? asLogprobs(choice.sampler.sampledProbs(token, k)) : this.ctx.logprobs(choice.batchIndex, token, k);
     const bytes = (t: number) => Array.from(vocab.pieceBytes(t));
     return { token, bytes: bytes(token), logprob, top: top.map(([t, lp]) => ({ token: t, bytes: bytes(t), logprob: lp })) };
   }
 
-  private flushText(job: ActiveJob): void {
-    const event = takeTextEvent(job);
-    if (event) job.emit(event);
+  private flushText(choice: ActiveJob): void {
+    const event = takeTextEvent(choice);
+    if (event) choice.job.emit(event);
   }
 
   /** Ends a choice; `stopText` is the last released text when a stop string ended it. */
-  private finish(job: ActiveJob, reason: FinishReason, stopText?: string): void {
-    this.release(job, doneEvent(job, reason, stopText));
+  private finish(choice: ActiveJob, reason: FinishReason, stopText?: string): void {
+    this.release(choice, doneEvent(choice, reason, stopText));
   }
 
-  private release(job: ActiveJob, last: GenerateEvent): void {
+  private release(choice: ActiveJob, last: GenerateEvent): void {
     this.holdAdmission = false; // a finished job frees KV space: admit again
-    job.sampler.dispose();
-    job.slot.job = null;
-    job.slot.lastUseTick = ++this.useTicks;
-    job.slot.idleSince = this.processedTokens;
+    choice.sampler.dispose();
+    choice.slot.choice = null;
+    choice.slot.lastUseTick = ++this.useTicks;
+    choice.slot.idleSince = this.processedTokens;
     // A choice sequence keeps no cache: its prompt lives on in the slot that prefilled it.
-    if (job.index > 0) this.dropCache(job.slot);
-    const group = job.group;
+    if (choice.index > 0) this.dropCache(choice.slot);
+    const group = choice.group;
     if (last.kind === "error") {
       if (group.failed) return;
       // One failed choice fails the request: the others stop at the next step, silently.
       group.failed = true;
       for (const other of group.members) other.cancelled = true;
     }
-    job.emit(last);
+    choice.job.emit(last);
   }
 
   /** Idle caches that have cost as much attention as recomputing them would (idle-cache.ts). */
   private dropStaleCaches(): void {
     for (const slot of this.slots) {
-      if (!slot.job && slot.cached.length > 0 && this.processedTokens - slot.idleSince >= this.idleCacheTokens) this.dropCache(slot);
+      if (!slot.choice && slot.cached.length > 0 && this.processedTokens - slot.idleSince >= this.idleCacheTokens) this.dropCache(slot);
     }
   }
 
   private reapCancelled(): void {
     for (const slot of this.allSlots) {
-      if (slot.job?.cancelled) this.release(slot.job, { kind: "error", code: "cancelled", message: "cancelled" });
+      if (slot.choice?.cancelled) this.release(slot.choice, { kind: "error", code: "cancelled", message: "cancelled" });
     }
   }
 
@@ -460,13 +460,13 @@ export class Scheduler {
    */
   private onDecodeFailure(active: ActiveJob[], prefilled: Map<ActiveJob, number>, err: Error): void {
     // llama.cpp may keep the ubatches that fit: cut every sequence back to what we know it holds.
-    for (const job of active) this.ctx.seqRemove(job.slot.seq, job.slot.cached.length, -1);
+    for (const choice of active) this.ctx.seqRemove(choice.slot.seq, choice.slot.cached.length, -1);
     if (!(err instanceof DecodeError && err.code === 1)) {
-      for (const job of active) this.dropCache(job.slot);
-      for (const job of active) this.release(job, { kind: "error", code: "engine_failure", message: `decode failed: ${err.message}` });
+      for (const choice of active) this.dropCache(choice.slot);
+      for (const choice of active) this.release(choice, { kind: "error", code: "engine_failure", message: `decode failed: ${err.message}` });
       return;
     }
-    const idle = this.slots.filter(s => !s.job && s.cached.length > 0);
+    const idle = this.slots.filter(s => !s.choice && s.cached.length > 0);
     if (idle.length > 0) {
       for (const slot of idle) this.dropCache(slot);
       return;
@@ -476,9 +476,9 @@ export class Scheduler {
     if (newest && active.length > 1) {
       this.dropCache(newest.slot);
       newest.sampler.dispose();
-      newest.slot.job = null;
+      newest.slot.choice = null;
       newest.group.members.length = 0;
-      this.queue.unshift({ id: newest.id, request: newest.request, prompt: newest.prompt, maxTokens: newest.maxTokens, emit: newest.emit, cancelled: false });
+      this.queue.unshift(newest.job);
       this.holdAdmission = true;
       return;
     }

@@ -12,14 +12,14 @@ function slot(seq: number, cached: number[], lastUseTick = 0): Slot {
 }
 
 function job(prompt: number[], cachePrompt = true): Job {
-  return { id: "j", request: { ...greedyRequest("x", 4), cachePrompt }, prompt, maxTokens: 4, emit: () => {}, cancelled: false };
+  return { id: "j", request: { ...greedyRequest("x", 4), cachePrompt }, prompt, maxTokens: 4, emit: () => {} };
 }
 
-/** A running job in `s` whose prefill has reached `promptPos` (nextToken -1: still prefilling). */
+/** A choice running in `s` whose prefill has reached `promptPos` (nextToken -1: still prefilling). */
 function running(s: Slot, prompt: number[], promptPos: number, nextToken = -1): ActiveJob {
-  const j = { ...job(prompt), slot: s, promptPos, nextToken, donor: null } as unknown as ActiveJob;
-  s.job = j;
-  return j;
+  const choice = { job: job(prompt), slot: s, promptPos, nextToken, donor: null } as unknown as ActiveJob;
+  s.choice = choice;
+  return choice;
 }
 
 describe("prefix sharing", () => {
@@ -65,7 +65,7 @@ describe("prefix sharing", () => {
     running(b, [...range(0, 250), 9999], 20);
     running(c, range(0, 280), 280, 7); // already generating: nothing left to wait for
     const donor = prefillDonor([a, b, c], prompt, 0);
-    expect(donor?.job.slot.seq).toBe(1);
+    expect(donor?.choice.slot.seq).toBe(1);
     expect(donor?.upTo).toBe(250);
     // Less than MIN_SHARED_PREFIX beyond what the new job already holds is not worth the wait.
     expect(prefillDonor([a], prompt, 100 - MIN_SHARED_PREFIX + 1)).toBeNull();
