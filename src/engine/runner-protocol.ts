@@ -20,6 +20,8 @@ export interface RunnerConfig {
   /** Kill a runner that owes requests and has been silent this long (a hung worker); 0 = never. */
   rpcTimeoutS?: number;
   queueSize: number;
+  /** Output limit of a request that sets none (--n-predict / a model's max_tokens); -1 or absent: until end of generation or context. */
+  nPredict?: number;
   verbose: boolean;
   /** Write load progress lines to stderr for the supervisor (see hearth_shim.c). */
   reportProgress?: boolean;

@@ -65,6 +65,7 @@ export class Runner {
           nBatch: config.nBatch,
           threads: config.threads,
           queueSize: config.queueSize,
+          nPredict: config.nPredict,
         });
       }
       send({ type: "ready", info: this.describe(devices) });

@@ -24,6 +24,8 @@ export interface SchedulerOptions {
   nBatch: number;
   threads: number;
   queueSize: number;
+  /** Output limit of a request that sets none: it stops there or at the context's end, whichever comes first (-1 or absent: no limit). */
+  nPredict?: number;
   /** Extra sequences for the further choices of n > 1 requests (a request may ask n ≤ this + 1). */
   choiceSeqs?: number;
   abortFlag?: Int32Array;
@@ -131,7 +133,9 @@ export class Scheduler {
     if (prompt.length >= nCtx) {
       return fail("context_length_exceeded", `the prompt has ${prompt.length} tokens; this model's context holds ${nCtx}`);
     }
-    const maxTokens = request.maxTokens ?? nCtx - prompt.length;
+    const room = nCtx - prompt.length;
+    const nPredict = this.options.nPredict ?? -1;
+    const maxTokens = request.maxTokens ?? (nPredict > 0 ? Math.min(nPredict, room) : room);
     if (prompt.length + maxTokens > nCtx) {
       return fail(
         "context_length_exceeded",
