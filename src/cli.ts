@@ -40,6 +40,11 @@ async function serve(argv: string[]): Promise<void> {
   const { values } = parseCommand(SERVE, argv);
   const rpc = await parseRpcFlag(values.rpc);
   const allowedHosts = await parseHostsFlag(values["allowed-hosts"] ?? []);
+  const names = parseAliasFlags(values.alias ?? []);
+  if (values["n-predict"] === 0) {
+    console.error("hearth: --n-predict must be -1 (no limit) or a positive integer, got '0'");
+    process.exit(2);
+  }
   if (values.verbose) setLogLevel("debug");
   setLogFormat(values["log-format"]);
   const { startServer } = await import("./server.ts");
@@ -82,6 +87,7 @@ async function serve(argv: string[]): Promise<void> {
     requestTimeoutS: values["request-timeout"],
     maxStreamBufferBytes: values["max-stream-buffer"],
     config,
+    names: { ...names, defaultModel: values["default-model"] || undefined },
     loadPolicy: { maxLoaded: values["max-loaded"], idleUnloadS: values["idle-unload"] },
     runner: {
       nCtx: values["ctx-size"],
@@ -91,6 +97,7 @@ async function serve(argv: string[]): Promise<void> {
       gpuLayers: values["gpu-layers"],
       loadMode: values["load-mode"],
       queueSize: values["queue-size"],
+      nPredict: values["n-predict"],
       verbose: values.verbose,
       rpc,
       tensorSplit: values["tensor-split"]?.length ? values["tensor-split"] : undefined,
@@ -114,6 +121,23 @@ function readKeyFile(path: string): string[] {
     process.exit(2);
   }
   return keys;
+}
+
+/** --alias NAME=MODEL (NAME may be a * pattern) or a bare --alias NAME (the default model), repeatable. */
+function parseAliasFlags(flags: string[]): { aliases: Record<string, string>; bareAliases: string[] } {
+  const aliases: Record<string, string> = {};
+  const bareAliases: string[] = [];
+  for (const flag of flags) {
+    const eq = flag.indexOf("=");
+    const [name, model] = eq < 0 ? [flag, undefined] : [flag.slice(0, eq), flag.slice(eq + 1)];
+    if (!name || model === "" || model?.includes("*")) {
+      console.error(`hearth: --alias must be NAME=MODEL (a model id, no *) or NAME, got '${flag}'`);
+      process.exit(2);
+    }
+    if (model === undefined) bareAliases.push(name);
+    else aliases[name] = model;
+  }
+  return { aliases, bareAliases };
 }
 
 /** --rpc HOST:PORT,…: checked here so a typo stops the server at once. */

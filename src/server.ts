@@ -2,6 +2,7 @@
 import { createApp } from "./api/app.ts";
 import { hostAllowList } from "./api/browser-guard.ts";
 import type { HearthConfig } from "./models/config.ts";
+import type { NameRules } from "./models/model-names.ts";
 import { SERVE_DEFAULTS } from "./options/serve.ts";
 import { ModelRegistry, type LoadPolicy, type RunnerDefaults } from "./models/registry.ts";
 import { log } from "./util/log.ts";
@@ -29,6 +30,8 @@ export interface ServerConfig {
   maxStreamBufferBytes?: number;
   loadPolicy?: LoadPolicy;
   config?: HearthConfig;
+  /** --alias and --default-model. */
+  names?: NameRules;
 }
 
 /**
@@ -43,9 +46,13 @@ function withRoutableUrl(request: Request): Request {
 }
 
 export async function startServer(config: ServerConfig) {
-  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate, config.loadPolicy, config.config);
+  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate, config.loadPolicy, config.config, undefined, undefined, config.names);
   const models = await registry.list();
   if (models.length === 0) log("warn", "no models found: pass --model PATH or put .gguf files in ./models");
+  if (registry.bareAliasesUnresolved) throw new Error(`a bare --alias NAME names the one served model, and ${models.length} are served: give NAME=MODEL or --default-model`);
+  const defaultModel = models.find(m => m.id === registry.defaultId());
+  const wanted = config.names?.defaultModel;
+  if (wanted && !defaultModel) log("warn", `--default-model ${wanted}: no such model (yet); requests that name no model get 404`);
   if (config.apiKeys.length === 0 && config.host !== "127.0.0.1" && config.host !== "localhost" && config.host !== "::1") {
     log("warn", `listening on ${config.host} WITHOUT an API key: anyone who can reach this port can use it (set --api-key; --allowed-hosts NAME,… also refuses DNS-rebinding web pages)`);
   }
@@ -68,8 +75,9 @@ export async function startServer(config: ServerConfig) {
   });
   log("info", `hearth listening on http://${config.host}:${server.port} — models: ${models.map(m => m.id).join(", ") || "none"}`);
   if (config.ui ?? true) log("info", `chat page: http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}/`);
-  // Load the first model now, so the first request does not wait for it.
-  if (models[0]) registry.acquire(models[0].id).catch(err => log("error", (err as Error).message));
+  // Load the default (else the first) model now, so the first request does not wait for it.
+  const first = defaultModel ?? models[0];
+  if (first) registry.acquire(first.id).catch(err => log("error", (err as Error).message));
 
   // Graceful stop: no new connections, in-flight generations may finish within the timeout; what
   // is still running then ends with an error event when the runners stop. Exit 0.

@@ -1,6 +1,6 @@
 // Typed API errors and the one mapper to OpenAI's error envelope and HTTP status.
 import type { EngineErrorCode } from "../engine/types.ts";
-import { ModelNotFoundError, ModelUnavailableError } from "../models/errors.ts";
+import { ModelNotFoundError, ModelNotNamedError, ModelUnavailableError } from "../models/errors.ts";
 
 export type ErrorType = "invalid_request_error" | "authentication_error" | "not_found_error" | "server_error";
 
@@ -60,6 +60,7 @@ export function fromEngineError(code: EngineErrorCode, message: string, params: 
 /** Any thrown value → the ApiError the client sees. Unknown errors never leak their text. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof ModelNotNamedError) return new ApiError(400, err.message, "invalid_request_error", "model", "model_required");
   if (err instanceof ModelNotFoundError) return new ApiError(404, err.message, "invalid_request_error", "model", "model_not_found");
   if (err instanceof ModelUnavailableError) return new ApiError(503, err.message, "server_error", "model", "model_unavailable", { "retry-after": "5" });
   return new ApiError(500, "internal server error", "server_error");

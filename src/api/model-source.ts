@@ -20,7 +20,7 @@ export interface ModelListing {
   chatTemplate?: string;
   /** RPC workers (HOST:PORT) configured for this model. */
   workers?: string[];
-  /** Other names (config aliases) that resolve to this model. */
+  /** Other names (aliases and `*` patterns, as given) that resolve to this model. */
   aliases?: string[];
   /** From the GGUF header, without loading the model. */
   architecture?: string | null;
@@ -41,12 +41,16 @@ export interface AcquiredModel {
 
 export interface ModelSource {
   list(): Promise<ModelListing[]>;
-  /** The model used when a request names none (llama-server's /tokenize does not). */
+  /** The model of a request that names none (--default-model, else the only model), if there is one. */
   defaultId(): string | undefined;
-  /** Resolves an id (or alias) and loads it if needed. Throws ApiError 404 for unknown ids. */
-  acquire(id: string): Promise<AcquiredModel>;
-  /** Stops the model's runner (its requests fail); false when it was not loaded. Throws for unknown ids. */
-  unload(id: string): Promise<boolean>;
+  /**
+   * Resolves a request's `model` (src/models/model-names.ts: alias, id, `*` pattern; omitted or
+   * empty: the default model) and loads it if needed. Throws ModelNotFoundError for unknown names,
+   * ModelNotNamedError when none is named and no default applies.
+   */
+  acquire(name?: string | null): Promise<AcquiredModel>;
+  /** Stops the named model's runner (its requests fail); false when it was not loaded. Throws as acquire. */
+  unload(name?: string | null): Promise<boolean>;
   /** Readiness for /health. */
   health(): {
     ok: boolean;

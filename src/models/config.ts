@@ -23,6 +23,8 @@ const flagKeys = {
   gpu_layers: t.Optional(t.Integer({ minimum: -1 })),
   load_mode: t.Optional(t.Union(LOAD_MODES.map(mode => t.Literal(mode)))),
   chat_template: t.Optional(t.String({ minLength: 1 })),
+  // -1: no limit, as the flag's.
+  max_tokens: t.Optional(t.Union([t.Literal(-1), t.Integer({ minimum: 1 })])),
   // RPC workers (ggml-rpc-server) that take this model's layers, and the devices' weights.
   rpc: t.Optional(t.Array(t.String({ pattern: "^[^:,\\s]+:[0-9]{1,5}$" }), { minItems: 1, maxItems: 16 })),
   tensor_split: t.Optional(t.Array(t.Number({ minimum: 0 }), { minItems: 1, maxItems: 16 })),
@@ -32,7 +34,8 @@ const modelSettings = t.Object({ ...flagKeys, sampling: t.Optional(sampling) }, 
 
 export const configSchema = t.Object(
   {
-    aliases: t.Optional(t.Record(t.String({ minLength: 1 }), t.String({ minLength: 1 }))),
+    // NAME or PATTERN (`*` matches any text: "claude-*") → a model id (src/models/model-names.ts).
+    aliases: t.Optional(t.Record(t.String({ minLength: 1 }), t.String({ minLength: 1, pattern: "^[^*]+$" }))),
     models: t.Optional(t.Record(t.String({ minLength: 1 }), modelSettings)),
   },
   { additionalProperties: false },

@@ -12,3 +12,15 @@ export class ModelUnavailableError extends Error {
     super(`model '${id}' failed to load: ${reason}`);
   }
 }
+
+/** A request named no model, and no default model applies (several are served, no --default-model). */
+export class ModelNotNamedError extends Error {
+  override name = "ModelNotNamedError";
+  constructor(readonly served: number) {
+    super(
+      served === 0
+        ? "no model is being served"
+        : `the request names no model and this server serves ${served}: set \`model\` to one of them (GET /v1/models), or start the server with --default-model`,
+    );
+  }
+}

@@ -14,7 +14,8 @@ import { EngineError } from "../engine/types.ts";
 import { discoverModels, foldersChanged, type FolderStamps, type ModelFile } from "./discover.ts";
 import { readGgufHeader, summarize, type GgufSummary } from "./gguf.ts";
 import type { HearthConfig, ModelSettings } from "./config.ts";
-import { ModelNotFoundError, ModelUnavailableError } from "./errors.ts";
+import { ModelNotFoundError, ModelNotNamedError, ModelUnavailableError } from "./errors.ts";
+import { ModelNames, type NameRules } from "./model-names.ts";
 import { log } from "../util/log.ts";
 
 export type RunnerDefaults = Omit<RunnerConfig, "modelPath">;
@@ -72,7 +73,10 @@ export class ModelRegistry implements ModelSource {
     private readonly rescanPolicy: RescanPolicy = DEFAULT_RESCAN,
     /** How engines start their runners (tests: a fake runner). */
     private readonly supervisor: Pick<SupervisorOptions, "command"> = {},
+    /** --alias and --default-model; the config's aliases come first, flags' aliases over them. */
+    names: NameRules = {},
   ) {
+    this.names = new ModelNames({ ...names, aliases: { ...config.aliases, ...names.aliases } });
     this.rescan();
     if (policy.idleUnloadS > 0) {
       this.idleTimer = setInterval(() => void this.unloadIdle(), Math.min(5000, policy.idleUnloadS * 250));
@@ -81,6 +85,7 @@ export class ModelRegistry implements ModelSource {
   }
 
   private idleTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly names: ModelNames;
 
   private now(): number {
     return this.policy.now?.() ?? Date.now();
@@ -147,18 +152,42 @@ export class ModelRegistry implements ModelSource {
     return this.files;
   }
 
-  /** The model file for an id or an alias of one. */
-  find(idOrAlias: string): ModelFile | undefined {
-    const id = this.config.aliases?.[idOrAlias] ?? idOrAlias;
-    return this.files.find(f => f.id === id) ?? this.rescanOnMiss().find(f => f.id === id);
+  /**
+   * The model file a request's `model` names (model-names.ts: alias, id, pattern, or the default
+   * model when omitted or empty). ModelNotNamedError when it names none and no default applies.
+   */
+  find(name?: string | null): ModelFile | undefined {
+    const lookup = (files: ModelFile[]) => {
+      const id = this.names.resolve(name, files.map(f => f.id));
+      return files.find(f => f.id === id);
+    };
+    let found;
+    try {
+      found = lookup(this.files);
+    } catch (err) {
+      // No model to default to may mean that none was there at the last scan.
+      if (!(err instanceof ModelNotNamedError && this.files.length === 0)) throw err;
+    }
+    return found ?? lookup(this.rescanOnMiss());
+  }
+
+  /** The error for a name that matches no model: it names the model the request was sent to. */
+  private notFound(name?: string | null): ModelNotFoundError {
+    return new ModelNotFoundError(name || this.names.resolve(name, this.files.map(f => f.id)));
   }
 
   private settings(id: string): ModelSettings {
     return this.config.models?.[id] ?? {};
   }
 
+  /** The model of a request that names none: --default-model, else the only model; undefined when neither applies. */
   defaultId(): string | undefined {
-    return this.files[0]?.id;
+    return this.names.defaultId(this.files.map(f => f.id));
+  }
+
+  /** Whether the names given need a default model that is not there (a bare --alias with several models). */
+  get bareAliasesUnresolved(): boolean {
+    return this.names.hasBareAliases && this.defaultId() === undefined;
   }
 
   private readonly headers = new Map<string, { mtimeMs: number; summary: GgufSummary | null }>();
@@ -184,6 +213,7 @@ export class ModelRegistry implements ModelSource {
 
   async list(): Promise<ModelListing[]> {
     const files = this.rescan();
+    const ids = files.map(f => f.id);
     const ggufs = files.map(f => this.ggufOf(f));
     const summaries = await Promise.all(ggufs.map(g => (g ? this.summary(g) : null)));
     return files.map((file, i) => {
@@ -206,23 +236,21 @@ export class ModelRegistry implements ModelSource {
         parameters: header?.parameters,
         quantization: header?.quantization ?? null,
         contextLength: header?.contextLength ?? null,
-        aliases: Object.entries(this.config.aliases ?? {}).filter(([, target]) => target === file.id).map(([alias]) => alias),
+        aliases: this.names.aliasesOf(file.id, ids),
         chatTemplate: entry?.acquired?.chat.templateSource ?? (header ? (header.hasChatTemplate ? "gguf" : undefined) : undefined),
       };
     });
   }
 
-  async acquire(id: string): Promise<AcquiredModel> {
-    let file = this.find(id);
+  async acquire(name?: string | null): Promise<AcquiredModel> {
+    let file = this.find(name);
     // A file deleted since the last scan: a loaded model answers from memory; anything else rescans.
     const known = file && this.entries.get(file.id);
     if (file && !(known && this.stateOf(known).state === "loaded") && !existsSync(file.path)) {
       this.entries.delete(file.id);
       file = this.rescan().find(f => f.id === file!.id);
     }
-    if (!file) {
-      throw new ModelNotFoundError(id);
-    }
+    if (!file) throw this.notFound(name);
     let entry = this.entries.get(file.id);
     if (!entry) entry = this.newEntry(file);
     entry.idleSince = this.now();
@@ -248,6 +276,7 @@ export class ModelRegistry implements ModelSource {
       loadMode: s.load_mode ?? this.defaults.loadMode,
       rpc: s.rpc ?? this.defaults.rpc,
       tensorSplit: s.tensor_split ?? this.defaults.tensorSplit,
+      nPredict: s.max_tokens ?? this.defaults.nPredict,
       modelPath: file.path,
     };
     const prepare = () => {
@@ -314,9 +343,9 @@ export class ModelRegistry implements ModelSource {
     return { ok: true, models };
   }
 
-  async unload(id: string): Promise<boolean> {
-    const file = this.find(id);
-    if (!file) throw new ModelNotFoundError(id);
+  async unload(name?: string | null): Promise<boolean> {
+    const file = this.find(name);
+    if (!file) throw this.notFound(name);
     return this.stop(file.id);
   }
 

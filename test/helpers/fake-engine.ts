@@ -3,6 +3,7 @@ import type { AcquiredModel, ModelListing, ModelSource } from "../../src/api/mod
 import { ChatRenderer } from "../../src/chat/renderer.ts";
 import { EngineError, type Engine, type EngineHealth, type GenerateEvent, type GenerateRequest, type ModelInfo } from "../../src/engine/types.ts";
 import { ModelNotFoundError } from "../../src/models/errors.ts";
+import { ModelNames } from "../../src/models/model-names.ts";
 
 export class FakeEngine implements Engine {
   requests: GenerateRequest[] = [];
@@ -103,8 +104,14 @@ export class FakeModels implements ModelSource {
   async list(): Promise<ModelListing[]> {
     return [{ id: this.id, created: 1700000000, sizeBytes: 5678, state: "loaded", info: fakeInfo, family: "generic", chatTemplate: "builtin:generic" }];
   }
-  async acquire(id: string): Promise<AcquiredModel> {
+  /** A request's `model` as the registry resolves it (model-names.ts): omitted or empty is this model. */
+  private resolve(name?: string | null): string {
+    const id = new ModelNames().resolve(name, [this.id]);
     if (id !== this.id) throw new ModelNotFoundError(id);
+    return id;
+  }
+  async acquire(name?: string | null): Promise<AcquiredModel> {
+    const id = this.resolve(name);
     return {
       id,
       engine: this.engine,
@@ -117,8 +124,8 @@ export class FakeModels implements ModelSource {
   health() {
     return { ok: true, models: [] };
   }
-  async unload(id: string) {
-    if (id !== this.id) throw new ModelNotFoundError(id);
+  async unload(name?: string | null) {
+    this.resolve(name);
     return false;
   }
 }
