@@ -41,6 +41,9 @@ export interface AppOptions {
   ui?: boolean;
 }
 
+/** /models/load and /models/unload: `model` omitted or empty is the default model. */
+const modelNameBody = t.Object({ model: t.Optional(t.String({ maxLength: 512 })) });
+
 /** What needs no API key: the health check, and the chat page's own files (it asks for the key). */
 function isPublic(request: Request, path: string, ui: boolean): boolean {
   if (path === "/health") return true;
@@ -219,12 +222,12 @@ export function createApp(models: ModelSource, options: AppOptions) {
         const model = await models.acquire(body.model);
         return { model: model.id, status: "loaded" };
       },
-      { parse: "json", body: t.Object({ model: t.String({ minLength: 1 }) }) },
+      { parse: "json", body: modelNameBody },
     )
     .post(
       "/models/unload",
-      async ({ body }) => ({ model: body.model, status: (await models.unload(body.model)) ? "unloaded" : "not loaded" }),
-      { parse: "json", body: t.Object({ model: t.String({ minLength: 1 }) }) },
+      async ({ body }) => ({ model: body.model || models.defaultId(), status: (await models.unload(body.model)) ? "unloaded" : "not loaded" }),
+      { parse: "json", body: modelNameBody },
     )
     .post("/apply-template", ({ body }) => applyTemplate(body, models, !options.parseSpecialInChat), { parse: "json", body: applyTemplateBody })
     .post("/tokenize", ({ body }) => tokenize(body, models), { parse: "json", body: tokenizeBody })

@@ -12,7 +12,8 @@ const MAX_PENALTY_WINDOW = 32768;
 const nullable = <T extends Parameters<typeof t.Optional>[0]>(schema: T) => t.Optional(t.Union([schema, t.Null()]));
 
 export const samplingFields = {
-  model: t.String({ minLength: 1, maxLength: 512 }),
+  // Omitted, null or empty: the default model (src/models/model-names.ts), as llama-server ignores it.
+  model: nullable(t.String({ maxLength: 512 })),
   max_tokens: nullable(t.Integer({ minimum: 1 })),
   max_completion_tokens: nullable(t.Integer({ minimum: 1 })),
   temperature: nullable(t.Number({ minimum: 0, maximum: 2 })),

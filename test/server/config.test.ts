@@ -1,5 +1,5 @@
-// hearth.json: aliases and per-model settings (context, slots, sampling defaults), and start-up
-// errors that name the bad key.
+// hearth.json: aliases and per-model settings (context, slots, sampling defaults, output limit), the
+// flags beside them (-n, --alias, --default-model), and start-up errors that name the bad key.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,9 +13,11 @@ let server: Running;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "hearth-config-"));
   copyFileSync(await generatedModel("tiny-qwen2"), join(dir, "alpha.gguf"));
-  const config = { aliases: { chat: "alpha" }, models: { alpha: { ctx_size: 512, parallel: 2, sampling: { temperature: 0 } } } };
+  copyFileSync(join(dir, "alpha.gguf"), join(dir, "beta.gguf"));
+  const config = { aliases: { chat: "alpha", "claude-*": "beta" }, models: { alpha: { ctx_size: 512, parallel: 2, max_tokens: 3, sampling: { temperature: 0 } } } };
   writeFileSync(join(dir, "hearth.json"), JSON.stringify(config));
-  server = await startHearth(["--models-dir", dir, "--config", join(dir, "hearth.json"), "--threads", "1"]);
+  const flags = ["-n", "5", "--default-model", "beta", "-c", "512", "-np", "1"];
+  server = await startHearth(["--models-dir", dir, "--config", join(dir, "hearth.json"), "--threads", "1", ...flags]);
 });
 afterAll(() => server?.stop());
 
@@ -33,8 +35,34 @@ test("an alias resolves to its model; per-model ctx, slots and sampling defaults
   expect(tooLong.status).toBe(400);
 });
 
+test("output limits: a request's max_tokens > the model's hearth.json max_tokens > -n; unnamed and claude-* requests reach their models", async () => {
+  const ask = async (body: object) => {
+    const res = await postJson(`${server.url}/v1/completions`, { prompt: "Once upon a time", ignore_eos: true, ...body });
+    const json = (await res.json()) as any;
+    return [res.status, json.model, json.usage?.completion_tokens, json.choices?.[0].finish_reason];
+  };
+  expect(await ask({ model: "alpha" })).toEqual([200, "alpha", 3, "length"]); // hearth.json's max_tokens
+  expect(await ask({ model: "beta" })).toEqual([200, "beta", 5, "length"]); // -n 5
+  expect(await ask({ model: "beta", max_tokens: 7 })).toEqual([200, "beta", 7, "length"]);
+  expect(await ask({ model: "alpha", max_tokens: 7 })).toEqual([200, "alpha", 7, "length"]);
+  expect(await ask({})).toEqual([200, "beta", 5, "length"]); // --default-model
+  expect(await ask({ model: "claude-sonnet-4-5" })).toEqual([200, "claude-sonnet-4-5", 5, "length"]); // the "claude-*" alias
+  // -n is a limit, never a reservation: a prompt with less room than 5 tokens still runs.
+  const [status, , generated, finish] = await ask({ model: "beta", prompt: Array(508).fill(100) });
+  expect([status, finish]).toEqual([200, "length"]);
+  expect(generated).toBeLessThan(5);
+});
+
+test("a bare --alias among several models stops start-up", () => {
+  const run = Bun.spawnSync([process.execPath, `${repoRoot}/src/cli.ts`, "serve", "--models-dir", dir, "--alias", "test", "--port", "0"], { stderr: "pipe" });
+  expect(run.exitCode).not.toBe(0);
+  expect(run.stderr.toString()).toContain("a bare --alias NAME names the one served model, and 2 are served");
+});
+
 test.each([
   [{ models: { alpha: { ctx_siz: 512 } } }, "models.alpha.ctx_siz: unknown key"],
+  [{ models: { alpha: { max_tokens: 0 } } }, "models.alpha.max_tokens"],
+  [{ aliases: { "claude-*": "qwen-*" } }, "aliases.claude-*"],
   [{ models: { alpha: { parallel: 0 } } }, "models.alpha.parallel"],
   [{ aliases: { chat: 5 } }, "aliases.chat"],
   [{ model: {} }, "model: unknown key"],
@@ -51,7 +79,11 @@ test.each([
 test.each([
   [["--rpc", "10.0.0.5"], "--rpc: '10.0.0.5' is not HOST:PORT"],
   [["--rpc", "10.0.0.5:50052", "--tensor-split", "1,x"], "--tensor-split must be"],
-])("bad split flags %j stop start-up: %s", (args, message) => {
+  [["-n", "0"], "--n-predict must be -1 (no limit) or a positive integer"],
+  [["-n", "-2"], "--n-predict must be an integer of at least -1"],
+  [["--alias", "claude-*=qwen-*"], "--alias must be NAME=MODEL"],
+  [["--alias", "=qwen"], "--alias must be NAME=MODEL"],
+])("bad flags %j stop start-up: %s", (args, message) => {
   const run = Bun.spawnSync([process.execPath, `${repoRoot}/src/cli.ts`, "serve", ...args, "--port", "0"], { stderr: "pipe" });
   expect(run.exitCode).toBe(2);
   expect(run.stderr.toString()).toContain(message);

@@ -19,7 +19,7 @@ export const applyTemplateBody = t.Object({
 });
 
 export async function applyTemplate(body: typeof applyTemplateBody.static, models: ModelSource, protect = true) {
-  const model = await models.acquire(body.model ?? models.defaultId() ?? "");
+  const model = await models.acquire(body.model);
   let rendered;
   try {
     rendered = model.chat.render(toChatMessages(body), body.add_generation_prompt ?? true, body.tools, templateKwargs(body));

@@ -117,14 +117,14 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   ctx.trace.promptTokens = started[0]!.promptTokens;
   if (!body.stream) {
     const results = await Promise.all(started.map(s => collect(s, errorParams)));
-    const header = responseHeader("chatcmpl", "chat.completion", body.model, model.fingerprint);
+    const header = responseHeader("chatcmpl", "chat.completion", body.model || model.id, model.fingerprint);
     return completionBody(header, results, started[0]!.promptTokens, (r, index) =>
       plain
         ? { index, message: { role: "assistant", content: r.text }, logprobs: chatLogprobs(r.logprobs), finish_reason: r.finishReason }
         : { ...answerChoice(setup, r.text, r.finishReason, index), logprobs: chatLogprobs(r.logprobs) },
     );
   }
-  const header = responseHeader("chatcmpl", "chat.completion.chunk", body.model, model.fingerprint);
+  const header = responseHeader("chatcmpl", "chat.completion.chunk", body.model || model.id, model.fingerprint);
   const usage = { include: body.stream_options?.include_usage === true, promptTokens: started[0]!.promptTokens };
   return streamChoices(started, header, plain ? chatShape : answerStreamShape(setup), usage);
 }

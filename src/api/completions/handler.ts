@@ -46,7 +46,7 @@ export async function completions(body: CompletionBody, models: ModelSource, ctx
 
   if (!body.stream) {
     const results = await Promise.all(started.map(s => collect(s, errorParams)));
-    const header = responseHeader("cmpl", "text_completion", body.model, model.fingerprint);
+    const header = responseHeader("cmpl", "text_completion", body.model || model.id, model.fingerprint);
     return completionBody(header, results, promptTokens, (r, index) => ({
       index,
       text: echoOf(index) + r.text,
@@ -65,6 +65,6 @@ export async function completions(body: CompletionBody, models: ModelSource, ctx
       return { index, text, logprobs: lp.json, finish_reason: finishReason };
     },
   };
-  const header = responseHeader("cmpl", "text_completion", body.model, model.fingerprint);
+  const header = responseHeader("cmpl", "text_completion", body.model || model.id, model.fingerprint);
   return streamChoices(started, header, shape, { include: body.stream_options?.include_usage === true, promptTokens });
 }

@@ -41,7 +41,7 @@ export async function embeddings(body: EmbeddingsBody, models: ModelSource) {
   return {
     object: "list",
     data: result.vectors.map((v, index) => ({ object: "embedding", index, embedding: asBase64 ? base64(v) : Array.from(v) })),
-    model: body.model,
+    model: body.model || model.id,
     usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
   };
 }

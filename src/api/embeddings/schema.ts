@@ -4,7 +4,8 @@ import { t } from "elysia";
 const tokenIds = t.Array(t.Integer({ minimum: 0 }), { minItems: 1, maxItems: 65536 });
 
 export const embeddingsBody = t.Object({
-  model: t.String({ minLength: 1, maxLength: 512 }),
+  // Omitted, null or empty: the default model.
+  model: t.Optional(t.Union([t.String({ maxLength: 512 }), t.Null()])),
   // A string, several strings, token ids, or several token-id arrays: one vector each.
   input: t.Union([
     t.String(),

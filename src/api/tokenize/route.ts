@@ -48,10 +48,6 @@ function checkIds(ids: number[], model: AcquiredModel, param: string): void {
   if (bad !== undefined) throw new ApiError(400, `token id ${bad} is outside the vocabulary (0..${model.info.nVocab - 1})`, "invalid_request_error", param);
 }
 
-async function acquire(models: ModelSource, id: string | undefined): Promise<AcquiredModel> {
-  return models.acquire(id ?? models.defaultId() ?? "");
-}
-
 /** A piece as llama-server shows it: the string, or its bytes when they are not valid UTF-8. */
 function pieceJson(bytes: Uint8Array): string | number[] {
   try {
@@ -68,7 +64,7 @@ export async function tokenize(body: typeof tokenizeBody.static, models: ModelSo
   if (chars > MAX_TEXT_CHARS) {
     throw new ApiError(400, `content holds ${chars} characters of text; /tokenize takes at most ${MAX_TEXT_CHARS} (send a longer text in parts)`, "invalid_request_error", "content", "invalid_value");
   }
-  const model = await acquire(models, body.model);
+  const model = await models.acquire(body.model);
   const addSpecial = body.add_special ?? false;
   const parseSpecial = body.parse_special ?? true;
   const tokens: number[] = [];
@@ -84,7 +80,7 @@ export async function tokenize(body: typeof tokenizeBody.static, models: ModelSo
 
 /** The tokens' pieces joined (control tokens rendered), as llama-server's tokens_to_str. */
 export async function detokenize(body: typeof detokenizeBody.static, models: ModelSource) {
-  const model = await acquire(models, body.model);
+  const model = await models.acquire(body.model);
   checkIds(body.tokens, model, "tokens");
   const pieces = await model.engine.tokenPieces(body.tokens);
   return { content: lenient.decode(Buffer.concat(pieces)) };
