@@ -6,9 +6,29 @@
 // token boundaries (BPE merges, SentencePiece's space after a special token) are exactly
 // llama.cpp's whole-prompt ones whenever no message contains special-token text.
 import type { SpecialToken, Vocab } from "../llama/index.ts";
-import type { PromptSegment } from "./types.ts";
+import type { GenerateRequest, PromptSegment } from "./types.ts";
 
 type Fragment = { raw: string } | { special: SpecialToken };
+
+const specialsOf = new WeakMap<Vocab, SpecialToken[]>();
+
+/**
+ * A request's prompt as the scheduler decodes it: token ids as given (checked, BOS added when asked
+ * and missing), or text segments where special-token text counts only in segments that allow it.
+ */
+export function promptTokens(vocab: Vocab, request: Pick<GenerateRequest, "prompt" | "addSpecial">): number[] {
+  if (request.prompt.length > 0 && typeof request.prompt[0] === "number") {
+    const ids = request.prompt as number[];
+    const bad = ids.find(t => !vocab.isValidToken(t));
+    if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (0..${vocab.nTokens - 1})`);
+    return request.addSpecial && vocab.addBos && ids[0] !== vocab.bos ? [vocab.bos, ...ids] : [...ids];
+  }
+  const segments = request.prompt as PromptSegment[];
+  if (segments.length === 1) return Array.from(vocab.tokenize(segments[0]!.text, request.addSpecial, segments[0]!.parseSpecial));
+  let specials = specialsOf.get(vocab);
+  if (!specials) specialsOf.set(vocab, (specials = vocab.specialTokens()));
+  return tokenizeSegments(vocab, segments, request.addSpecial, specials);
+}
 
 /** Cuts text at every special-token occurrence, longest tokens first (llama.cpp's order). */
 export function partition(text: string, specials: readonly SpecialToken[]): Fragment[] {

@@ -7,16 +7,17 @@
 // A request for n > 1 choices prefills its prompt once in its slot, then forks: the prompt's KV
 // is copied (seq_cp) into one extra "choice" sequence per further choice, each with its own sampler.
 //
-// Which KV a new prompt starts from is prefix-sharing.ts; a job's state and events, jobs.ts.
+// Which KV a new prompt starts from is prefix-sharing.ts; whether a request can run at all,
+// check-request.ts; a job's state and events, jobs.ts; what a sampled token does, choice-token.ts.
 // Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
 import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel } from "../llama/index.ts";
-import type { SpecialToken } from "../llama/index.ts";
-import { grammarStopOutcome, requestGrammarError } from "./grammar-sampling.ts";
+import { checkRequest } from "./check-request.ts";
+import { takeToken } from "./choice-token.ts";
 import { idleCacheLifetime } from "./idle-cache.ts";
 import { activate, doneEvent, emptySlot, reservation, takeTextEvent, type ActiveJob, type Emit, type Group, type Job, type Slot } from "./jobs.ts";
 import { commonPrefix, lender, pickSlot, prefillDonor, sharedWithRunning } from "./prefix-sharing.ts";
-import { tokenizeSegments } from "./prompt-tokens.ts";
-import { MAX_TOP_LOGPROBS, type EngineErrorCode, type FinishReason, type GenerateEvent, type GenerateRequest, type TokenLogprob } from "./types.ts";
+import { promptTokens } from "./prompt-tokens.ts";
+import type { EngineErrorCode, GenerateEvent, GenerateRequest } from "./types.ts";
 
 export interface SchedulerOptions {
   nCtx: number;
@@ -119,46 +120,17 @@ export class Scheduler {
     return this.queue.length > 0 || this.slots.some(s => s.choice);
   }
 
-  /** Validates and enqueues a job. Errors are emitted, never thrown. */
+  /** Validates (check-request.ts) and enqueues a job. Errors are emitted, never thrown. */
   submit(id: string, request: GenerateRequest, emit: Emit): void {
-    const fail = (code: EngineErrorCode, message: string) => emit({ kind: "error", code, message });
-    let prompt: number[];
-    try {
-      prompt = this.tokenizePrompt(request);
-    } catch (err) {
-      return fail("invalid_request", (err as Error).message);
-    }
-    const nCtx = this.slotCtx;
-    if (prompt.length === 0) return fail("invalid_request", "the prompt is empty");
-    if (prompt.length >= nCtx) {
-      return fail("context_length_exceeded", `the prompt has ${prompt.length} tokens; this model's context holds ${nCtx}`);
-    }
-    const room = nCtx - prompt.length;
-    const nPredict = this.options.nPredict ?? -1;
-    const maxTokens = request.maxTokens ?? (nPredict > 0 ? Math.min(nPredict, room) : room);
-    if (prompt.length + maxTokens > nCtx) {
-      return fail(
-        "context_length_exceeded",
-        `the prompt (${prompt.length} tokens) plus max_tokens (${maxTokens}) exceeds this model's context of ${nCtx} tokens`,
-      );
-    }
-    const n = request.n ?? 1;
-    if (!Number.isInteger(n) || n < 1 || n > this.maxChoices) {
-      return fail("invalid_request", `n must be between 1 and ${this.maxChoices} for this model`);
-    }
-    const k = request.logprobs;
-    if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > MAX_TOP_LOGPROBS)) {
-      return fail("invalid_request", `top logprobs must be between 0 and ${MAX_TOP_LOGPROBS}`);
-    }
-    const grammarWrong = requestGrammarError(this.model.vocab, request);
-    if (grammarWrong) return fail("invalid_grammar", grammarWrong);
+    const checked = checkRequest(this.model.vocab, request, { slotCtx: this.slotCtx, maxChoices: this.maxChoices, nPredict: this.options.nPredict });
+    if ("code" in checked) return emit({ kind: "error", ...checked });
     // Jobs are admitted at the next step: the queue may hold one per free slot beyond its bound.
     const freeSlots = this.slots.filter(s => !s.choice).length;
     if (this.queue.length >= freeSlots + this.options.queueSize) {
-      return fail("queue_full", "the server is busy: all slots are in use and the queue is full");
+      return emit({ kind: "error", code: "queue_full", message: "the server is busy: all slots are in use and the queue is full" });
     }
-    emit({ kind: "accepted", promptTokens: prompt.length });
-    this.queue.push({ id, request, prompt, maxTokens, emit });
+    emit({ kind: "accepted", promptTokens: checked.prompt.length });
+    this.queue.push({ id, request, ...checked, emit });
   }
 
   /** Stops a job at the next step boundary (or drops it from the queue). */
@@ -250,21 +222,9 @@ export class Scheduler {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private specials: SpecialToken[] | null = null;
-
-  /** The prompt's token ids; special-token text counts only in segments that allow it. */
+  /** The prompt's token ids, exactly as submit() takes them (prompt-tokens.ts). */
   tokenizePrompt(request: Pick<GenerateRequest, "prompt" | "addSpecial">): number[] {
-    const vocab = this.model.vocab;
-    if (request.prompt.length > 0 && typeof request.prompt[0] === "number") {
-      const ids = request.prompt as number[];
-      const bad = ids.find(t => !vocab.isValidToken(t));
-      if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (0..${vocab.nTokens - 1})`);
-      return request.addSpecial && vocab.addBos && ids[0] !== vocab.bos ? [vocab.bos, ...ids] : [...ids];
-    }
-    const segments = request.prompt as { text: string; parseSpecial: boolean }[];
-    if (segments.length === 1) return Array.from(vocab.tokenize(segments[0]!.text, request.addSpecial, segments[0]!.parseSpecial));
-    this.specials ??= vocab.specialTokens();
-    return tokenizeSegments(vocab, segments, request.addSpecial, this.specials);
+    return promptTokens(this.model.vocab, request);
   }
 
   /**
@@ -378,51 +338,18 @@ export class Scheduler {
     choice.donor = null;
   }
 
+  /** Samples the choice's next token and takes it into its output (choice-token.ts). */
   private sampleNext(choice: ActiveJob): void {
-    const vocab = this.model.vocab;
     const token = choice.sampler.sample(this.ctx.ptr, choice.batchIndex);
-    if (token < 0) {
-      const outcome = grammarStopOutcome(token);
-      if ("finish" in outcome) return this.finish(choice, outcome.finish);
-      return this.release(choice, { kind: "error", code: outcome.code, message: outcome.error });
+    const end = takeToken(choice, token, this.ctx, this.model.vocab, this.slotCtx);
+    if (end === null) {
+      const event = takeTextEvent(choice);
+      if (event) choice.job.emit(event);
+    } else if ("finish" in end) {
+      this.release(choice, doneEvent(choice, end.finish, end.stopText));
+    } else {
+      this.release(choice, { kind: "error", code: end.code, message: end.error });
     }
-    choice.generated++;
-    const endsTurn = !choice.job.request.ignoreEos && (vocab.isEog(token) || choice.stopTokenIds.has(token));
-    if (endsTurn) return this.finish(choice, "stop");
-
-    const logprob = choice.logprobs ? this.tokenLogprob(choice, token) : null;
-    // (pieceBytes reuses one buffer: take the piece after the alternatives' pieces.)
-    const piece = vocab.pieceBytes(token, choice.keptTokenIds.has(token));
-    if (logprob) choice.logprobs!.add(logprob, piece.length);
-    const pushed = choice.stream.push(piece);
-    choice.tokens.push(token);
-    if (pushed.text) choice.text += pushed.text;
-    if (pushed.stopped) return this.finish(choice, "stop", pushed.text);
-    if (choice.logprobs) choice.logprobsOut.push(...choice.logprobs.take(pushed.text));
-    if (choice.generated >= choice.job.maxTokens || choice.slot.cached.length + 1 >= this.slotCtx) {
-      return this.finish(choice, "length");
-    }
-    choice.nextToken = token;
-    this.flushText(choice);
-  }
-
-  /** The sampled token's log-probability under the model (raw logits), with the top alternatives. */
-  private tokenLogprob(choice: ActiveJob, token: number): TokenLogprob {
-    const vocab = this.model.vocab;
-    const k = choice.job.request.logprobs!;
-    const { logprob, top } = choice.job.request.postSamplingProbs ? asLogprobs(choice.sampler.sampledProbs(token, k)) : this.ctx.logprobs(choice.batchIndex, token, k);
-    const bytes = (t: number) => Array.from(vocab.pieceBytes(t));
-    return { token, bytes: bytes(token), logprob, top: top.map(([t, lp]) => ({ token: t, bytes: bytes(t), logprob: lp })) };
-  }
-
-  private flushText(choice: ActiveJob): void {
-    const event = takeTextEvent(choice);
-    if (event) choice.job.emit(event);
-  }
-
-  /** Ends a choice; `stopText` is the last released text when a stop string ended it. */
-  private finish(choice: ActiveJob, reason: FinishReason, stopText?: string): void {
-    this.release(choice, doneEvent(choice, reason, stopText));
   }
 
   private release(choice: ActiveJob, last: GenerateEvent): void {
@@ -512,8 +439,4 @@ export class Scheduler {
     this.ctx.seqRemove(slot.seq, 0, -1);
     slot.cached = [];
   }
-}
-
-function asLogprobs({ prob, top }: { prob: number; top: Array<[number, number]> }) {
-  return { logprob: Math.log(prob), top: top.map(([t, p]): [number, number] => [t, Math.log(p)]) };
 }
