@@ -10,6 +10,10 @@
 // Which KV a new prompt starts from is prefix-sharing.ts; whether a request can run at all,
 // check-request.ts; a job's state and events, jobs.ts; what a sampled token does, choice-token.ts.
 // Runs inside the runner process (see runner.ts); knows nothing of HTTP or IPC.
+// (Past 350 lines on purpose: admission, KV sharing between slots, batching and recovery from a
+// failed decode all change the same slots, queue and KV cache within one step, and are checked
+// against each other when read in one place; the decisions that need none of that state are the
+// files named above.)
 import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel } from "../llama/index.ts";
 import { checkRequest } from "./check-request.ts";
 import { takeToken } from "./choice-token.ts";
