@@ -167,6 +167,45 @@ export async function* merge(all: Started[]): AsyncGenerator<[number, GenerateEv
   }
 }
 
+/** A piece of one choice's text as it streams; the choice's last piece carries `done`. */
+export interface TextPiece {
+  index: number;
+  text: string;
+  /** Log-probabilities of the tokens whose text this piece releases (when asked for). */
+  logprobs?: TokenLogprob[];
+  done?: { finishReason: FinishReason; usage: Usage; timings: Timings };
+}
+
+/**
+ * Every choice's text as it arrives, with the log-probabilities of tokens whose text is still
+ * held back carried to the piece that releases it. Engine errors and the timeout are thrown.
+ */
+export async function* textPieces(started: Started[]): AsyncGenerator<TextPiece> {
+  const ctx = started[0]!.ctx;
+  const pending: Array<TokenLogprob[] | undefined> = started.map(() => undefined);
+  const take = (index: number, ev: { logprobs?: TokenLogprob[] }) => {
+    if (ev.logprobs) (pending[index] ??= []).push(...ev.logprobs);
+    const out = pending[index];
+    pending[index] = undefined;
+    return out ? { logprobs: out } : {};
+  };
+  for await (const [index, ev] of merge(started)) {
+    if (ev.kind === "text") {
+      ctx.trace.tokens(ev.tokens.length);
+      if (ev.text) yield { index, text: ev.text, ...take(index, ev) };
+      else if (ev.logprobs) (pending[index] ??= []).push(...ev.logprobs);
+    } else if (ev.kind === "done") {
+      ctx.trace.tokens(ev.tokens.length);
+      ctx.trace.usage(ev.usage, ev.finishReason);
+      counters.usage(ev.usage);
+      yield { index, text: ev.text, ...take(index, ev), done: { finishReason: ev.finishReason, usage: ev.usage, timings: ev.timings } };
+    } else if (ev.kind === "error") {
+      throw engineError(ev, ctx, null);
+    }
+  }
+  if (timedOut(ctx.signal)) throw timeoutError();
+}
+
 export function sumUsage(usages: Usage[], promptTokens: number) {
   const completion = usages.reduce((n, u) => n + u.completionTokens, 0);
   const cached = usages.reduce((n, u) => Math.max(n, u.cachedTokens), 0);
@@ -214,7 +253,7 @@ export function responseHeader(prefix: string, object: string, model: string, fi
 }
 
 /** The non-stream answer: one choice per collected generation, usage over all of them. */
-export function completionBody(header: ChunkHeader, results: Collected[], promptTokens: number, choice: (r: Collected, index: number) => object) {
+export function completionBody<R extends { usage: Usage; timings: Timings }>(header: ChunkHeader, results: R[], promptTokens: number, choice: (r: R, index: number) => object) {
   return {
     ...header,
     choices: results.map(choice),

@@ -2,12 +2,9 @@
 // the engine's generation parameters (done once, here).
 import { t } from "elysia";
 import type { GenerateRequest } from "../engine/types.ts";
-import { builtinSampling, type SamplingDefaults } from "../chat/families.ts";
-import { ApiError } from "./errors.ts";
+import type { SamplingDefaults } from "../chat/families.ts";
+import { MAX_PENALTY_WINDOW, resolveGeneration, type GenerationOptions } from "./chat-core/sampling.ts";
 import { requestGrammar, structuredOutputFields } from "./response-format.ts";
-
-/** Longest repeat-penalty window; -1 (llama-server's "whole context") means this one. */
-const MAX_PENALTY_WINDOW = 32768;
 
 const nullable = <T extends Parameters<typeof t.Optional>[0]>(schema: T) => t.Optional(t.Union([schema, t.Null()]));
 
@@ -44,36 +41,34 @@ type Fields = { [K in keyof typeof samplingFields]?: (typeof samplingFields)[K][
 
 export type Defaults = SamplingDefaults;
 
-/** Resolves aliases and defaults into the engine's parameters (without the prompt). */
-export function toGenerateParams(body: Fields, nVocab: number, defaults: Defaults = builtinSampling): Omit<GenerateRequest, "prompt" | "addSpecial"> {
+const given = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
+
+/** The body's generation fields in the chat core's terms (aliases resolved here, once). */
+export function generationOptions(body: Fields): GenerationOptions {
   const stop = body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop;
-  const logitBias: Array<[number, number]> = [];
-  for (const [key, bias] of Object.entries(body.logit_bias ?? {})) {
-    const token = Number(key);
-    if (!Number.isSafeInteger(token) || token >= nVocab) {
-      throw new ApiError(400, `logit_bias token ${key} is outside the vocabulary (0..${nVocab - 1})`, "invalid_request_error", "logit_bias");
-    }
-    logitBias.push([token, bias]);
-  }
-  const grammar = requestGrammar(body);
   return {
-    ...(grammar ? { grammar } : {}),
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? null,
-    stop: stop.filter(s => s.length > 0),
-    ignoreEos: body.ignore_eos ?? false,
-    cachePrompt: body.cache_prompt ?? true,
-    ...(body.post_sampling_probs ? { postSamplingProbs: true } : {}),
+    stop,
+    ignoreEos: given(body.ignore_eos),
+    cachePrompt: given(body.cache_prompt),
+    postSamplingProbs: given(body.post_sampling_probs),
     sampling: {
-      temperature: body.temperature ?? defaults.temperature,
-      topK: body.top_k ?? defaults.topK,
-      topP: body.top_p ?? defaults.topP,
-      minP: body.min_p ?? defaults.minP,
-      seed: body.seed ?? null,
-      repeatPenalty: body.repeat_penalty ?? 1,
-      presencePenalty: body.presence_penalty ?? 0,
-      frequencyPenalty: body.frequency_penalty ?? 0,
-      penaltyLastN: body.repeat_last_n === -1 ? MAX_PENALTY_WINDOW : (body.repeat_last_n ?? 64),
-      logitBias,
+      temperature: given(body.temperature),
+      topK: given(body.top_k),
+      topP: given(body.top_p),
+      minP: given(body.min_p),
+      seed: given(body.seed),
+      repeatPenalty: given(body.repeat_penalty),
+      presencePenalty: given(body.presence_penalty),
+      frequencyPenalty: given(body.frequency_penalty),
+      penaltyLastN: given(body.repeat_last_n),
+      logitBias: given(body.logit_bias),
     },
   };
+}
+
+/** Resolves aliases and defaults into the engine's parameters (without the prompt). */
+export function toGenerateParams(body: Fields, nVocab: number, defaults?: Defaults): Omit<GenerateRequest, "prompt" | "addSpecial"> {
+  const grammar = requestGrammar(body);
+  return { ...(grammar ? { grammar } : {}), ...resolveGeneration(generationOptions(body), nVocab, defaults) };
 }

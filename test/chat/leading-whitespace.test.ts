@@ -8,15 +8,14 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { AnswerParser, parseAnswer, type AnswerSetup } from "../../src/chat/answer-parser.ts";
 import { ChatRenderer } from "../../src/chat/renderer.ts";
-import { reasoningSetup } from "../../src/api/chat-completions/tools.ts";
+import { reasoningSetup } from "../../src/api/chat-core/tools.ts";
 import { llamaSrc } from "../helpers/paths.ts";
 
 const glm = new ChatRenderer({ chatTemplate: readFileSync(`${llamaSrc}/models/templates/GLM-4.6.jinja`, "utf8"), bosText: "", eosText: "<|endoftext|>", modelId: "glm", family: "glm4" });
 
 function setupFor(thinking: boolean): AnswerSetup {
   const prompt = glm.render([{ role: "user", content: "Bonjour" }], true, undefined, { enable_thinking: thinking }).prompt;
-  const body = { messages: [], chat_template_kwargs: { enable_thinking: thinking } } as any;
-  return { reasoning: reasoningSetup(body, glm, prompt).setup, tools: null };
+  return { reasoning: reasoningSetup({ parse: true }, glm, prompt).setup, tools: null };
 }
 
 function streamed(setup: AnswerSetup, text: string, size: number) {

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import type { Family } from "../../src/chat/families.ts";
 import { ChatRenderer } from "../../src/chat/renderer.ts";
 import type { ChatMessage } from "../../src/chat/types.ts";
-import { chatPrompt } from "../../src/api/chat-completions/handler.ts";
+import { chatPrompt } from "../../src/api/chat-core/prompt.ts";
 import { tokenizeSegments } from "../../src/engine/prompt-tokens.ts";
 import { LlamaModel, type SpecialToken, type Vocab } from "../../src/llama/index.ts";
 import { llamaSrc, vocabFile } from "../helpers/paths.ts";

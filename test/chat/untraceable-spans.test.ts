@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { createApp } from "../../src/api/app.ts";
-import { chatPrompt, checkedChatPrompt } from "../../src/api/chat-completions/handler.ts";
+import { chatPrompt, checkedChatPrompt } from "../../src/api/chat-core/prompt.ts";
 import { ApiError } from "../../src/api/errors.ts";
 import { ChatRenderer } from "../../src/chat/renderer.ts";
 import type { ChatMessage } from "../../src/chat/types.ts";

@@ -1,9 +1,10 @@
 // POST /apply-template (llama-server's debug endpoint): the prompt a chat request would be
 // rendered to, and with "tokens": true the token ids the engine would decode.
 import { t } from "elysia";
-import { checkedChatPrompt, templateFailure, toChatMessages } from "../chat-completions/handler.ts";
+import { checkedChatPrompt, templateFailure, templateMessages } from "../chat-core/prompt.ts";
+import { templateKwargs } from "../chat-core/tools.ts";
 import { chatCompletionBody, chatMessage } from "../chat-completions/schema.ts";
-import { templateKwargs } from "../chat-completions/tools.ts";
+import { reasoningFields, toRequestMessages } from "../chat-completions/translate.ts";
 import { ApiError } from "../errors.ts";
 import type { ModelSource } from "../model-source.ts";
 
@@ -22,7 +23,8 @@ export async function applyTemplate(body: typeof applyTemplateBody.static, model
   const model = await models.acquire(body.model);
   let rendered;
   try {
-    rendered = model.chat.render(toChatMessages(body), body.add_generation_prompt ?? true, body.tools, templateKwargs(body));
+    const messages = templateMessages(toRequestMessages(body.messages));
+    rendered = model.chat.render(messages, body.add_generation_prompt ?? true, body.tools, templateKwargs(reasoningFields(body)));
   } catch (err) {
     throw templateFailure(err);
   }

@@ -3,7 +3,7 @@
 // people write templates by hand here on purpose.
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
 import { ApiError } from "../errors.ts";
-import { checkGenerative, collect, completionBody, responseHeader, startAll, type GenerationContext } from "../generation.ts";
+import { checkGenerative, collect, completionBody, responseHeader, startAll, textPieces, type GenerationContext, type TextPiece } from "../generation.ts";
 import { streamChoices, type StreamShape } from "../stream-choices.ts";
 import { completionLogprobs } from "../logprobs.ts";
 import type { ModelSource } from "../model-source.ts";
@@ -57,14 +57,14 @@ export async function completions(body: CompletionBody, models: ModelSource, ctx
 
   // text_offset runs on across a choice's chunks.
   const offsets = requests.flatMap((_, p) => Array.from({ length: n }, (_, i) => echoOf(p * n + i).length));
-  const shape: StreamShape = {
+  const shape: StreamShape<TextPiece> = {
     opening: index => (body.echo ? { index, text: echoOf(index), logprobs: null, finish_reason: null } : null),
-    piece: (index, text, finishReason, items) => {
-      const lp = completionLogprobs(items, offsets[index]!);
+    piece: ({ index, text, logprobs, done }) => {
+      const lp = completionLogprobs(logprobs, offsets[index]!);
       offsets[index] = lp.offset;
-      return { index, text, logprobs: lp.json, finish_reason: finishReason };
+      return { index, text, logprobs: lp.json, finish_reason: done?.finishReason ?? null };
     },
   };
   const header = responseHeader("cmpl", "text_completion", body.model || model.id, model.fingerprint);
-  return streamChoices(started, header, shape, { include: body.stream_options?.include_usage === true, promptTokens });
+  return streamChoices(textPieces(started), started.length, ctx, header, shape, { include: body.stream_options?.include_usage === true, promptTokens });
 }

@@ -1,5 +1,5 @@
-// A chat request's tools, tool_choice and reasoning fields → what the template is given, the
-// grammar that forces a call, and how the answer is parsed (src/chat/answer-parser.ts).
+// A request's tools, tool choice and reasoning options → what the template is given, the grammar
+// that forces a call, and how the answer is parsed (src/chat/answer-parser.ts).
 import type { AnswerSetup } from "../../chat/answer-parser.ts";
 import { detectReasoningFormat, harmonyTokens, promptClosesThinking, promptOpensThinking } from "../../chat/reasoning.ts";
 import type { ChatRenderer } from "../../chat/renderer.ts";
@@ -8,10 +8,10 @@ import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
 import type { GrammarConstraint } from "../../engine/types.ts";
 import { SchemaBudgetError, SchemaGrammarError } from "../../grammar/json-schema-grammar.ts";
 import { ApiError } from "../errors.ts";
-import type { ChatCompletionBody } from "./schema.ts";
+import type { ChatRequest, ReasoningOptions } from "./request.ts";
 
 export interface ToolPlan {
-  /** Tools for the template (none when tool_choice is "none"). */
+  /** Tools for the template (none when the choice is "none"). */
   templateTools?: ToolDefinition[];
   /** Forces a call (required / named), or constrains calls once one opens (auto, lazy). */
   grammar?: GrammarConstraint;
@@ -22,10 +22,10 @@ export interface ToolPlan {
 
 type Renderer = Pick<ChatRenderer, "templateText" | "family">;
 
-export function toolPlan(body: ChatCompletionBody, renderer: Renderer, hasResponseFormat: boolean): ToolPlan {
-  const tools = (body.tools ?? []) as ToolDefinition[];
-  const choice = body.tool_choice ?? "auto";
-  const named = typeof choice === "object" ? choice.function.name : null;
+export function toolPlan(request: Pick<ChatRequest, "tools" | "toolChoice" | "parallelToolCalls">, renderer: Renderer, hasOutputConstraint: boolean): ToolPlan {
+  const tools = request.tools;
+  const choice = request.toolChoice;
+  const named = typeof choice === "object" ? choice.name : null;
   if (tools.length === 0) {
     if (choice === "required" || named) throw new ApiError(400, "tool_choice requires tools", "invalid_request_error", "tool_choice");
     return { tools: null, preserve: [] };
@@ -34,15 +34,14 @@ export function toolPlan(body: ChatCompletionBody, renderer: Renderer, hasRespon
   const selected = named ? tools.filter(t => t.function.name === named) : tools;
   if (selected.length === 0) throw new ApiError(400, `tool_choice names "${named}", which is not in tools`, "invalid_request_error", "tool_choice");
   const formats = detectToolFormats(renderer.templateText, renderer.family);
-  const parallel = body.parallel_tool_calls ?? true;
   const plan: ToolPlan = { templateTools: tools, tools: { formats, definitions: selected }, preserve: [...new Set(formats.flatMap(f => f.preserve))] };
   const forced = choice === "required" || named !== null;
-  if (forced && hasResponseFormat) throw new ApiError(400, "a forced tool call cannot be combined with response_format / grammar", "invalid_request_error", "tool_choice");
-  if (hasResponseFormat) return plan;
+  if (forced && hasOutputConstraint) throw new ApiError(400, "a forced tool call cannot be combined with response_format / grammar", "invalid_request_error", "tool_choice");
+  if (hasOutputConstraint) return plan;
   const format = formats[0]!;
   let gbnf: string;
   try {
-    gbnf = format.grammar(selected, parallel);
+    gbnf = format.grammar(selected, request.parallelToolCalls);
   } catch (err) {
     if (!(err instanceof SchemaGrammarError)) throw err;
     // Without a grammar a forced call could not be guaranteed; an optional one is still parsed.
@@ -56,17 +55,17 @@ export function toolPlan(body: ChatCompletionBody, renderer: Renderer, hasRespon
   return plan;
 }
 
-/** What the template is given beyond messages and tools: thinking switches and the client's own kwargs. */
-export function templateKwargs(body: Pick<ChatCompletionBody, "chat_template_kwargs" | "enable_thinking" | "reasoning_effort">): Record<string, unknown> {
-  const extra: Record<string, unknown> = { ...(body.chat_template_kwargs ?? {}) };
-  if (body.enable_thinking != null) extra.enable_thinking = body.enable_thinking;
-  if (body.reasoning_effort != null) extra.reasoning_effort = body.reasoning_effort;
+/** What the template is given beyond messages and tools: the client's own kwargs, then the thinking switches. */
+export function templateKwargs(request: Pick<ChatRequest, "templateKwargs" | "reasoning">): Record<string, unknown> {
+  const extra: Record<string, unknown> = { ...request.templateKwargs };
+  if (request.reasoning.enable !== undefined) extra.enable_thinking = request.reasoning.enable;
+  if (request.reasoning.effort !== undefined) extra.reasoning_effort = request.reasoning.effort;
   return extra;
 }
 
 /** How thinking is split from the answer, given the rendered prompt. */
-export function reasoningSetup(body: ChatCompletionBody, renderer: Renderer, prompt: string): { setup: AnswerSetup["reasoning"]; preserve: string[] } {
-  if (body.reasoning_format === "none") return { setup: null, preserve: [] };
+export function reasoningSetup(reasoning: Pick<ReasoningOptions, "parse">, renderer: Renderer, prompt: string): { setup: AnswerSetup["reasoning"]; preserve: string[] } {
+  if (!reasoning.parse) return { setup: null, preserve: [] };
   const format = detectReasoningFormat(renderer.templateText);
   if (!format) return { setup: null, preserve: [] };
   return {

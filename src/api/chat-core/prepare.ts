@@ -1,0 +1,63 @@
+// A chat request → what the engine decodes and how its answer is read: the template rendered
+// with the request's tools and thinking switches, message text protected from becoming control
+// tokens, the tool grammar chosen, reasoning split set up. No dialect's names past this point.
+import type { AnswerSetup } from "../../chat/answer-parser.ts";
+import type { RenderedChat } from "../../chat/types.ts";
+import type { GenerateRequest } from "../../engine/types.ts";
+import type { ErrorParams } from "../errors.ts";
+import { checkGenerative } from "../generation.ts";
+import type { AcquiredModel } from "../model-source.ts";
+import { checkedChatPrompt, templateFailure, templateMessages } from "./prompt.ts";
+import type { ChatRequest } from "./request.ts";
+import { resolveGeneration } from "./sampling.ts";
+import { reasoningSetup, templateKwargs, toolPlan } from "./tools.ts";
+
+export interface PreparedChat {
+  /** What the engine is asked to decode. */
+  generate: GenerateRequest;
+  /** How the raw answer splits into reasoning, content and calls. */
+  setup: AnswerSetup;
+  /** True when there is nothing to split: the answer is the text as generated. */
+  plain: boolean;
+  /** The request's own stop sequences (the template's stop strings come after them in `generate.stop`). */
+  stop: string[];
+  /** Request fields engine failures concern. */
+  errorParams: ErrorParams;
+  rendered: RenderedChat;
+}
+
+/** Renders `request` for `model`; 400s for what the model or its template cannot take. */
+export async function prepareChat(request: ChatRequest, model: AcquiredModel, protect: boolean): Promise<PreparedChat> {
+  checkGenerative(model.info, request.n);
+  const tools = toolPlan(request, model.chat, request.output !== null);
+  let rendered: RenderedChat;
+  try {
+    rendered = model.chat.render(templateMessages(request.messages), true, tools.templateTools, templateKwargs(request));
+  } catch (err) {
+    throw templateFailure(err);
+  }
+  const reasoning = reasoningSetup(request.reasoning, model.chat, rendered.prompt);
+  const setup: AnswerSetup = { reasoning: reasoning.setup, tools: tools.tools };
+  const params = resolveGeneration(request.generation, model.info.nVocab, model.defaults);
+  const grammar = tools.grammar ?? request.output?.grammar;
+  const preserve = [...tools.preserve, ...reasoning.preserve];
+  const generate: GenerateRequest = {
+    ...params,
+    prompt: await checkedChatPrompt(rendered, protect, model.engine),
+    addSpecial: true,
+    stop: [...params.stop, ...rendered.stopStrings],
+    stopTokens: rendered.stopTokens,
+    ...(grammar ? { grammar } : {}),
+    ...(preserve.length > 0 ? { preserveTokens: preserve } : {}),
+    n: request.n,
+    logprobs: request.logprobs,
+  };
+  return {
+    generate,
+    setup,
+    plain: !setup.reasoning && !setup.tools,
+    stop: params.stop,
+    errorParams: { prompt: "messages", grammar: tools.grammar ? "tool_choice" : (request.output?.param ?? null) },
+    rendered,
+  };
+}
