@@ -134,6 +134,7 @@ export function doneEvent(choice: ActiveJob, reason: FinishReason, stopText?: st
     tokens: choice.tokens,
     ...(choice.logprobs ? { logprobs: choice.logprobsOut } : {}),
     finishReason: reason,
+    ...(choice.stream.matched !== null ? { stopString: choice.stream.matched } : {}),
     usage: { promptTokens: first ? choice.job.prompt.length : 0, completionTokens: choice.generated, cachedTokens: first ? choice.cachedTokens : 0 },
     timings: {
       promptN: first ? choice.job.prompt.length - choice.cachedTokens : 0,

@@ -16,6 +16,8 @@ export class TextStream {
   private held = "";
   private done = false;
   private readonly longestStop: number;
+  /** The stop string that ended the stream, if one did. */
+  matched: string | null = null;
 
   constructor(private readonly stops: readonly string[] = []) {
     this.stops = stops.filter(s => s.length > 0);
@@ -31,7 +33,7 @@ export class TextStream {
     let cut = -1;
     for (const stop of this.stops) {
       const at = this.held.indexOf(stop);
-      if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+      if (at >= 0 && (cut < 0 || at < cut)) [cut, this.matched] = [at, stop];
     }
     if (cut >= 0) {
       const text = this.held.slice(0, cut);

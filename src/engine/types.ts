@@ -110,7 +110,12 @@ export type GenerateEvent =
    * The last event of a choice; carries its final text (if any) so it arrives with finish_reason.
    * With n > 1 the prompt counts in choice 0's usage only.
    */
-  | { kind: "done"; index?: number; text: string; tokens: number[]; logprobs?: TokenLogprob[]; finishReason: FinishReason; usage: Usage; timings: Timings }
+  | {
+      kind: "done"; index?: number; text: string; tokens: number[]; logprobs?: TokenLogprob[]; finishReason: FinishReason;
+      /** The entry of the request's `stop` that ended the choice (finish "stop"), if one did. */
+      stopString?: string;
+      usage: Usage; timings: Timings;
+    }
   | { kind: "error"; code: EngineErrorCode; message: string };
 
 export interface EngineHealth {

@@ -70,4 +70,14 @@ describe("stop strings", () => {
   test("empty stop strings are ignored", () => {
     expect(run([""], [bytes("abc")]).text).toBe("abc");
   });
+
+  test("the stop string that matched is named (the earliest in the text, not in the list)", () => {
+    const stream = new TextStream(["END", "\n"]);
+    stream.push(bytes("one\ntwo END"));
+    expect(stream.matched).toBe("\n");
+    const none = new TextStream(["END"]);
+    none.push(bytes("one"));
+    none.flush();
+    expect(none.matched).toBeNull();
+  });
 });
