@@ -1,0 +1,68 @@
+// OpenAI's chat request → the chat core's request (src/api/chat-core/request.ts). Field aliases
+// and llama-server's extensions are resolved here, once.
+import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
+import type { ChatRequest, RequestMessage, ToolChoice } from "../chat-core/request.ts";
+import { ApiError } from "../errors.ts";
+import { chatLogprobsRequest } from "../logprobs.ts";
+import { grammarField, requestGrammar } from "../response-format.ts";
+import { generationOptions } from "../sampling-schema.ts";
+import type { ChatCompletionBody } from "./schema.ts";
+
+type WireMessage = ChatCompletionBody["messages"][number];
+
+/** Wire messages → the core's (text parts only; other parts are a 400 naming the message). */
+export function toRequestMessages(messages: WireMessage[]): RequestMessage[] {
+  return messages.map((m, i) => {
+    const content: RequestMessage["content"] = [];
+    if (typeof m.content === "string") content.push({ type: "text", text: m.content });
+    else if (Array.isArray(m.content)) {
+      for (const part of m.content) {
+        if (part.type !== "text") {
+          throw new ApiError(400, `content part type "${part.type}" is not supported by this model`, "invalid_request_error", `messages[${i}].content`);
+        }
+        content.push({ type: "text", text: (part as { text: string }).text });
+      }
+    }
+    const message: RequestMessage = { role: m.role, content };
+    if (m.name) message.name = m.name;
+    if (m.tool_call_id) message.toolCallId = m.tool_call_id;
+    if (m.tool_calls?.length) message.toolCalls = m.tool_calls.map(c => ({ ...(c.id ? { id: c.id } : {}), name: c.function.name, arguments: c.function.arguments }));
+    const reasoning = m.reasoning_content ?? m.reasoning;
+    if (reasoning) message.reasoning = reasoning;
+    return message;
+  });
+}
+
+function toolChoice(choice: ChatCompletionBody["tool_choice"]): ToolChoice {
+  if (choice == null) return "auto";
+  return typeof choice === "object" ? { name: choice.function.name } : choice;
+}
+
+/** The thinking switches and the client's template variables. */
+export function reasoningFields(body: Pick<ChatCompletionBody, "reasoning_format" | "enable_thinking" | "reasoning_effort" | "chat_template_kwargs">) {
+  return {
+    reasoning: {
+      parse: body.reasoning_format !== "none",
+      ...(body.enable_thinking != null ? { enable: body.enable_thinking } : {}),
+      ...(body.reasoning_effort != null ? { effort: body.reasoning_effort } : {}),
+    },
+    templateKwargs: { ...(body.chat_template_kwargs ?? {}) },
+  };
+}
+
+export function toChatRequest(body: ChatCompletionBody): ChatRequest {
+  const grammar = requestGrammar(body);
+  const logprobs = chatLogprobsRequest(body);
+  return {
+    messages: toRequestMessages(body.messages),
+    // Extra keys (OpenAI adds some now and then) pass through to the template untouched.
+    tools: (body.tools ?? []) as ToolDefinition[],
+    toolChoice: toolChoice(body.tool_choice),
+    parallelToolCalls: body.parallel_tool_calls ?? true,
+    generation: generationOptions(body),
+    output: grammar ? { grammar, param: grammarField(body)! } : null,
+    ...reasoningFields(body),
+    n: body.n ?? 1,
+    ...(logprobs !== undefined ? { logprobs } : {}),
+  };
+}
