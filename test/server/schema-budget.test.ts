@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Ajv2020 from "ajv/dist/2020";
 import { defaultModel } from "../helpers/paths.ts";
 import { postJson, startHearth, type Running } from "../helpers/server.ts";
-import { anyOfBesideProperties, typeArrayOfObjects, wideAnyOf } from "../grammar/hostile-schemas.ts";
+import { anyOfBesideProperties, anyOfMergingProperties, typeArrayOfObjects, wideAnyOf } from "../grammar/hostile-schemas.ts";
 
 let server: Running;
 const model = "stories260K"; // its context holds 128 tokens: answers are short
@@ -85,6 +85,16 @@ describe.each(carriers)("%s", (_, path, wrap, param) => {
     expect(json.error).toMatchObject({ type: "invalid_request_error", code: "invalid_json_schema", param });
     expect(json.error.message).toMatch(/too (complex|large) to convert/);
   });
+});
+
+// Open: a small grammar can still be exponential for llama.cpp's sampler when alternatives that
+// overlap (here two object schemas) nest: 2^levels parse stacks. 12 levels took 2.8 s for 120
+// tokens of stories260K, 14 held the runner past 15 s. Needs a cap on grammar stacks where the
+// runner accepts tokens (lib/shim), or an ambiguity bound in the converter.
+test.todo("overlapping anyOf alternatives nested 16 deep: a 400, or a completion that does not hold the runner", async () => {
+  const { status, slowestHealthMs } = await whileHealthPolled("/v1/completions", { prompt: "x", max_tokens: 120, temperature: 0, json_schema: anyOfMergingProperties(16) });
+  expect(slowestHealthMs).toBeLessThan(5000);
+  expect([200, 400]).toContain(status);
 });
 
 test("the server still answers an ordinary request afterwards", async () => {
