@@ -107,6 +107,8 @@ export interface Collected {
   /** Present when the request asked for log-probabilities; one per token. */
   logprobs?: TokenLogprob[];
   finishReason: FinishReason;
+  /** The stop string that ended it, if one did. */
+  stopString?: string;
   usage: Usage;
   timings: Timings;
 }
@@ -128,7 +130,8 @@ export async function collect(started: Started, params: ErrorParams): Promise<Co
     if (value.kind === "done") {
       started.ctx.trace.usage(value.usage, value.finishReason);
       counters.usage(value.usage);
-      return { text, tokens, ...(logprobs ? { logprobs } : {}), finishReason: value.finishReason, usage: value.usage, timings: value.timings };
+      const stop = value.stopString !== undefined ? { stopString: value.stopString } : {};
+      return { text, tokens, ...(logprobs ? { logprobs } : {}), finishReason: value.finishReason, ...stop, usage: value.usage, timings: value.timings };
     } else if (value.kind === "error") {
       throw engineError(value, started.ctx, params);
     }
@@ -173,7 +176,7 @@ export interface TextPiece {
   text: string;
   /** Log-probabilities of the tokens whose text this piece releases (when asked for). */
   logprobs?: TokenLogprob[];
-  done?: { finishReason: FinishReason; usage: Usage; timings: Timings };
+  done?: { finishReason: FinishReason; stopString?: string; usage: Usage; timings: Timings };
 }
 
 /**
@@ -198,7 +201,8 @@ export async function* textPieces(started: Started[]): AsyncGenerator<TextPiece>
       ctx.trace.tokens(ev.tokens.length);
       ctx.trace.usage(ev.usage, ev.finishReason);
       counters.usage(ev.usage);
-      yield { index, text: ev.text, ...take(index, ev), done: { finishReason: ev.finishReason, usage: ev.usage, timings: ev.timings } };
+      const stop = ev.stopString !== undefined ? { stopString: ev.stopString } : {};
+      yield { index, text: ev.text, ...take(index, ev), done: { finishReason: ev.finishReason, ...stop, usage: ev.usage, timings: ev.timings } };
     } else if (ev.kind === "error") {
       throw engineError(ev, ctx, null);
     }

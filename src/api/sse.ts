@@ -11,17 +11,24 @@ import { log } from "../util/log.ts";
  * may hold `maxBufferedBytes` beyond the kernel's buffers; past that its request is cancelled, so
  * one stalled reader cannot grow the server's memory. Other streams never wait on it.
  */
-export function sseResponse(produce: (send: (data: unknown) => void) => Promise<void>, onCancel: () => void, maxBufferedBytes: number, trace?: RequestTrace): Response {
+export function sseResponse(
+  produce: (send: (data: unknown, event?: string) => void) => Promise<void>,
+  onCancel: () => void,
+  maxBufferedBytes: number,
+  trace?: RequestTrace,
+  /** How an error after the first byte is sent, as [event name or undefined, data] (default: OpenAI's data-only event). */
+  errorEvent: (e: ApiError) => [string | undefined, unknown] = openaiErrorEvent,
+): Response {
   const encoder = new TextEncoder();
   const source: Bun.DirectUnderlyingSource = {
     type: "direct",
     async pull(controller) {
       let buffered = 0;
       let gone = false;
-      const send = (data: unknown) => {
+      const send = (data: unknown, event?: string) => {
         if (gone) return;
         const payload = typeof data === "string" ? data : JSON.stringify(data);
-        const bytes = encoder.encode(`data: ${payload}\n\n`);
+        const bytes = encoder.encode(`${event ? `event: ${event}\n` : ""}data: ${payload}\n\n`);
         const written = controller.write(bytes);
         if (written === 0) {
           gone = true; // the client disconnected
@@ -42,12 +49,13 @@ export function sseResponse(produce: (send: (data: unknown) => void) => Promise<
       try {
         await produce(send);
       } catch (err) {
-        // After the first byte an error can only be an event (OpenAI's shape), then the end.
+        // After the first byte an error can only be an event, then the end.
         const e = err instanceof ApiError ? err : new ApiError(500, "internal error while streaming");
         if (!(err instanceof ApiError)) log("error", `stream failed: ${(err as Error)?.stack ?? String(err)}`, { id: trace?.id });
         status = e.status;
         if (trace) trace.error ??= e.message;
-        send({ error: { message: e.message, type: e.type, param: e.param, code: e.code } });
+        const [event, data] = errorEvent(e);
+        send(data, event);
       }
       trace?.end(status);
       try {
@@ -64,4 +72,9 @@ export function sseResponse(produce: (send: (data: unknown) => void) => Promise<
   return new Response(new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>), {
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
   });
+}
+
+/** OpenAI's error event: `data: {"error":{…}}` with the envelope's four keys. */
+function openaiErrorEvent(e: ApiError): [undefined, unknown] {
+  return [undefined, { error: { message: e.message, type: e.type, param: e.param, code: e.code } }];
 }

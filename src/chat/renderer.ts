@@ -87,6 +87,20 @@ export class ChatRenderer {
     return this.own || this.unusable ? this.ownLabel : `builtin:${this.family}`;
   }
 
+  /**
+   * Whether a system turn after the conversation has begun is rendered where it stands (the
+   * template neither raises on it nor drops it). Probed once, on first use.
+   */
+  get acceptsInnerSystem(): boolean {
+    if (this.innerSystem === null) {
+      const template = this.own ?? (this.unusable ? null : this.fallback);
+      const turns = [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello" }, { role: "system", content: SYSTEM_PROBE }, { role: "user", content: "Hi" }];
+      this.innerSystem = template !== null && rendersMarker(template, { ...this.context([], true), messages: turns });
+    }
+    return this.innerSystem;
+  }
+  private innerSystem: boolean | null = null;
+
   /** The Jinja text prompts are rendered with (tool-call and reasoning formats are read from it). */
   get templateText(): string {
     return this.ownText ?? families[this.family].template;
@@ -200,13 +214,23 @@ function withObjectArguments(m: ChatMessage): ChatMessage {
   return { ...m, tool_calls } as unknown as ChatMessage;
 }
 
+const SYSTEM_PROBE = "HEARTH_SYSTEM_PROBE";
+
 /** Renders a system turn with a marker: the template supports the role if it neither raises nor drops it. */
 function probeSystemRole(template: BoundedTemplate, base: object): boolean {
-  const marker = "HEARTH_SYSTEM_PROBE";
   try {
-    return template.render({ ...base, messages: [{ role: "system", content: marker }, { role: "user", content: "Hi" }] }).includes(marker);
+    return template.render({ ...base, messages: [{ role: "system", content: SYSTEM_PROBE }, { role: "user", content: "Hi" }] }).includes(SYSTEM_PROBE);
   } catch (err) {
     if (err instanceof TemplateLimitError) throw err;
+    return false;
+  }
+}
+
+/** Whether `context` renders with the system probe's marker in it (any failure: no). */
+function rendersMarker(template: BoundedTemplate, context: Record<string, unknown>): boolean {
+  try {
+    return template.render(context).includes(SYSTEM_PROBE);
+  } catch {
     return false;
   }
 }

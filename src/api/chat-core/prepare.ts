@@ -10,6 +10,7 @@ import type { AcquiredModel } from "../model-source.ts";
 import { checkedChatPrompt, templateFailure, templateMessages } from "./prompt.ts";
 import type { ChatRequest } from "./request.ts";
 import { resolveGeneration } from "./sampling.ts";
+import { placeSystemTurns } from "./system-turns.ts";
 import { reasoningSetup, templateKwargs, toolPlan } from "./tools.ts";
 
 export interface PreparedChat {
@@ -32,7 +33,8 @@ export async function prepareChat(request: ChatRequest, model: AcquiredModel, pr
   const tools = toolPlan(request, model.chat, request.output !== null);
   let rendered: RenderedChat;
   try {
-    rendered = model.chat.render(templateMessages(request.messages), true, tools.templateTools, templateKwargs(request));
+    const messages = placeSystemTurns(request.messages, () => model.chat.acceptsInnerSystem);
+    rendered = model.chat.render(templateMessages(messages), true, tools.templateTools, templateKwargs(request));
   } catch (err) {
     throw templateFailure(err);
   }

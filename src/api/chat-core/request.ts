@@ -71,6 +71,8 @@ export interface ChatAnswer {
   reasoning: string;
   toolCalls: ToolCall[];
   finishReason: ChatFinishReason;
+  /** The request's own stop sequence that ended the answer, if one did. */
+  stopSequence: string | null;
   logprobs?: TokenLogprob[];
   usage: Usage;
   timings: Timings;
@@ -85,5 +87,5 @@ export interface AnswerPiece {
   index: number;
   delta: AnswerDelta;
   logprobs?: TokenLogprob[];
-  done?: { finishReason: ChatFinishReason; usage: Usage; timings: Timings };
+  done?: { finishReason: ChatFinishReason; stopSequence: string | null; usage: Usage; timings: Timings };
 }

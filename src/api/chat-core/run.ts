@@ -10,6 +10,9 @@ import type { AnswerPiece, ChatAnswer, ChatFinishReason } from "./request.ts";
 /** A finished call ends the turn with "tool_calls" (a cut-off one keeps "length"). */
 const finishOf = (reason: FinishReason, calls: number): ChatFinishReason => (calls > 0 && reason === "stop" ? "tool_calls" : reason);
 
+/** The request's own stop sequence that ended it (the template's stop strings are not the client's). */
+const stopSequence = (prepared: PreparedChat, stopString: string | undefined) => (stopString !== undefined && prepared.stop.includes(stopString) ? stopString : null);
+
 /**
  * Starts the generation (one prefill shared by its n choices) and waits until the engine accepts
  * it, so bad input or a full queue is an HTTP error before the first byte. One Started per choice.
@@ -29,6 +32,7 @@ export async function collectAnswers(started: Started[], prepared: PreparedChat)
       index,
       ...a,
       finishReason: finishOf(r.finishReason, a.toolCalls.length),
+      stopSequence: stopSequence(prepared, r.stopString),
       ...(r.logprobs ? { logprobs: r.logprobs } : {}),
       usage: r.usage,
       timings: r.timings,
@@ -45,7 +49,7 @@ export async function* answerPieces(started: Started[], prepared: PreparedChat):
     const lp = logprobs ? { logprobs } : {};
     if (prepared.plain) {
       const delta: AnswerDelta = { content: p.text, reasoning: "", toolCalls: [] };
-      yield { index, delta, ...lp, ...(p.done ? { done: { ...p.done, finishReason: p.done.finishReason } } : {}) };
+      yield { index, delta, ...lp, ...(p.done ? { done: { ...p.done, stopSequence: stopSequence(prepared, p.done.stopString) } } : {}) };
       continue;
     }
     const answer = parser(index);
@@ -58,6 +62,7 @@ export async function* answerPieces(started: Started[], prepared: PreparedChat):
     delta.content += end.content;
     delta.reasoning += end.reasoning;
     delta.toolCalls.push(...end.toolCalls);
-    yield { index, delta, ...lp, done: { ...p.done, finishReason: finishOf(p.done.finishReason, answer.toolCalls.length) } };
+    const finishReason = finishOf(p.done.finishReason, answer.toolCalls.length);
+    yield { index, delta, ...lp, done: { ...p.done, finishReason, stopSequence: stopSequence(prepared, p.done.stopString) } };
   }
 }

@@ -1,0 +1,31 @@
+// The prompt measured before it is sent: for dialects whose clients treat max_tokens as a ceiling
+// (Claude Code asks for 32,000 whatever the context) and read the context limit from a refusal's
+// words ("prompt is too long: N tokens > M maximum" makes Claude Code compact its conversation).
+import type { PromptSegment } from "../../engine/types.ts";
+import { ApiError } from "../errors.ts";
+import type { AcquiredModel } from "../model-source.ts";
+import type { PreparedChat } from "./prepare.ts";
+
+/** The token ids the engine decodes for this prompt: its exact prompt token count. */
+export function promptIds(prepared: PreparedChat, model: Pick<AcquiredModel, "engine">): Promise<number[]> {
+  const prompt = prepared.generate.prompt;
+  if (prompt.length > 0 && typeof prompt[0] === "number") return Promise.resolve(prompt as number[]);
+  return model.engine.tokenizePrompt(prompt as PromptSegment[], prepared.generate.addSpecial);
+}
+
+/**
+ * Tokenizes the prompt once (the engine then decodes these ids, so nothing is tokenized twice),
+ * refuses a prompt that leaves no room to answer, and lowers max tokens to the room left.
+ * Returns the prompt's token count.
+ */
+export async function fitToContext(prepared: PreparedChat, model: Pick<AcquiredModel, "engine" | "info">): Promise<number> {
+  const ids = await promptIds(prepared, model);
+  const most = model.info.nCtx - 1;
+  if (ids.length > most) {
+    throw new ApiError(400, `prompt is too long: ${ids.length} tokens > ${most} maximum`, "invalid_request_error", "messages", "context_length_exceeded");
+  }
+  const room = model.info.nCtx - ids.length;
+  const max = prepared.generate.maxTokens;
+  prepared.generate = { ...prepared.generate, prompt: ids, addSpecial: false, maxTokens: max === null ? null : Math.min(max, room) };
+  return ids.length;
+}
