@@ -1,6 +1,9 @@
 // The HTTP app: routes, auth, CORS, limits, and the one error mapper. Knows nothing of FFI.
 import { Elysia, t } from "elysia";
 import { openapi } from "@elysiajs/openapi";
+import { countTokens, messages } from "./anthropic/handler.ts";
+import { anthropicErrorResponse, isAnthropicPath } from "./anthropic/errors.ts";
+import { countTokensBody, messagesBody } from "./anthropic/schema.ts";
 import { applyTemplate, applyTemplateBody } from "./apply-template/route.ts";
 import { chatCompletionBody } from "./chat-completions/schema.ts";
 import { chatCompletions } from "./chat-completions/handler.ts";
@@ -39,6 +42,8 @@ export interface AppOptions {
   maxStreamBufferBytes?: number;
   /** Serve the chat page at GET / (default true; `--no-ui` turns it off). */
   ui?: boolean;
+  /** Milliseconds between an Anthropic stream's pings while it waits (a long prefill); default 5000. */
+  anthropicPingMs?: number;
 }
 
 /** /models/load and /models/unload: `model` omitted or empty is the default model. */
@@ -102,6 +107,11 @@ function validationError(error: unknown): ApiError {
   return new ApiError(400, message, "invalid_request_error", param, "invalid_value");
 }
 
+/** An error in the envelope of the dialect the path speaks (Anthropic's on /v1/messages, else OpenAI's). */
+function dialectError(request: Request, error: ApiError, headers: Record<string, string> = {}): Response {
+  return isAnthropicPath(new URL(request.url).pathname) ? anthropicErrorResponse(error, headers) : errorResponse(error, headers);
+}
+
 /** A client's own X-Request-Id when it is a sane token, else a fresh one. */
 function requestId(request: Request): string {
   const given = request.headers.get("x-request-id");
@@ -112,6 +122,7 @@ function requestId(request: Request): string {
 // the OpenAPI generator so (it cannot see into a parser function).
 export function createApp(models: ModelSource, options: AppOptions) {
   const ui = options.ui ?? true;
+  const anthropic = { protect: !options.parseSpecialInChat, pingMs: options.anthropicPingMs ?? 5000 };
   const maxStreamBufferBytes = options.maxStreamBufferBytes || SERVE_DEFAULTS["max-stream-buffer"];
   const traces = new WeakMap<Request, RequestTrace>();
   const traceOf = (request: Request) => {
@@ -130,6 +141,8 @@ export function createApp(models: ModelSource, options: AppOptions) {
     counters.request(routeLabel(request), response.status);
     const trace = traceOf(request);
     response.headers.set("x-request-id", trace.id);
+    // Anthropic's SDKs read the id from `request-id`.
+    if (isAnthropicPath(new URL(request.url).pathname)) response.headers.set("request-id", trace.id);
     trace.end(response.status);
     return response;
   };
@@ -142,14 +155,15 @@ export function createApp(models: ModelSource, options: AppOptions) {
       const cors = corsHeaders(request, options.cors);
       set.headers["x-request-id"] = traceOf(request).id;
       const refusal = hostRefusal(request, options.hostNames ?? null) ?? crossSiteRefusal(request, options.cors);
-      if (refusal) return early(request, errorResponse(refusal, cors));
+      if (refusal) return early(request, dialectError(request, refusal, cors));
       if (request.method === "OPTIONS") return early(request, new Response(null, { status: 204, headers: cors }));
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > options.maxBodyBytes) {
-        return early(request, errorResponse(new ApiError(413, `request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`, "invalid_request_error", null, "request_too_large"), cors));
+        return early(request, dialectError(request, new ApiError(413, `request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`, "invalid_request_error", null, "request_too_large"), cors));
       }
       if (options.apiKeys.length > 0 && !isPublic(request, url.pathname, ui) && !keyAccepted(presentedKey(request), options.apiKeys)) {
-        return early(request, errorResponse(
+        return early(request, dialectError(
+          request,
           new ApiError(401, "Incorrect or missing API key. Pass it as 'Authorization: Bearer KEY'.", "authentication_error", null, "invalid_api_key"),
           { ...cors, "www-authenticate": "Bearer" },
         ));
@@ -183,7 +197,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
       const trace = traceOf(request);
       trace.error = api.message;
       trace.end(api.status);
-      return errorResponse(api, { ...corsHeaders(request, options.cors), "x-request-id": trace.id });
+      return dialectError(request, api, { ...corsHeaders(request, options.cors), "x-request-id": trace.id });
     })
     // GET /openapi: the API described from the TypeBox schemas below, the ones requests are validated with.
     .use(
@@ -214,6 +228,16 @@ export function createApp(models: ModelSource, options: AppOptions) {
       return modelObject(found);
     }, { detail: { summary: "One model; * is its id or alias (ids of models in sub-folders contain '/')" } })
     .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
+    .post("/v1/messages", ({ body, request }) => messages(body, models, generation(request), anthropic), {
+      parse: "json",
+      body: messagesBody,
+      detail: { summary: "Anthropic Messages API (clients may add ?beta=true)", tags: ["Anthropic"] },
+    })
+    .post("/v1/messages/count_tokens", ({ body, request }) => countTokens(body, models, anthropic, traceOf(request).id), {
+      parse: "json",
+      body: countTokensBody,
+      detail: { summary: "Anthropic's token count: the prompt tokens the same /v1/messages request would use", tags: ["Anthropic"] },
+    })
     .post("/v1/completions", ({ body, request }) => completions(body, models, generation(request)), { parse: "json", body: completionBody })
     .post("/v1/embeddings", ({ body }) => embeddings(body, models), { parse: "json", body: embeddingsBody })
     .post(

@@ -32,6 +32,10 @@ describe("GET /openapi", () => {
     expect(chat.properties.temperature).toEqual({ type: ["number", "null"], minimum: 0, maximum: 2 });
     expect(chat.properties.messages.items.properties.role.enum).toEqual(["system", "developer", "user", "assistant", "tool"]);
     expect(doc.components.securitySchemes.bearer).toEqual({ type: "http", scheme: "bearer" });
+    // The Anthropic dialect's schemas are there too (src/api/anthropic/schema.ts).
+    const messages = doc.paths["/v1/messages"].post.requestBody.content["application/json"].schema;
+    expect(messages.required).toEqual(["messages", "max_tokens"]);
+    expect(doc.paths["/v1/messages/count_tokens"].post.requestBody.content["application/json"].schema.required).toEqual(["messages"]);
   });
 
   test("it needs the API key like the rest of the API", async () => {
