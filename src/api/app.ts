@@ -99,7 +99,9 @@ function mostSpecific(err: ValueErrorLike): ValueErrorLike {
 
 function validationError(error: unknown): ApiError {
   const e = error as { valueError?: ValueErrorLike; all?: ValueErrorLike[] };
-  const first = e.valueError ?? e.all?.[0];
+  // Unknown fields are dropped once a body is valid, but the validator names them first when
+  // something else is wrong: say what is wrong instead.
+  const first = e.all?.find(x => x.message !== "Unexpected property") ?? e.valueError ?? e.all?.[0];
   const detail = first ? mostSpecific(first) : undefined;
   const param = paramName(detail?.path ?? first?.path);
   const what = detail?.message ?? "invalid value";

@@ -174,6 +174,66 @@ export function completionBody(model: string) {
   return bodyOf({ model: modelField(model), prompt, echo: f(fc.boolean()), suffix: f(fc.constant(null), fc.constantFrom("x", "")), logprobs, ...samplingFields, json_schema: f(jsonSchema) }, ["model", "prompt"]);
 }
 
+const png = { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" };
+/** Anthropic content blocks: text mostly, and every other kind a client may send, valid or not. */
+const anthropicBlock = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ type: fc.constant("text"), text: shortString, cache_control: fc.constant({ type: "ephemeral" }) }, { requiredKeys: ["type", "text"] }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      { type: "image", source: png }, { type: "document", source: { type: "text", data: "x" } }, { type: "thinking", thinking: "hmm", signature: "x" },
+      { type: "redacted_thinking", data: "x" }, { type: "search_result" }, { type: "text" }, {}, { type: "tool_use", id: "t1", name: "f", input: { a: 1 } },
+      { type: "tool_result", tool_use_id: "t1", content: "ok", is_error: true }, { type: "tool_result", tool_use_id: "t1", content: [{ type: "text", text: "ok" }, { type: "image", source: png }] },
+    ),
+  },
+);
+const anthropicMessageSpec: Record<string, FieldSpec> = {
+  role: f(fc.constantFrom("user", "assistant", "system"), fc.constantFrom("tool", "developer", "", "USER")),
+  content: f(fc.oneof(shortString, fc.array(anthropicBlock, { maxLength: 3 })), fc.oneof(nastyString, fc.constantFrom(null, [null], {}))),
+};
+const anthropicMessage = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ role: anthropicMessageSpec.role!.valid, content: anthropicMessageSpec.content!.valid }) },
+  { weight: 1, arbitrary: bodyOf(anthropicMessageSpec, ["role", "content"]) },
+);
+const anthropicTool = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ name: fc.constantFrom("get_weather", "f", "lookup"), description: fc.string({ maxLength: 20 }), input_schema: jsonSchema, cache_control: fc.constant({ type: "ephemeral" }) }, { requiredKeys: ["name", "input_schema"] }) },
+  { weight: 1, arbitrary: fc.constantFrom({ type: "web_search_20250305", name: "web_search", max_uses: 3 }, { type: "bash_20250124", name: "bash" }, { type: "custom", name: "f" }, { name: "bad name!", input_schema: {} }) },
+);
+
+/** Anthropic's /v1/messages fields (count_tokens takes them without max_tokens and sampling). */
+function anthropicFields(model: string) {
+  return {
+    model: modelField(model),
+    messages: f(fc.array(anthropicMessage, { minLength: 1, maxLength: 4 }), fc.constantFrom([], {}, "hi", [null])),
+    system: f(
+      fc.oneof(shortString, fc.array(fc.record({ type: fc.constant("text"), text: shortString }), { maxLength: 2 }), fc.constant("x-anthropic-billing-header: cc_version=1; cch=abcde;")),
+      fc.constantFrom([{ type: "image" }], 5, [{}]),
+    ),
+    tools: f(fc.array(anthropicTool, { minLength: 1, maxLength: 3 }), fc.constantFrom([], [{}], [{ name: "" }])),
+    tool_choice: f(fc.constantFrom({ type: "auto" }, { type: "none" }, { type: "auto", disable_parallel_tool_use: true }), fc.constantFrom({ type: "any" }, { type: "tool", name: "f" }, { type: "tool", name: "missing" }, { type: "always" }, "auto")),
+    thinking: f(fc.constantFrom({ type: "enabled", budget_tokens: 1024 }, { type: "disabled" }, { type: "adaptive", display: "omitted" }), fc.constantFrom({ type: "enabled", budget_tokens: -1 }, { type: "on" }, true)),
+    metadata: f(fc.record({ user_id: fc.string({ maxLength: 20 }) })),
+    context_management: f(fc.constant({ edits: [{ type: "clear_thinking_20251015", keep: "all" }] })),
+    output_config: f(fc.constantFrom({ effort: "high" }, { effort: "max" }), fc.constantFrom({ effort: 5 })),
+  };
+}
+
+export function anthropicMessagesBody(model: string) {
+  const sampling = {
+    max_tokens: f(fc.integer({ min: 1, max: 16 }), fc.constantFrom(0, -1, 10_000_000, 129, 1.5)),
+    stop_sequences: f(fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 }), fc.array(fc.string(), { minLength: 17, maxLength: 18 })),
+    temperature: f(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(-0.1, 1.01, 2)),
+    top_p: f(fc.double({ min: 0, max: 1, noNaN: true })),
+    top_k: f(fc.integer({ min: 0, max: 100 })),
+    stream: f(fc.boolean()),
+  };
+  return bodyOf({ ...anthropicFields(model), ...sampling }, ["model", "messages", "max_tokens"]);
+}
+
+export function anthropicCountTokensBody(model: string) {
+  return bodyOf(anthropicFields(model), ["model", "messages"]);
+}
+
 /** Long token-id arrays (around the limits; the largest bodies are in `hugeBodies`). */
 const longIds = fc.integer({ min: 60_000, max: 70_000 }).map(n => Array.from({ length: n }, (_, i) => (i * 7) % 512));
 

@@ -1,6 +1,7 @@
 // Fuzzing every endpoint of a real server with generated bodies (valid, near-valid, hostile):
-// every answer is 200 or 4xx in OpenAI's envelope, never 5xx and never a stack trace, and the
-// server still answers a known request exactly as before. FUZZ_RUNS bodies per endpoint (CI: a
+// every answer is 200 or 4xx in its dialect's envelope (Anthropic's on /v1/messages, else
+// OpenAI's), never 5xx and never a stack trace, and the server still answers a known request
+// exactly as before. FUZZ_RUNS bodies per endpoint (CI: a
 // few hundred; `make fuzz`: 10,000). FUZZ_SEED reproduces a run.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
@@ -36,12 +37,13 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-/** What is wrong with one answer, or null when it is acceptable. */
-async function judge(res: Response): Promise<string | null> {
+/** What is wrong with one answer, or null when it is acceptable (Anthropic's envelope and events on /v1/messages). */
+async function judge(res: Response, path: string): Promise<string | null> {
   if (res.status >= 500) return `status ${res.status}: ${await res.text()}`;
   if (res.status !== 200 && (res.status < 400 || res.status >= 500)) return `unexpected status ${res.status}`;
   const type = res.headers.get("content-type") ?? "";
   const text = await res.text();
+  if (path.startsWith("/v1/messages")) return judgeAnthropic(res.status, type, text);
   if (type.startsWith("text/event-stream")) {
     // A stream that failed after its first byte carries the error as an event: never a 5xx one.
     for (const event of text.split("\n\n")) {
@@ -65,6 +67,27 @@ async function judge(res: Response): Promise<string | null> {
   return null;
 }
 
+function judgeAnthropic(status: number, type: string, text: string): string | null {
+  if (type.startsWith("text/event-stream")) {
+    for (const frame of text.split("\n\n")) {
+      if (frame.startsWith("event: error")) return `stream error event: ${frame}`;
+      if (frame.trim() && !/^event: \w+\ndata: \{/.test(frame)) return `an unnamed or non-JSON frame: ${frame.slice(0, 200)}`;
+    }
+    return text.trim().endsWith('event: message_stop\ndata: {"type":"message_stop"}') ? null : "stream did not end with message_stop";
+  }
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return `body is not JSON: ${text.slice(0, 200)}`;
+  }
+  if (status === 200) return null;
+  const e = json?.error;
+  if (json?.type !== "error" || typeof e?.type !== "string" || typeof e.message !== "string") return `not Anthropic's error envelope: ${text.slice(0, 300)}`;
+  if (/\n\s+at |node_modules|\.ts:\d+/.test(e.message)) return `internal detail leaked: ${e.message.slice(0, 300)}`;
+  return null;
+}
+
 async function fuzz(method: string, path: string | ((i: number) => string), bodies: string[] | null): Promise<Map<number, number>> {
   const count = bodies?.length ?? RUNS;
   const failures: string[] = [];
@@ -78,7 +101,7 @@ async function fuzz(method: string, path: string | ((i: number) => string), bodi
         const t0 = performance.now();
         const res = await fetch(url, { method, headers: { "content-type": "application/json" }, body });
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        const problem = await judge(res.clone());
+        const problem = await judge(res.clone(), new URL(url).pathname);
         if (process.env.FUZZ_DEBUG) require("node:fs").appendFileSync(process.env.FUZZ_DEBUG, JSON.stringify({ status: res.status, ms: Math.round(performance.now() - t0), start: Math.round(t0), body, answer: (await res.text()).slice(0, 300) }) + "\n");
         if (problem && failures.length < 5) failures.push(`${method} ${url} ${body?.slice(0, 300) ?? ""}\n  → ${problem}`);
       }),
@@ -99,6 +122,8 @@ const endpoints: Array<[string, fc.Arbitrary<unknown>]> = [
   ["/v1/embeddings", arb.embeddingsBody([basename(bert, ".gguf"), model])],
   ["/apply-template", arb.applyTemplateBody(model)],
   ["/models/load", arb.modelAdminBody(model)],
+  ["/v1/messages", arb.anthropicMessagesBody(model)],
+  ["/v1/messages/count_tokens", arb.anthropicCountTokensBody(model)],
 ];
 
 endpoints.forEach(([path, body], salt) => {
@@ -114,7 +139,7 @@ test("raw bytes (invalid UTF-8, binary) to every POST endpoint → 4xx", async (
     for (let i = 0; i < raw.length; i += CONCURRENCY) {
       await Promise.all(raw.slice(i, i + CONCURRENCY).map(async bytes => {
         const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: bytes });
-        const problem = await judge(res);
+        const problem = await judge(res, path);
         if (problem && failures.length < 5) failures.push(`${path} ${Buffer.from(bytes).toString("hex").slice(0, 100)} → ${problem}`);
       }));
     }
@@ -157,7 +182,7 @@ test("bodies of many megabytes (token arrays, long texts, schemas past the conve
     await Promise.all(batch.map(async ({ path, body }) => {
       const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      const problem = (await judge(res.clone())) ?? (res.status === 200 ? await withinLimits(path, res) : null);
+      const problem = (await judge(res.clone(), path)) ?? (res.status === 200 ? await withinLimits(path, res) : null);
       if (problem && failures.length < 5) failures.push(`${path} ${JSON.stringify(body).slice(0, 200)}\n  → ${problem}`);
     }));
   }
