@@ -38,4 +38,5 @@ export function sseEvents(text: string): Array<[string | null, any]> {
     });
 }
 
-export const user = (content: unknown) => ({ role: "user" as const, content });
+/** A user turn (any blocks: tests send what the SDK's types would not let through, too). */
+export const user = (content: string | Anthropic.ContentBlockParam[] | Array<Record<string, unknown>>): Anthropic.MessageParam => ({ role: "user", content: content as Anthropic.ContentBlockParam[] });
