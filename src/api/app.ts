@@ -11,7 +11,7 @@ import { completionBody } from "./completions/schema.ts";
 import { completions } from "./completions/handler.ts";
 import { embeddings } from "./embeddings/handler.ts";
 import { embeddingsBody } from "./embeddings/schema.ts";
-import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import { ApiError, badRequest, errorResponse, modelNotFound, routeNotFound, toApiError, tooLarge, unauthorized } from "./errors.ts";
 import type { GenerationContext } from "./generation.ts";
 import { parseJsonBody } from "./json-body.ts";
 import type { ModelSource } from "./model-source.ts";
@@ -67,7 +67,7 @@ function modelIdFromPath(request: Request): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new ApiError(400, `The model id '${raw}' in the path is not valid percent-encoding`, "invalid_request_error", "model", "invalid_value");
+    throw badRequest(`The model id '${raw}' in the path is not valid percent-encoding`, { param: "model", code: "invalid_value" });
   }
 }
 
@@ -106,7 +106,7 @@ function validationError(error: unknown): ApiError {
   const param = paramName(detail?.path ?? first?.path);
   const what = detail?.message ?? "invalid value";
   const message = param ? `Invalid value for '${param}': ${what}` : `Invalid request body: ${what}`;
-  return new ApiError(400, message, "invalid_request_error", param, "invalid_value");
+  return badRequest(message, { param, code: "invalid_value" });
 }
 
 /** An error in the envelope of the dialect the path speaks (Anthropic's on /v1/messages, else OpenAI's). */
@@ -161,12 +161,12 @@ export function createApp(models: ModelSource, options: AppOptions) {
       if (request.method === "OPTIONS") return early(request, new Response(null, { status: 204, headers: cors }));
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > options.maxBodyBytes) {
-        return early(request, dialectError(request, new ApiError(413, `request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`, "invalid_request_error", null, "request_too_large"), cors));
+        return early(request, dialectError(request, tooLarge(`request body of ${length} bytes exceeds the limit of ${options.maxBodyBytes}`), cors));
       }
       if (options.apiKeys.length > 0 && !isPublic(request, url.pathname, ui) && !keyAccepted(presentedKey(request), options.apiKeys)) {
         return early(request, dialectError(
           request,
-          new ApiError(401, "Incorrect or missing API key. Pass it as 'Authorization: Bearer KEY'.", "authentication_error", null, "invalid_api_key"),
+          unauthorized("Incorrect or missing API key. Pass it as 'Authorization: Bearer KEY'."),
           { ...cors, "www-authenticate": "Bearer" },
         ));
       }
@@ -189,8 +189,8 @@ export function createApp(models: ModelSource, options: AppOptions) {
       const own = error instanceof ApiError ? error : (error as { cause?: unknown }).cause;
       if (own instanceof ApiError) api = own;
       else if (code === "VALIDATION") api = validationError(error);
-      else if (code === "PARSE") api = new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", null, "invalid_json");
-      else if (code === "NOT_FOUND") api = new ApiError(404, `No route for ${request.method} ${new URL(request.url).pathname}`, "not_found_error", null, "not_found");
+      else if (code === "PARSE") api = badRequest("The request body is not valid JSON.", { code: "invalid_json" });
+      else if (code === "NOT_FOUND") api = routeNotFound(`No route for ${request.method} ${new URL(request.url).pathname}`);
       else {
         api = toApiError(error);
         if (api.status === 500) log("error", `${request.method} ${new URL(request.url).pathname}: ${(error as Error)?.stack ?? String(error)}`);
@@ -226,7 +226,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
     .get("/v1/models/*", async ({ request }) => {
       const id = modelIdFromPath(request);
       const found = (await models.list()).find(m => m.id === id || m.aliases?.includes(id));
-      if (!found) throw new ApiError(404, `The model '${id}' does not exist`, "invalid_request_error", "model", "model_not_found");
+      if (!found) throw modelNotFound(`The model '${id}' does not exist`);
       return modelObject(found);
     }, { detail: { summary: "One model; * is its id or alias (ids of models in sub-folders contain '/')" } })
     .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })

@@ -5,7 +5,7 @@
 // so CORS alone would not stop it. Non-browser clients (curl, SDKs) send neither Origin nor
 // Sec-Fetch-Site and are not affected.
 import { isIP } from "node:net";
-import { ApiError } from "./errors.ts";
+import { ApiError, forbidden } from "./errors.ts";
 
 /** The hostname of `HOST[:PORT]`, lowercase, brackets kept around IPv6, no trailing dot; null if it is not one. */
 function hostnameOf(hostPort: string): string | null {
@@ -62,12 +62,9 @@ export function hostRefusal(request: Request, allowed: readonly string[] | null)
   const host = hostHeader(request);
   const name = hostnameOf(host);
   if (name && (isIpLiteral(name) || allowed.includes(name))) return null;
-  return new ApiError(
-    403,
+  return forbidden(
     `The Host header '${host}' is not a name of this server, so the request is refused (protection against DNS rebinding). ` +
       `If you reach Hearth through this name (a reverse proxy, a hosts entry), start it with --allowed-hosts ${name ?? "NAME"}.`,
-    "invalid_request_error",
-    null,
     "host_not_allowed",
   );
 }
@@ -105,12 +102,9 @@ export function crossSiteRefusal(request: Request, cors: readonly string[] | nul
 }
 
 function foreignOrigin(header: string, origin: string | null): ApiError {
-  return new ApiError(
-    403,
+  return forbidden(
     `A web page from another origin (${header}) may not use this server. ` +
       `To allow it, start Hearth with --cors ${origin && origin !== "null" ? origin : "ORIGIN"} (or --cors '*' for any page).`,
-    "invalid_request_error",
-    null,
     "cross_origin_forbidden",
   );
 }

@@ -2,7 +2,7 @@
 // splits n choices, collects or merges their events, and sums their usage. Shared by the chat and
 // text completion endpoints; SSE writing is in sse.ts and stream-choices.ts.
 import type { Engine, FinishReason, GenerateEvent, GenerateRequest, ModelInfo, Timings, TokenLogprob, Usage } from "../engine/types.ts";
-import { ApiError, fromEngineError, type ErrorParams } from "./errors.ts";
+import { ApiError, badRequest, fromEngineError, internalError, timedOutError, type ErrorParams } from "./errors.ts";
 import { counters } from "./metrics.ts";
 import type { RequestTrace } from "./request-trace.ts";
 import { log } from "../util/log.ts";
@@ -25,7 +25,7 @@ export interface Started {
 export const timedOut = (signal: AbortSignal) => signal.aborted && (signal.reason as { name?: string } | undefined)?.name === "TimeoutError";
 
 export function timeoutError(): ApiError {
-  return new ApiError(504, "the request took longer than the server's --request-timeout and was cancelled", "server_error", null, "request_timeout");
+  return timedOutError("the request took longer than the server's --request-timeout and was cancelled");
 }
 
 /** An engine error event as the client sees it; a cancel caused by the timeout is a timeout. */
@@ -37,10 +37,10 @@ export function engineError(ev: Extract<GenerateEvent, { kind: "error" }>, ctx: 
 /** 400 unless the model generates text and decodes `n` choices of one request at once. */
 export function checkGenerative(info: ModelInfo, n: number): void {
   if (info.nEmbd !== undefined) {
-    throw new ApiError(400, "this is an embedding model: use /v1/embeddings", "invalid_request_error", "model", "model_not_generative");
+    throw badRequest("this is an embedding model: use /v1/embeddings", { param: "model", code: "model_not_generative" });
   }
   const most = info.maxChoices ?? 1;
-  if (n > most) throw new ApiError(400, `n must be at most ${most} for this model`, "invalid_request_error", "n", "invalid_value");
+  if (n > most) throw badRequest(`n must be at most ${most} for this model`, { param: "n", code: "invalid_value" });
 }
 
 /**
@@ -92,7 +92,7 @@ export async function startAll(engine: Engine, requests: GenerateRequest[], ctx:
   if (failed) {
     controller.abort();
     await Promise.all(started.map(it => it.return?.()));
-    if (failed.done) throw new ApiError(500, "the engine ended the request without an answer");
+    if (failed.done) throw internalError("the engine ended the request without an answer");
     throw engineError(failed.value as Extract<GenerateEvent, { kind: "error" }>, ctx, params);
   }
   return started.flatMap((events, i) => {
@@ -120,7 +120,7 @@ export async function collect(started: Started, params: ErrorParams): Promise<Co
   let logprobs: TokenLogprob[] | undefined;
   for (;;) {
     const { value, done } = await started.events.next();
-    if (done) throw timedOut(started.ctx.signal) ? timeoutError() : new ApiError(500, "the engine ended the request without an answer");
+    if (done) throw timedOut(started.ctx.signal) ? timeoutError() : internalError("the engine ended the request without an answer");
     if (value.kind === "text" || value.kind === "done") {
       text += value.text;
       tokens.push(...value.tokens);

@@ -1,6 +1,6 @@
 // Request bodies: strict UTF-8, valid JSON, bounded size and nesting — each failure a 400/413 in
 // OpenAI's envelope (Bun would otherwise turn invalid UTF-8 into U+FFFD silently).
-import { ApiError } from "./errors.ts";
+import { badRequest, tooLarge } from "./errors.ts";
 
 const MAX_DEPTH = 64;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -21,22 +21,22 @@ function depth(value: unknown): number {
 
 export function parseJsonBody(bytes: Uint8Array, maxBytes: number): unknown {
   if (bytes.length > maxBytes) {
-    throw new ApiError(413, `request body of ${bytes.length} bytes exceeds the limit of ${maxBytes}`, "invalid_request_error", null, "request_too_large");
+    throw tooLarge(`request body of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
   }
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
-    throw new ApiError(400, "The request body is not valid UTF-8.", "invalid_request_error", null, "invalid_encoding");
+    throw badRequest("The request body is not valid UTF-8.", { code: "invalid_encoding" });
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", null, "invalid_json");
+    throw badRequest("The request body is not valid JSON.", { code: "invalid_json" });
   }
   if (depth(value) > MAX_DEPTH) {
-    throw new ApiError(400, `The request body nests deeper than ${MAX_DEPTH} levels.`, "invalid_request_error", null, "invalid_json");
+    throw badRequest(`The request body nests deeper than ${MAX_DEPTH} levels.`, { code: "invalid_json" });
   }
   return value;
 }

@@ -2,7 +2,7 @@
 // legacy completions shape (`tokens` / `token_logprobs` / `top_logprobs` / `text_offset`).
 // The values are the model's own distribution at each step (see engine/logprobs.ts).
 import type { TokenLogprob } from "../engine/types.ts";
-import { ApiError } from "./errors.ts";
+import { badRequest } from "./errors.ts";
 
 /** JSON has no -Infinity: clamp as OpenAI does. */
 const clamp = (lp: number) => (Number.isFinite(lp) ? Math.max(lp, -9999) : -9999);
@@ -29,7 +29,7 @@ export function tokenText(bytes: number[]): string {
 /** What the engine is asked for, from chat's `logprobs` + `top_logprobs`. */
 export function chatLogprobsRequest(body: { logprobs?: boolean | null; top_logprobs?: number | null }): number | undefined {
   if (body.top_logprobs != null && !body.logprobs) {
-    throw new ApiError(400, "top_logprobs requires logprobs to be true", "invalid_request_error", "top_logprobs", "invalid_value");
+    throw badRequest("top_logprobs requires logprobs to be true", { param: "top_logprobs", code: "invalid_value" });
   }
   return body.logprobs ? (body.top_logprobs ?? 0) : undefined;
 }

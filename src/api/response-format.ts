@@ -5,7 +5,7 @@ import { t } from "elysia";
 import type { GrammarConstraint } from "../engine/types.ts";
 import { jsonObjectGrammar } from "../grammar/json-primitives.ts";
 import { jsonSchemaToGbnf, SchemaGrammarError } from "../grammar/json-schema-grammar.ts";
-import { ApiError } from "./errors.ts";
+import { badRequest } from "./errors.ts";
 
 const anySchema = t.Union([t.Record(t.String(), t.Unknown()), t.Boolean()]);
 
@@ -45,7 +45,7 @@ export function grammarField(body: Fields): string | null {
 export function requestGrammar(body: Fields): GrammarConstraint | undefined {
   const format = body.response_format?.type === "text" ? null : body.response_format;
   if (body.grammar && (format || body.json_schema != null)) {
-    throw new ApiError(400, "use either grammar or a JSON schema (response_format / json_schema), not both", "invalid_request_error", "grammar");
+    throw badRequest("use either grammar or a JSON schema (response_format / json_schema), not both", { param: "grammar" });
   }
   if (body.grammar) return { gbnf: body.grammar };
   let schema: unknown;
@@ -61,7 +61,7 @@ export function requestGrammar(body: Fields): GrammarConstraint | undefined {
   try {
     return { gbnf: jsonSchemaToGbnf(schema), textOnly: true };
   } catch (err) {
-    if (err instanceof SchemaGrammarError) throw new ApiError(400, `unsupported JSON schema: ${err.message}`, "invalid_request_error", param, "invalid_json_schema");
+    if (err instanceof SchemaGrammarError) throw badRequest(`unsupported JSON schema: ${err.message}`, { param, code: "invalid_json_schema" });
     throw err;
   }
 }

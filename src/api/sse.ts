@@ -1,7 +1,7 @@
 // Server-Sent Events written straight to the client's socket, with a bound on what a client that
 // stops reading may hold. The transport under every streaming endpoint and dialect: it knows
 // nothing of what the events mean.
-import { ApiError } from "./errors.ts";
+import { ApiError, internalError } from "./errors.ts";
 import type { RequestTrace } from "./request-trace.ts";
 import { log } from "../util/log.ts";
 
@@ -50,7 +50,7 @@ export function sseResponse(
         await produce(send);
       } catch (err) {
         // After the first byte an error can only be an event, then the end.
-        const e = err instanceof ApiError ? err : new ApiError(500, "internal error while streaming");
+        const e = err instanceof ApiError ? err : internalError("internal error while streaming");
         if (!(err instanceof ApiError)) log("error", `stream failed: ${(err as Error)?.stack ?? String(err)}`, { id: trace?.id });
         status = e.status;
         if (trace) trace.error ??= e.message;

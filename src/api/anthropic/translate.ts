@@ -1,10 +1,10 @@
 // Anthropic's Messages request → the chat core's request (src/api/chat-core/request.ts).
 import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
 import type { ChatRequest, ContentPart, RequestMessage, ToolChoice } from "../chat-core/request.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, badRequest } from "../errors.ts";
 import type { CountTokensBody, MessagesBody, WireBlock, WireMessage } from "./schema.ts";
 
-const refuse = (message: string, param: string) => new ApiError(400, message, "invalid_request_error", param);
+const refuse = (message: string, param: string) => badRequest(message, { param });
 
 const BILLING = "x-anthropic-billing-header:";
 

@@ -2,7 +2,7 @@
 // and llama-server's extensions are resolved here, once.
 import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
 import type { ChatRequest, RequestMessage, ToolChoice } from "../chat-core/request.ts";
-import { ApiError } from "../errors.ts";
+import { badRequest } from "../errors.ts";
 import { chatLogprobsRequest } from "../logprobs.ts";
 import { grammarField, requestGrammar } from "../response-format.ts";
 import { generationOptions } from "../sampling-schema.ts";
@@ -18,7 +18,7 @@ export function toRequestMessages(messages: WireMessage[]): RequestMessage[] {
     else if (Array.isArray(m.content)) {
       for (const part of m.content) {
         if (part.type !== "text") {
-          throw new ApiError(400, `content part type "${part.type}" is not supported by this model`, "invalid_request_error", `messages[${i}].content`);
+          throw badRequest(`content part type "${part.type}" is not supported by this model`, { param: `messages[${i}].content` });
         }
         content.push({ type: "text", text: (part as { text: string }).text });
       }

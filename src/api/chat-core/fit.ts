@@ -2,7 +2,7 @@
 // (Claude Code asks for 32,000 whatever the context) and read the context limit from a refusal's
 // words ("prompt is too long: N tokens > M maximum" makes Claude Code compact its conversation).
 import type { PromptSegment } from "../../engine/types.ts";
-import { ApiError } from "../errors.ts";
+import { badRequest } from "../errors.ts";
 import type { AcquiredModel } from "../model-source.ts";
 import type { PreparedChat } from "./prepare.ts";
 
@@ -22,7 +22,7 @@ export async function fitToContext(prepared: PreparedChat, model: Pick<AcquiredM
   const ids = await promptIds(prepared, model);
   const most = model.info.nCtx - 1;
   if (ids.length > most) {
-    throw new ApiError(400, `prompt is too long: ${ids.length} tokens > ${most} maximum`, "invalid_request_error", "messages", "context_length_exceeded");
+    throw badRequest(`prompt is too long: ${ids.length} tokens > ${most} maximum`, { param: "messages", code: "context_length_exceeded" });
   }
   const room = model.info.nCtx - ids.length;
   const max = prepared.generate.maxTokens;

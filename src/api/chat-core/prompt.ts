@@ -3,7 +3,7 @@
 import { TemplateError, TemplateLimitError } from "../../chat/renderer.ts";
 import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
 import type { Engine, PromptSegment } from "../../engine/types.ts";
-import { ApiError } from "../errors.ts";
+import { badRequest } from "../errors.ts";
 import type { RequestMessage } from "./request.ts";
 
 /** The template's view of the messages: text parts joined, calls and reasoning in llama.cpp's names. */
@@ -25,8 +25,8 @@ export function templateMessages(messages: RequestMessage[]): ChatMessage[] {
  * request (400, `messages`); a template past Hearth's limits is about the model (400, `model`).
  */
 export function templateFailure(err: unknown): unknown {
-  if (err instanceof TemplateLimitError) return new ApiError(400, err.message, "invalid_request_error", "model", "chat_template_unusable");
-  if (err instanceof TemplateError) return new ApiError(400, `the chat template rejected the conversation: ${err.message}`, "invalid_request_error", "messages");
+  if (err instanceof TemplateLimitError) return badRequest(err.message, { param: "model", code: "chat_template_unusable" });
+  if (err instanceof TemplateError) return badRequest(`the chat template rejected the conversation: ${err.message}`, { param: "messages" });
   return err;
 }
 
@@ -55,12 +55,9 @@ export async function checkedChatPrompt(rendered: RenderedChat, protect: boolean
   const texts = rendered.messageTexts.join("\n");
   const [special, plain] = await Promise.all([engine.tokenize(texts, false, true), engine.tokenize(texts, false, false)]);
   if (special.length === plain.length && special.every((t, i) => t === plain[i])) return [{ text: rendered.prompt, parseSpecial: true }];
-  throw new ApiError(
-    400,
+  throw badRequest(
     "this model's chat template rewrites message text in a way Hearth cannot trace, so control-token text in a message (such as <|im_end|>) could not be kept as plain text; " +
       "remove it from the messages, or start Hearth with --parse-special-in-chat to let such text act as control tokens",
-    "invalid_request_error",
-    "messages",
-    "control_token_in_message",
+    { param: "messages", code: "control_token_in_message" },
   );
 }

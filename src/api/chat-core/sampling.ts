@@ -3,7 +3,7 @@
 // checked. Dialects name the fields their own way; the values mean the same here.
 import { builtinSampling, type SamplingDefaults } from "../../chat/families.ts";
 import type { GenerateRequest } from "../../engine/types.ts";
-import { ApiError } from "../errors.ts";
+import { badRequest } from "../errors.ts";
 
 /** Longest repeat-penalty window; -1 (llama-server's "whole context") means this one. */
 export const MAX_PENALTY_WINDOW = 32768;
@@ -44,7 +44,7 @@ export function resolveGeneration(
   for (const [key, bias] of Object.entries(s.logitBias ?? {})) {
     const token = Number(key);
     if (!Number.isSafeInteger(token) || token >= nVocab) {
-      throw new ApiError(400, `logit_bias token ${key} is outside the vocabulary (0..${nVocab - 1})`, "invalid_request_error", "logit_bias");
+      throw badRequest(`logit_bias token ${key} is outside the vocabulary (0..${nVocab - 1})`, { param: "logit_bias" });
     }
     logitBias.push([token, bias]);
   }

@@ -7,7 +7,7 @@ import { detectToolFormats } from "../../chat/tool-calls/formats.ts";
 import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
 import type { GrammarConstraint } from "../../engine/types.ts";
 import { SchemaBudgetError, SchemaGrammarError } from "../../grammar/json-schema-grammar.ts";
-import { ApiError } from "../errors.ts";
+import { badRequest } from "../errors.ts";
 import type { ChatRequest, ReasoningOptions } from "./request.ts";
 
 export interface ToolPlan {
@@ -27,16 +27,16 @@ export function toolPlan(request: Pick<ChatRequest, "tools" | "toolChoice" | "pa
   const choice = request.toolChoice;
   const named = typeof choice === "object" ? choice.name : null;
   if (tools.length === 0) {
-    if (choice === "required" || named) throw new ApiError(400, "tool_choice requires tools", "invalid_request_error", "tool_choice");
+    if (choice === "required" || named) throw badRequest("tool_choice requires tools", { param: "tool_choice" });
     return { tools: null, preserve: [] };
   }
   if (choice === "none") return { tools: null, preserve: [] };
   const selected = named ? tools.filter(t => t.function.name === named) : tools;
-  if (selected.length === 0) throw new ApiError(400, `tool_choice names "${named}", which is not in tools`, "invalid_request_error", "tool_choice");
+  if (selected.length === 0) throw badRequest(`tool_choice names "${named}", which is not in tools`, { param: "tool_choice" });
   const formats = detectToolFormats(renderer.templateText, renderer.family);
   const plan: ToolPlan = { templateTools: tools, tools: { formats, definitions: selected }, preserve: [...new Set(formats.flatMap(f => f.preserve))] };
   const forced = choice === "required" || named !== null;
-  if (forced && hasOutputConstraint) throw new ApiError(400, "a forced tool call cannot be combined with response_format / grammar", "invalid_request_error", "tool_choice");
+  if (forced && hasOutputConstraint) throw badRequest("a forced tool call cannot be combined with response_format / grammar", { param: "tool_choice" });
   if (hasOutputConstraint) return plan;
   const format = formats[0]!;
   let gbnf: string;
@@ -47,7 +47,7 @@ export function toolPlan(request: Pick<ChatRequest, "tools" | "toolChoice" | "pa
     // Without a grammar a forced call could not be guaranteed; an optional one is still parsed.
     // Schemas past the conversion budget are refused either way (their grammar would be too big
     // for the runner too).
-    if (forced || err instanceof SchemaBudgetError) throw new ApiError(400, `unsupported tool parameters schema: ${err.message}`, "invalid_request_error", "tools", "invalid_json_schema");
+    if (forced || err instanceof SchemaBudgetError) throw badRequest(`unsupported tool parameters schema: ${err.message}`, { param: "tools", code: "invalid_json_schema" });
     return plan;
   }
   if (forced) plan.grammar = { gbnf };

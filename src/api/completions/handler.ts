@@ -2,7 +2,7 @@
 // Special-token text in a raw prompt is parsed into control tokens, as llama-server does:
 // people write templates by hand here on purpose.
 import type { GenerateRequest, PromptSegment } from "../../engine/types.ts";
-import { ApiError } from "../errors.ts";
+import { badRequest } from "../errors.ts";
 import { checkGenerative, collect, completionBody, responseHeader, startAll, textPieces, type GenerationContext, type TextPiece } from "../generation.ts";
 import { streamChoices, type StreamShape } from "../stream-choices.ts";
 import { completionLogprobs } from "../logprobs.ts";
@@ -20,9 +20,9 @@ function prompts(body: CompletionBody): Array<PromptSegment[] | number[]> {
 }
 
 export async function completions(body: CompletionBody, models: ModelSource, ctx: GenerationContext): Promise<Response | object> {
-  if (body.suffix) throw new ApiError(400, "suffix (fill-in-the-middle) is not supported", "invalid_request_error", "suffix");
+  if (body.suffix) throw badRequest("suffix (fill-in-the-middle) is not supported", { param: "suffix" });
   if (body.echo && body.logprobs != null) {
-    throw new ApiError(400, "echo with logprobs (log-probabilities of the prompt) is not supported", "invalid_request_error", "logprobs");
+    throw badRequest("echo with logprobs (log-probabilities of the prompt) is not supported", { param: "logprobs" });
   }
   const model = await models.acquire(body.model);
   ctx.trace.model = model.id;
@@ -31,7 +31,7 @@ export async function completions(body: CompletionBody, models: ModelSource, ctx
   const n = body.n ?? 1;
   checkGenerative(model.info, n);
   const all = prompts(body);
-  if (all.length * n > 128) throw new ApiError(400, "prompts × n must not exceed 128 choices", "invalid_request_error", "n");
+  if (all.length * n > 128) throw badRequest("prompts × n must not exceed 128 choices", { param: "n" });
   // One generation per prompt; its n choices share that prompt's prefill.
   const logprobs = body.logprobs ?? undefined;
   const requests: GenerateRequest[] = all.map(prompt => ({ ...params, prompt, addSpecial: true, n, logprobs }));

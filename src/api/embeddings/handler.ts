@@ -1,6 +1,6 @@
 // POST /v1/embeddings: inputs → one pooled, L2-normalized vector each (embedding models only).
 import { EngineError } from "../../engine/types.ts";
-import { ApiError, fromEngineError } from "../errors.ts";
+import { badRequest, fromEngineError } from "../errors.ts";
 import type { ModelSource } from "../model-source.ts";
 import type { EmbeddingsBody } from "./schema.ts";
 
@@ -19,16 +19,13 @@ export async function embeddings(body: EmbeddingsBody, models: ModelSource) {
   const model = await models.acquire(body.model);
   const width = model.info.nEmbd;
   if (width === undefined) {
-    throw new ApiError(
-      400,
+    throw badRequest(
       `the model '${model.id}' cannot produce embeddings: it declares no pooling type (a generative model); use an embedding model such as a BERT/BGE GGUF`,
-      "invalid_request_error",
-      "model",
-      "model_not_embedding",
+      { param: "model", code: "model_not_embedding" },
     );
   }
   if (body.dimensions !== undefined && body.dimensions !== width) {
-    throw new ApiError(400, `this model's embeddings have ${width} dimensions; it cannot shorten them to ${body.dimensions}`, "invalid_request_error", "dimensions", "invalid_value");
+    throw badRequest(`this model's embeddings have ${width} dimensions; it cannot shorten them to ${body.dimensions}`, { param: "dimensions", code: "invalid_value" });
   }
   let result;
   try {

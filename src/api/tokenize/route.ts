@@ -5,7 +5,7 @@
 // Both are bounded (llama-server's are not): a 16 MiB body of ids would otherwise answer
 // gigabytes of JSON in both processes and hold the runner's token loop meanwhile.
 import { t } from "elysia";
-import { ApiError } from "../errors.ts";
+import { badRequest } from "../errors.ts";
 import type { AcquiredModel, ModelSource } from "../model-source.ts";
 
 /** Token ids one /detokenize request may send: twice a 128k context. */
@@ -45,7 +45,7 @@ const lenient = new TextDecoder("utf-8");
 
 function checkIds(ids: number[], model: AcquiredModel, param: string): void {
   const bad = ids.find(id => id >= model.info.nVocab);
-  if (bad !== undefined) throw new ApiError(400, `token id ${bad} is outside the vocabulary (0..${model.info.nVocab - 1})`, "invalid_request_error", param);
+  if (bad !== undefined) throw badRequest(`token id ${bad} is outside the vocabulary (0..${model.info.nVocab - 1})`, { param });
 }
 
 /** A piece as llama-server shows it: the string, or its bytes when they are not valid UTF-8. */
@@ -62,7 +62,7 @@ export async function tokenize(body: typeof tokenizeBody.static, models: ModelSo
   const parts = typeof body.content === "string" ? [body.content] : body.content;
   const chars = parts.reduce<number>((n, part) => n + (typeof part === "string" ? part.length : 0), 0);
   if (chars > MAX_TEXT_CHARS) {
-    throw new ApiError(400, `content holds ${chars} characters of text; /tokenize takes at most ${MAX_TEXT_CHARS} (send a longer text in parts)`, "invalid_request_error", "content", "invalid_value");
+    throw badRequest(`content holds ${chars} characters of text; /tokenize takes at most ${MAX_TEXT_CHARS} (send a longer text in parts)`, { param: "content", code: "invalid_value" });
   }
   const model = await models.acquire(body.model);
   const addSpecial = body.add_special ?? false;
