@@ -104,12 +104,12 @@ export async function unreadable(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const problems: string[] = [];
     const width = innerWidth;
-    const name = (el: Element | null) => (el ? el.tagName.toLowerCase() + [...el.classList].map(c => `.${c}`).join("") : "nothing");
+    const name = (el: Element | null) => (el ? el.tagName.toLowerCase() + Array.from(el.classList).map(c => `.${c}`).join("") : "nothing");
     const page = document.documentElement.scrollWidth;
     if (page > width) problems.push(`the page is ${page}px wide in a ${width}px window`);
     const view = document.querySelector(".messages")!.getBoundingClientRect();
     const input = document.querySelector("textarea[name=message]")!;
-    const boxes = [...document.querySelectorAll(".message .bubble, .message .content"), input];
+    const boxes = [...Array.from(document.querySelectorAll(".message .bubble, .message .content")), input];
     let inView = 0;
     for (const box of boxes) {
       const r = box.getBoundingClientRect();
