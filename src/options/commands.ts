@@ -12,13 +12,20 @@ export interface Command<T extends OptionTable = OptionTable> {
   summary: string;
   options: T;
   positionals?: boolean;
+  /** One-line recipes shown in --help between the summary and the flags. */
+  examples?: readonly string[];
 }
 
 export const SERVE: Command<typeof SERVE_OPTIONS> = {
   prefix: "hearth",
   usage: "hearth serve [options]",
-  summary: "Serve the models over HTTP: OpenAI-compatible API, chat page, one runner process per loaded model.",
+  summary: "Serve the models over HTTP: OpenAI-compatible and Anthropic APIs, chat page, one runner process per loaded model.",
   options: SERVE_OPTIONS,
+  examples: [
+    "hearth serve -m ~/models/qwen2.5-7b-instruct-q4_0.gguf --parallel 8",
+    "Claude Code: hearth serve -m qwen3-coder.gguf -c 65536 --alias 'claude-*=qwen3-coder', then",
+    "  ANTHROPIC_BASE_URL=http://127.0.0.1:8080 ANTHROPIC_AUTH_TOKEN=x claude   (docs/anthropic.md)",
+  ],
 };
 
 export const WORKER = {
@@ -66,7 +73,7 @@ export function parseCommand<T extends OptionTable>(command: Command<T>, argv: r
   try {
     const parsed = parseOptions(command.options, argv, { positionals: command.positionals });
     if (parsed.help) {
-      process.stdout.write(commandHelp(command.usage, command.summary, command.options));
+      process.stdout.write(commandHelp(command.usage, command.summary, command.options, command.examples));
       process.exit(0);
     }
     return parsed;

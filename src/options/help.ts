@@ -61,7 +61,8 @@ export function optionLines(table: OptionTable): string[] {
   return Object.entries(table).flatMap(([name, spec]) => entryLines(name, spec));
 }
 
-/** A command's whole --help: usage, what it does, its flags. */
-export function commandHelp(usage: string, summary: string, table: OptionTable): string {
-  return [`Usage: ${usage}`, "", summary, "", "Options:", ...optionLines(table), ...entryLines("help", { kind: "bool", short: ["h"], help: "show this help" }), ""].join("\n");
+/** A command's whole --help: usage, what it does, recipes (if any), its flags. */
+export function commandHelp(usage: string, summary: string, table: OptionTable, examples: readonly string[] = []): string {
+  const recipes = examples.length ? ["Examples:", ...examples.map(e => `  ${e}`), ""] : [];
+  return [`Usage: ${usage}`, "", summary, "", ...recipes, "Options:", ...optionLines(table), ...entryLines("help", { kind: "bool", short: ["h"], help: "show this help" }), ""].join("\n");
 }

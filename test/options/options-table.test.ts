@@ -78,6 +78,9 @@ test("`hearth serve --help` prints every entry of the table, in its order, and e
   const text = run.stdout.toString();
   const lines = text.slice(text.indexOf("Options:\n") + "Options:\n".length).trimEnd().split("\n");
   expect(lines).toEqual([...optionLines(SERVE_OPTIONS), ...entryLines("help", { kind: "bool", short: ["h"], help: "show this help" })]);
+  // The Claude Code recipe (issue 25): an Anthropic client reaches a local model through a pattern alias.
+  expect(text).toContain("--alias 'claude-*=");
+  expect(text).toContain("ANTHROPIC_BASE_URL=http://127.0.0.1:8080");
   for (const [flag, spec] of Object.entries(SERVE_OPTIONS)) {
     expect(text).toContain(`--${flag}${"arg" in spec ? ` ${spec.arg}` : ""}`);
     for (const s of "short" in spec ? spec.short : []) expect(text).toContain(`-${s}, `);
