@@ -14,6 +14,8 @@
 // Steps and sizes are deterministic: a template and a conversation pass or fail the same way on
 // any machine. The limits grow with the conversation, so ordinary templates stay far below them
 // (see limitsFor); a template that reaches one is broken or hostile.
+// (Past 350 lines on purpose: every guard — steps, sizes, nesting, the checked filters — hooks the
+// same interpreter subclass and shares its counters; split apart, each would need them passed in.)
 import { Environment, Interpreter, parse, tokenize } from "@huggingface/jinja";
 import { TemplateLimitError } from "./template-errors.ts";
 

@@ -10,6 +10,8 @@
 // Work is bounded (src/grammar/schema-budget.ts): a sub-schema seen before — the same JSON apart
 // from annotations, however it was reached (anyOf beside properties, each entry of a `type`
 // array, allOf merges) — is the rule it became the first time, never expanded again.
+// (Past 350 lines on purpose: the keyword visitors call one another recursively through one
+// converter's rule set and budget; primitives, integer ranges and keys are already their own files.)
 import { ContentKeys } from "./content-keys.ts";
 import { classChar, literal, repeat, RuleSet } from "./gbnf.ts";
 import { integerRange } from "./integer-range.ts";

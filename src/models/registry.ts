@@ -1,6 +1,9 @@
 // The models this server can serve, and one engine (runner process) per model, started on
 // first use. Concurrent first requests share one load. Implements the API's ModelSource.
 // A model's state is its engine's (engine/lifecycle.ts); listings and /health read it from there.
+// (Past 350 lines on purpose: finding a file, loading it, the --max-loaded and --idle-unload
+// policies and the listing all read and change the same entries map; name resolution is already
+// model-names.ts, discovery discover.ts, header reading gguf.ts.)
 import { existsSync } from "node:fs";
 import type { AcquiredModel, ModelListing, ModelSource } from "../api/model-source.ts";
 import { detectFamily, samplingDefaults } from "../chat/families.ts";
