@@ -17,10 +17,11 @@ export class ModelUnavailableError extends Error {
 export class ModelNotNamedError extends Error {
   override name = "ModelNotNamedError";
   constructor(readonly served: number) {
-    super(
-      served === 0
-        ? "no model is being served"
-        : `the request names no model and this server serves ${served}: set \`model\` to one of them (GET /v1/models), or start the server with --default-model`,
-    );
+    super(notNamedMessage(served));
   }
+}
+
+function notNamedMessage(served: number): string {
+  if (served === 0) return "no model is being served";
+  return `the request names no model and this server serves ${served}: set \`model\` to one of them (GET /v1/models), or start the server with --default-model`;
 }

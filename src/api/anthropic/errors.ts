@@ -2,28 +2,24 @@
 // statuses (CONVENTIONS.md): a full queue is 529 overloaded_error, which its clients retry.
 import { ApiError } from "../errors.ts";
 
-/** The Anthropic error type and status for one of Hearth's errors. */
+/** Anthropic's error type for each status Hearth answers with (others: by class, below). */
+const TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  504: "timeout_error",
+};
+
+/** The Anthropic status and error type for one of Hearth's errors. */
 function kind(e: ApiError): [number, string] {
-  switch (e.status) {
-    case 400:
-      return [400, "invalid_request_error"];
-    case 401:
-      return [401, "authentication_error"];
-    case 403:
-      return [403, "permission_error"];
-    case 404:
-      return [404, "not_found_error"];
-    case 413:
-      return [413, "request_too_large"];
-    case 429:
-      return [429, "rate_limit_error"];
-    case 503:
-      return [529, "overloaded_error"];
-    case 504:
-      return [504, "timeout_error"];
-    default:
-      return e.status < 500 ? [e.status, "invalid_request_error"] : [500, "api_error"];
-  }
+  // Hearth's 503 (a full queue, a model that cannot load now) is Anthropic's 529, which its clients retry.
+  if (e.status === 503) return [529, "overloaded_error"];
+  const type = TYPES[e.status];
+  if (type) return [e.status, type];
+  return e.status < 500 ? [e.status, "invalid_request_error"] : [500, "api_error"];
 }
 
 export function anthropicErrorBody(e: ApiError) {
