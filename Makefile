@@ -160,6 +160,20 @@ fuzz: lib deps
 soak: lib deps
 	$(BUN) bench/soak.ts $(ARGS)
 
+# ---- compatibility with other programs (not part of `make test`) ------------
+.PHONY: compat compat-python
+
+# llama.cpp's own Anthropic API tests (tools/server/tests/unit/test_compat_anthropic.py, pinned
+# source) against llama-server and Hearth: test/compat/anthropic.ts. They run on Debian's
+# /usr/bin/python3 with its packages, installed only when missing (as `chromium` above).
+COMPAT_PY_PKGS := python3-pytest python3-requests python3-aiohttp python3-filelock python3-wget
+compat: lib deps compat-python
+	$(BUN) test/compat/anthropic.ts
+compat-python:
+	@if ! /usr/bin/python3 -c 'import pytest, requests, aiohttp, filelock, wget' 2>/dev/null; then \
+	  if command -v apt-get >/dev/null; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(COMPAT_PY_PKGS) >/dev/null; \
+	  else echo "/usr/bin/python3 needs pytest, requests, aiohttp, filelock and wget"; exit 1; fi; fi
+
 clean:
 	rm -rf dist lib/build lib/*.$(SO)* lib/bin lib/.built-* lib/VARIANT
 
