@@ -161,7 +161,7 @@ soak: lib deps
 	$(BUN) bench/soak.ts $(ARGS)
 
 # ---- compatibility with other programs (not part of `make test`) ------------
-.PHONY: compat compat-python
+.PHONY: compat compat-python agents claude-code
 
 # llama.cpp's own Anthropic API tests (tools/server/tests/unit/test_compat_anthropic.py, pinned
 # source) against llama-server and Hearth: test/compat/anthropic.ts. They run on Debian's
@@ -173,6 +173,19 @@ compat-python:
 	@if ! /usr/bin/python3 -c 'import pytest, requests, aiohttp, filelock, wget' 2>/dev/null; then \
 	  if command -v apt-get >/dev/null; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(COMPAT_PY_PKGS) >/dev/null; \
 	  else echo "/usr/bin/python3 needs pytest, requests, aiohttp, filelock and wget"; exit 1; fi; fi
+
+# Claude Code itself against Hearth, in a network namespace with only loopback (unshare -n; run as
+# root, or where user namespaces are allowed): test/compat/claude-code.ts. Claude Code comes from
+# npm into .tools/agents (not a dependency of Hearth), pinned here.
+CLAUDE_CODE_VERSION := 2.1.328
+CLAUDE_CODE := .tools/agents/node_modules/.bin/claude
+agents: lib deps claude-code
+	$(BUN) test/compat/claude-code.ts $(ARGS)
+claude-code:
+	@if [ "$$($(CLAUDE_CODE) --version 2>/dev/null | cut -d' ' -f1)" != "$(CLAUDE_CODE_VERSION)" ]; then \
+	  echo "installing @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) from npm into .tools/agents"; \
+	  mkdir -p .tools/agents && echo '{ "private": true }' > .tools/agents/package.json && \
+	  cd .tools/agents && npm install --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) >/dev/null; fi
 
 clean:
 	rm -rf dist lib/build lib/*.$(SO)* lib/bin lib/.built-* lib/VARIANT
