@@ -86,6 +86,7 @@ async function serve(argv: string[]): Promise<void> {
     shutdownTimeoutS: values["shutdown-timeout"],
     requestTimeoutS: values["request-timeout"],
     maxStreamBufferBytes: values["max-stream-buffer"],
+    responsesStoreBytes: values["responses-store-size"],
     config,
     names: { ...names, defaultModel: values["default-model"] || undefined },
     loadPolicy: { maxLoaded: values["max-loaded"], idleUnloadS: values["idle-unload"] },

@@ -28,6 +28,8 @@ export interface ServerConfig {
   /** Seconds a generation request may take (0: no limit). */
   requestTimeoutS?: number;
   maxStreamBufferBytes?: number;
+  /** --responses-store-size */
+  responsesStoreBytes?: number;
   loadPolicy?: LoadPolicy;
   config?: HearthConfig;
   /** --alias and --default-model. */
@@ -64,6 +66,7 @@ export async function startServer(config: ServerConfig) {
     parseSpecialInChat: config.parseSpecialInChat,
     requestTimeoutMs: (config.requestTimeoutS ?? 0) * 1000,
     maxStreamBufferBytes: config.maxStreamBufferBytes,
+    responsesStoreBytes: config.responsesStoreBytes,
     ui: config.ui ?? true,
   });
   const server = Bun.serve({

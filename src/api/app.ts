@@ -18,6 +18,9 @@ import type { ModelSource } from "./model-source.ts";
 import { counters, renderMetrics } from "./metrics.ts";
 import { listModels, modelObject } from "./models/route.ts";
 import { detokenize, detokenizeBody, tokenize, tokenizeBody } from "./tokenize/route.ts";
+import { createResponse, deleteResponse, inputTokens, retrieveResponse } from "./responses/handler.ts";
+import { inputTokensBody, responsesBody } from "./responses/schema.ts";
+import { ResponseStore } from "./responses/store.ts";
 import { log } from "../util/log.ts";
 import { RequestTrace } from "./request-trace.ts";
 import { routeLabeller } from "./route-labels.ts";
@@ -44,6 +47,8 @@ export interface AppOptions {
   ui?: boolean;
   /** Milliseconds between an Anthropic stream's pings while it waits (a long prefill); default 5000. */
   anthropicPingMs?: number;
+  /** Bytes of stored Responses-API responses kept for previous_response_id (default: --responses-store-size's). */
+  responsesStoreBytes?: number;
 }
 
 /** /models/load and /models/unload: `model` omitted or empty is the default model. */
@@ -126,6 +131,8 @@ export function createApp(models: ModelSource, options: AppOptions) {
   const ui = options.ui ?? true;
   const anthropic = { protect: !options.parseSpecialInChat, pingMs: options.anthropicPingMs ?? 5000 };
   const maxStreamBufferBytes = options.maxStreamBufferBytes || SERVE_DEFAULTS["max-stream-buffer"];
+  const responses = { protect: !options.parseSpecialInChat, store: new ResponseStore(options.responsesStoreBytes ?? SERVE_DEFAULTS["responses-store-size"]) };
+  const responsesDetail = (summary: string) => ({ detail: { summary, tags: ["Responses"] } });
   const traces = new WeakMap<Request, RequestTrace>();
   const traceOf = (request: Request) => {
     let trace = traces.get(request);
@@ -240,6 +247,15 @@ export function createApp(models: ModelSource, options: AppOptions) {
       body: countTokensBody,
       detail: { summary: "Anthropic's token count: the prompt tokens the same /v1/messages request would use", tags: ["Anthropic"] },
     })
+    .post("/v1/responses", ({ body, request }) => createResponse(body, models, generation(request), responses), { parse: "json", body: responsesBody, ...responsesDetail("OpenAI Responses API") })
+    .post("/responses", ({ body, request }) => createResponse(body, models, generation(request), responses), { parse: "json", body: responsesBody, ...responsesDetail("OpenAI Responses API (un-prefixed)") })
+    .post("/v1/responses/input_tokens", ({ body, request }) => inputTokens(body, models, responses, traceOf(request).id), {
+      parse: "json",
+      body: inputTokensBody,
+      ...responsesDetail("The prompt tokens the same /v1/responses request would decode"),
+    })
+    .get("/v1/responses/:id", ({ params }) => retrieveResponse(params.id, responses.store), responsesDetail("A stored response"))
+    .delete("/v1/responses/:id", ({ params }) => deleteResponse(params.id, responses.store), responsesDetail("Forget a stored response"))
     .post("/v1/completions", ({ body, request }) => completions(body, models, generation(request)), { parse: "json", body: completionBody })
     .post("/v1/embeddings", ({ body }) => embeddings(body, models), { parse: "json", body: embeddingsBody })
     .post(

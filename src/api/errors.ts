@@ -48,6 +48,9 @@ export const forbidden = (message: string, code: string) => new ApiError(403, me
 /** 404 for a model name nothing resolves to (OpenAI answers it as an invalid request). */
 export const modelNotFound = (message: string) => new ApiError(404, message, { param: "model", code: "model_not_found" });
 
+/** 404 for an object the request names by id that the server does not have (a stored response). */
+export const notFound = (message: string, details: ErrorDetails = {}) => new ApiError(404, message, details);
+
 /** 404 for a path or method the server has no route for. */
 export const routeNotFound = (message: string) => new ApiError(404, message, { type: "not_found_error", code: "not_found" });
 

@@ -119,6 +119,13 @@ export const SERVE_OPTIONS = {
     unit: "bytes",
     help: "output a stream may hold for a client that stopped reading before its request is cancelled",
   },
+  "responses-store-size": {
+    kind: "int",
+    arg: "BYTES",
+    default: 64 << 20,
+    unit: "bytes",
+    help: "memory for stored /v1/responses responses (previous_response_id, GET /v1/responses/{id}); the least recently used is dropped first",
+  },
   "log-format": { kind: "enum", arg: "F", choices: ["pretty", "json"] as const satisfies readonly LogFormat[], default: "pretty", help: "pretty, or json: one object per line, one line per request" },
   "no-ui": { kind: "bool", help: "do not serve the chat page at /" },
   verbose: { kind: "bool", help: "show llama.cpp's own log lines" },

@@ -1,0 +1,102 @@
+// POST /v1/responses, GET and DELETE /v1/responses/{id}, POST /v1/responses/input_tokens: the
+// Responses body → the chat core → the response object or its event stream, kept in the store
+// so previous_response_id can continue it.
+import { fitToContext, promptIds } from "../chat-core/fit.ts";
+import { prepareChat } from "../chat-core/prepare.ts";
+import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
+import { ApiError, badRequest, notFound } from "../errors.ts";
+import type { GenerationContext } from "../generation.ts";
+import type { AcquiredModel, ModelSource } from "../model-source.ts";
+import { log } from "../../util/log.ts";
+import { openReasoning } from "./encrypted.ts";
+import { newId, outputItems, responseObject, responseStatus, usageJson, type ResponseHead } from "./output.ts";
+import type { InputItem, InputTokensBody, ResponsesBody } from "./schema.ts";
+import type { ResponseStore } from "./store.ts";
+import { responseStream } from "./stream.ts";
+import { toChatRequest } from "./translate.ts";
+
+export interface ResponsesOptions {
+  /** Keep message text from acting as control tokens (off: --parse-special-in-chat). */
+  protect: boolean;
+  store: ResponseStore;
+  /** Signs reasoning text in encrypted_content (default: the thinking-signature key in $HEARTH_HOME). */
+  sign?: (text: string) => string;
+}
+
+const missing = (id: string, param: string | null = null) => notFound(`Response with id '${id}' not found.`, { param, code: "response_not_found" });
+
+/** The request prepared for `model`: a stored conversation it continues first, hosted tools it leaves out named in the log. */
+async function prepare(body: ResponsesBody | InputTokensBody, models: ModelSource, options: ResponsesOptions, traceId: string) {
+  let previous: InputItem[] = [];
+  if (body.previous_response_id) {
+    const stored = options.store.get(body.previous_response_id);
+    if (!stored) throw missing(body.previous_response_id, "previous_response_id");
+    previous = stored.conversation;
+  }
+  const model = await models.acquire(body.model);
+  const translated = toChatRequest(body, previous, options.sign ? text => openReasoning(text, options.sign) : openReasoning);
+  if (translated.leftOut.length > 0) log("info", `hosted tools a local model cannot run were left out: ${translated.leftOut.join(", ")}`, { id: traceId });
+  const prepared = await prepareChat(translated.request, model, options.protect);
+  prepared.errorParams = { ...prepared.errorParams, prompt: "input" };
+  return { model, translated, prepared, previous };
+}
+
+/** fitToContext, with the prompt named as this dialect names it. */
+async function fit(prepared: Awaited<ReturnType<typeof prepare>>["prepared"], model: AcquiredModel): Promise<number> {
+  try {
+    return await fitToContext(prepared, model);
+  } catch (err) {
+    if (err instanceof ApiError && err.param === "messages") throw badRequest(err.message, { param: "input", code: err.code });
+    throw err;
+  }
+}
+
+/** Tokens a reasoning text takes (usage.output_tokens_details.reasoning_tokens). */
+const tokensOf = (model: AcquiredModel) => async (text: string) => (await model.engine.tokenize(text, false, false)).length;
+
+export async function createResponse(body: ResponsesBody, models: ModelSource, ctx: GenerationContext, options: ResponsesOptions): Promise<Response | object> {
+  const { model, translated, prepared, previous } = await prepare(body, models, options, ctx.trace.id);
+  ctx.trace.model = model.id;
+  await fit(prepared, model);
+  const started = await startChat(model, prepared, ctx);
+  const head: ResponseHead = {
+    id: newId("resp"),
+    createdAt: Math.floor(Date.now() / 1000),
+    model: body.model || model.id,
+    body,
+    namespaced: translated.namespaced,
+    encrypted: body.include?.includes("reasoning.encrypted_content") ?? false,
+    sign: options.sign,
+  };
+  const keep = (response: Record<string, unknown>, output: Array<Record<string, unknown>>) => {
+    if (body.store === false) return;
+    const conversation = [...previous, ...translated.input, ...(output as InputItem[])];
+    if (!options.store.put(head.id, { response, conversation })) log("warn", `response ${head.id} is larger than --responses-store-size: not stored`, { id: ctx.trace.id });
+  };
+  if (!body.stream) {
+    const [answer] = await collectAnswers(started, prepared);
+    const output = outputItems(answer!, head);
+    const usage = usageJson(answer!.usage, answer!.reasoning ? await tokensOf(model)(answer!.reasoning) : 0);
+    const response = responseObject(head, responseStatus(answer!.finishReason), output, usage);
+    keep(response, output);
+    return response;
+  }
+  return responseStream(answerPieces(started, prepared), ctx, head, { reasoningTokens: tokensOf(model), onEnd: keep });
+}
+
+export function retrieveResponse(id: string, store: ResponseStore): object {
+  const stored = store.get(id);
+  if (!stored) throw missing(id);
+  return stored.response;
+}
+
+export function deleteResponse(id: string, store: ResponseStore): object {
+  if (!store.delete(id)) throw missing(id);
+  return { id, object: "response.deleted", deleted: true };
+}
+
+/** The prompt's exact token count: the tokens the same /v1/responses request would decode. */
+export async function inputTokens(body: InputTokensBody, models: ModelSource, options: ResponsesOptions, traceId: string) {
+  const { model, prepared } = await prepare(body, models, options, traceId);
+  return { object: "response.input_tokens", input_tokens: (await promptIds(prepared, model)).length };
+}
