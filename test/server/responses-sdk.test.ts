@@ -28,7 +28,7 @@ describe("responses", () => {
   test("create with a string input: a message with text, a status and usage", async () => {
     const r = await client.responses.create({ ...story, input: "Once upon a time" });
     expect(r).toMatchObject({ object: "response", model: STORIES });
-    expect(["completed", "incomplete"]).toContain(r.status);
+    expect(["completed", "incomplete"]).toContain(r.status!);
     expect(r.output_text.length).toBeGreaterThan(0);
     expect(r.usage!.output_tokens).toBeGreaterThan(0);
     expect(r.usage!.total_tokens).toBe(r.usage!.input_tokens + r.usage!.output_tokens);
