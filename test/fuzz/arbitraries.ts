@@ -234,6 +234,83 @@ export function anthropicCountTokensBody(model: string) {
   return bodyOf(anthropicFields(model), ["model", "messages"]);
 }
 
+/** Responses input items: messages with text parts mostly, and every other kind a client may send, valid or not. */
+const responsesPart = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ type: fc.constantFrom("input_text", "output_text"), text: shortString }) },
+  { weight: 1, arbitrary: fc.constantFrom({ type: "input_image", image_url: "data:image/png;base64,iVBORw0KGgo=" }, { type: "input_file", file_id: "f" }, { type: "refusal", refusal: "no" }, { type: "input_text" }, {}) },
+);
+const responsesItem = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ type: fc.constantFrom("message", undefined), role: fc.constantFrom("user", "assistant", "system", "developer"), content: fc.oneof(shortString, fc.array(responsesPart, { maxLength: 3 })) }, { requiredKeys: ["role", "content"] }) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      { type: "function_call", call_id: "c1", name: "f", arguments: '{"a":1}' },
+      { type: "function_call", call_id: "c2", name: "spawn_agent", namespace: "multi_agent_v1", arguments: "{}" },
+      { type: "function_call_output", call_id: "c1", output: "ok" },
+      { type: "function_call_output", call_id: "c1", output: [{ type: "input_text", text: "ok" }] },
+      { type: "reasoning", summary: [], content: [{ type: "reasoning_text", text: "hmm" }] },
+      { type: "reasoning", summary: [{ type: "summary_text", text: "s" }], encrypted_content: "hearth1.aG1t.AAAA" },
+      { type: "item_reference", id: "msg_1" },
+      { type: "custom_tool_call", call_id: "c3", name: "apply_patch", input: "x" },
+      { type: "message", role: "tool", content: "x" },
+      { type: "function_call", name: "f" },
+    ),
+  },
+);
+const responsesTool = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ type: fc.constant("function"), name: fc.constantFrom("get_weather", "f", "lookup"), description: fc.string({ maxLength: 20 }), parameters: jsonSchema, strict: fc.boolean() }, { requiredKeys: ["type", "name"] }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      { type: "web_search", external_web_access: false },
+      { type: "namespace", name: "multi_agent_v1", tools: [{ type: "function", name: "spawn_agent", parameters: { type: "object" } }] },
+      { type: "namespace", name: "ns", tools: [{ type: "web_search" }] },
+      { type: "custom", name: "apply_patch", format: { type: "grammar", syntax: "lark", definition: "start: /x/" } },
+      { type: "file_search", vector_store_ids: [] },
+      { type: "function", name: "bad name!" },
+    ),
+  },
+);
+
+/** OpenAI Responses fields that shape the prompt (input_tokens takes them without sampling). */
+function responsesFields(model: string) {
+  return {
+    model: modelField(model),
+    input: f(fc.oneof(shortString, fc.array(responsesItem, { minLength: 1, maxLength: 4 })), fc.constantFrom([], {}, [null], [{}])),
+    instructions: f(shortString, fc.constantFrom(5, [{}])),
+    tools: f(fc.array(responsesTool, { minLength: 1, maxLength: 3 }), fc.constantFrom([], [{}], [{ type: "function" }])),
+    tool_choice: f(fc.constantFrom("auto", "none"), fc.constantFrom("required", { type: "function", name: "f" }, { type: "function", name: "missing" }, { type: "web_search" }, { type: "allowed_tools", mode: "auto", tools: [] }, "always")),
+    parallel_tool_calls: f(fc.boolean()),
+    text: f(
+      fc.oneof(fc.constantFrom({ format: { type: "text" } }, { format: { type: "json_object" } }, { verbosity: "low" }), jsonSchema.map(schema => ({ format: { type: "json_schema", name: "s", schema, strict: true } }))),
+      fc.constantFrom({ format: { type: "xml" } }, { format: { type: "json_schema" } }, { format: 5 }),
+    ),
+    reasoning: f(fc.constantFrom({ effort: "low" }, { effort: "none" }, { summary: "auto" }, { effort: "high", summary: "detailed" }), fc.constantFrom({ effort: "max" }, { effort: 5 })),
+    previous_response_id: f(fc.constant(null), fc.constantFrom("resp_nope", "", "../x")),
+    truncation: f(fc.constantFrom("auto", "disabled"), fc.constantFrom("middle")),
+  };
+}
+
+export function responsesBody(model: string) {
+  const rest = {
+    max_output_tokens: f(fc.integer({ min: 1, max: 16 }), fc.constantFrom(0, -1, 10_000_000, 1.5)),
+    temperature: f(fc.double({ min: 0, max: 2, noNaN: true }), fc.constantFrom(-0.1, 2.01)),
+    top_p: f(fc.double({ min: 0, max: 1, noNaN: true })),
+    stream: f(fc.boolean()),
+    store: f(fc.boolean()),
+    include: f(fc.constantFrom(["reasoning.encrypted_content"], ["message.output_text.logprobs"], []), fc.constantFrom("reasoning", [5])),
+    metadata: f(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 })),
+    prompt_cache_key: f(fc.string({ maxLength: 20 })),
+    background: f(fc.constant(false), fc.constant(true)),
+    client_metadata: f(fc.constant({ x: "y" })),
+  };
+  return bodyOf({ ...responsesFields(model), ...rest }, ["model", "input"]);
+}
+
+export function responsesInputTokensBody(model: string) {
+  return bodyOf(responsesFields(model), ["model", "input"]);
+}
+
 /** Long token-id arrays (around the limits; the largest bodies are in `hugeBodies`). */
 const longIds = fc.integer({ min: 60_000, max: 70_000 }).map(n => Array.from({ length: n }, (_, i) => (i * 7) % 512));
 

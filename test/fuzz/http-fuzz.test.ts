@@ -1,7 +1,7 @@
 // Fuzzing every endpoint of a real server with generated bodies (valid, near-valid, hostile):
 // every answer is 200 or 4xx in its dialect's envelope (Anthropic's on /v1/messages, else
-// OpenAI's), never 5xx and never a stack trace, and the server still answers a known request
-// exactly as before. FUZZ_RUNS bodies per endpoint (CI: a
+// OpenAI's; Responses streams numbered typed events), never 5xx and never a stack trace, and the
+// server still answers a known request exactly as before. FUZZ_RUNS bodies per endpoint (CI: a
 // few hundred; `make fuzz`: 10,000). FUZZ_SEED reproduces a run.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
@@ -44,6 +44,7 @@ async function judge(res: Response, path: string): Promise<string | null> {
   const type = res.headers.get("content-type") ?? "";
   const text = await res.text();
   if (path.startsWith("/v1/messages")) return judgeAnthropic(res.status, type, text);
+  if (type.startsWith("text/event-stream") && (path === "/v1/responses" || path === "/responses")) return judgeResponsesStream(text);
   if (type.startsWith("text/event-stream")) {
     // A stream that failed after its first byte carries the error as an event: never a 5xx one.
     for (const event of text.split("\n\n")) {
@@ -88,6 +89,19 @@ function judgeAnthropic(status: number, type: string, text: string): string | nu
   return null;
 }
 
+/** A Responses event stream: every frame named after its type, numbered in order, ending in response.completed or .incomplete. */
+function judgeResponsesStream(text: string): string | null {
+  const frames = text.split("\n\n").filter(f => f.trim());
+  for (const [i, frame] of frames.entries()) {
+    const m = /^event: ([\w.]+)\ndata: (\{.*\})$/s.exec(frame);
+    if (!m) return `an unnamed or non-JSON frame: ${frame.slice(0, 200)}`;
+    const data = JSON.parse(m[2]!);
+    if (data.type !== m[1] || data.sequence_number !== i) return `frame ${i} is ${m[1]} carrying ${data.type} #${data.sequence_number}`;
+    if (data.type === "error") return `stream error event: ${frame}`;
+  }
+  return /^event: response\.(completed|incomplete)\n/.test(frames.at(-1) ?? "") ? null : "stream did not end with response.completed";
+}
+
 async function fuzz(method: string, path: string | ((i: number) => string), bodies: string[] | null): Promise<Map<number, number>> {
   const count = bodies?.length ?? RUNS;
   const failures: string[] = [];
@@ -124,6 +138,8 @@ const endpoints: Array<[string, fc.Arbitrary<unknown>]> = [
   ["/models/load", arb.modelAdminBody(model)],
   ["/v1/messages", arb.anthropicMessagesBody(model)],
   ["/v1/messages/count_tokens", arb.anthropicCountTokensBody(model)],
+  ["/v1/responses", arb.responsesBody(model)],
+  ["/v1/responses/input_tokens", arb.responsesInputTokensBody(model)],
 ];
 
 endpoints.forEach(([path, body], salt) => {
@@ -196,6 +212,13 @@ test("bodies of many megabytes (token arrays, long texts, schemas past the conve
 test("GET /v1/models/{id} with generated ids → 200 or 404", async () => {
   const ids = fc.sample(fc.oneof(fc.string(), fc.constant(model), fc.string({ unit: "binary" })), { numRuns: RUNS, seed: SEED + 200 });
   await fuzz("GET", i => `/v1/models/${encodeURIComponent(ids[i] as string)}`, null);
+}, 3_600_000);
+
+test("GET and DELETE /v1/responses/{id} with generated ids → 200 or 404", async () => {
+  const stored = await fetch(`${server.url}/v1/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, input: "Once", max_output_tokens: 2 }) });
+  const id = ((await stored.json()) as any).id as string;
+  const ids = fc.sample(fc.oneof(fc.string(), fc.constant(id), fc.constant(`${id}/x`), fc.string({ unit: "binary" })), { numRuns: RUNS, seed: SEED + 600 });
+  for (const method of ["GET", "DELETE"]) await fuzz(method, i => `/v1/responses/${encodeURIComponent(ids[i] as string)}`, null);
 }, 3_600_000);
 
 test("/models/unload with generated bodies, then the server still answers the known request exactly as before", async () => {
