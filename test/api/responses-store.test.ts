@@ -48,6 +48,21 @@ describe("previous_response_id", () => {
   });
 });
 
+describe("item_reference", () => {
+  test("a stored output item sent back by id is the item itself; an unknown id is 400", async () => {
+    const call = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>';
+    const { client, engine, post } = responsesApp(new FakeEngine([call]), qwen25);
+    const tools = [{ type: "function" as const, name: "get_weather", strict: false, parameters: { type: "object", properties: { city: { type: "string" } } } }];
+    const first = await client.responses.create({ ...base, tools, tool_choice: "required", input: "Weather?" });
+    const fc = first.output[0] as any;
+    await client.responses.create({ ...base, tools, input: [{ role: "user", content: "Weather?" }, { type: "item_reference", id: fc.id }, { type: "function_call_output", call_id: fc.call_id, output: "Sunny" }] });
+    expect(promptText(engine, 1)).toContain('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>');
+    const res = await post("/v1/responses", { ...base, input: [{ type: "item_reference", id: "fc_nope" }] });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.param).toBe("input[0]");
+  });
+});
+
 describe("GET, DELETE, input_tokens", () => {
   test("retrieve returns the response as created; delete forgets it; both 404 afterwards", async () => {
     const { client } = responsesApp();

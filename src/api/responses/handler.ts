@@ -34,7 +34,8 @@ async function prepare(body: ResponsesBody | InputTokensBody, models: ModelSourc
     previous = stored.conversation;
   }
   const model = await models.acquire(body.model);
-  const translated = toChatRequest(body, previous, options.sign ? text => openReasoning(text, options.sign) : openReasoning);
+  const open = options.sign ? (text: string) => openReasoning(text, options.sign) : openReasoning;
+  const translated = toChatRequest(body, previous, { open, item: id => options.store.item(id) });
   if (translated.leftOut.length > 0) log("info", `hosted tools a local model cannot run were left out: ${translated.leftOut.join(", ")}`, { id: traceId });
   const prepared = await prepareChat(translated.request, model, options.protect);
   prepared.errorParams = { ...prepared.errorParams, prompt: "input" };

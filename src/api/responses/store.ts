@@ -1,7 +1,8 @@
 // Stored responses (`store`, the default): each response kept in memory with the conversation it
 // ended, so `previous_response_id` can continue it and GET / DELETE can find it. Bounded by
 // --responses-store-size bytes; the least recently used response is dropped first. Memory only:
-// a restart forgets them all, as a local server's users expect of a cache.
+// a restart forgets them all, as a local server's users expect of a cache. Their output items are
+// found by id too: clients that store (the AI SDK) send earlier items back as item_reference.
 import type { InputItem } from "./schema.ts";
 
 export interface StoredResponse {
@@ -13,6 +14,8 @@ export interface StoredResponse {
 
 export class ResponseStore {
   private readonly entries = new Map<string, { stored: StoredResponse; bytes: number }>();
+  /** Output item id → the response that holds it. */
+  private readonly owners = new Map<string, string>();
   private used = 0;
 
   constructor(readonly capacityBytes: number) {}
@@ -28,7 +31,15 @@ export class ResponseStore {
     }
     this.entries.set(id, { stored, bytes });
     this.used += bytes;
+    for (const itemId of outputIds(stored)) this.owners.set(itemId, id);
     return true;
+  }
+
+  /** A stored response's output item by its id (for item_reference); undefined when unknown or dropped. */
+  item(itemId: string): InputItem | undefined {
+    const owner = this.owners.get(itemId);
+    const output = owner === undefined ? undefined : this.get(owner)?.response.output;
+    return Array.isArray(output) ? (output.find(o => (o as { id?: unknown }).id === itemId) as InputItem | undefined) : undefined;
   }
 
   /** The stored response, now the most recently used; undefined when unknown or dropped. */
@@ -45,6 +56,7 @@ export class ResponseStore {
     if (!entry) return false;
     this.entries.delete(id);
     this.used -= entry.bytes;
+    for (const itemId of outputIds(entry.stored)) if (this.owners.get(itemId) === id) this.owners.delete(itemId);
     return true;
   }
 
@@ -55,4 +67,10 @@ export class ResponseStore {
   get bytesUsed(): number {
     return this.used;
   }
+}
+
+function outputIds(stored: StoredResponse): string[] {
+  const output = stored.response.output;
+  if (!Array.isArray(output)) return [];
+  return output.map(o => (o as { id?: unknown }).id).filter((id): id is string => typeof id === "string");
 }

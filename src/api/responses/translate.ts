@@ -93,8 +93,6 @@ function toMessages(items: Placed[], namespaced: Map<string, NamespacedName>, op
       const o = item as Extract<InputItem, { type: "function_call_output" }>;
       flush();
       out.push({ role: "tool", toolCallId: o.call_id, content: textParts(o.output, `${param}.output`) });
-    } else if (type === "item_reference") {
-      throw badRequest("item_reference is not supported: send the item itself, or continue with previous_response_id", { param });
     } else {
       throw badRequest(`input item type "${type}" is not supported here`, { param });
     }
@@ -184,16 +182,38 @@ export const inputItems = (input: InputTokensBody["input"]): InputItem[] =>
  * The request as the chat core takes it: `previous` (a stored response's conversation) comes
  * after the instructions and before this request's input. input_tokens bodies have no sampling.
  */
-export function toChatRequest(body: ResponsesBody | InputTokensBody, previous: InputItem[] = [], open: (sealed: string) => string | null = openReasoning): Translated {
+/** Where translation looks things up: Hearth's own sealed reasoning, stored output items (item_reference). */
+export interface Lookups {
+  open: (sealed: string) => string | null;
+  item: (id: string) => InputItem | undefined;
+}
+
+const noLookups: Lookups = { open: openReasoning, item: () => undefined };
+
+/** item_reference items replaced by the stored items they name; an unknown id is refused. */
+function resolved(items: InputItem[], item: Lookups["item"], param: (i: number) => string): Placed[] {
+  return items.map((it, i): Placed => {
+    if (it.type !== "item_reference") return [it, param(i)];
+    const id = (it as { id?: unknown }).id;
+    const found = typeof id === "string" ? item(id) : undefined;
+    if (!found) throw badRequest(`item_reference names no stored item: '${String(id)}' (send the item itself)`, { param: param(i) });
+    return [found, param(i)];
+  });
+}
+
+export function toChatRequest(body: ResponsesBody | InputTokensBody, previous: InputItem[] = [], lookups: Lookups = noLookups): Translated {
   const full = body as Partial<ResponsesBody>;
   if (full.background) throw badRequest("background responses are not supported: leave background unset", { param: "background" });
   const namespaced = new Map<string, NamespacedName>();
   const { tools: defined, leftOut } = tools(body.tools ?? [], namespaced);
   const input = inputItems(body.input);
-  const placed: Placed[] = [...previous.map((item): Placed => [item, "previous_response_id"]), ...input.map((item, i): Placed => [item, typeof body.input === "string" ? "input" : `input[${i}]`])];
+  const placed: Placed[] = [
+    ...previous.map((item): Placed => [item, "previous_response_id"]),
+    ...resolved(input, lookups.item, i => (typeof body.input === "string" ? "input" : `input[${i}]`)),
+  ];
   const messages: RequestMessage[] = [
     ...(body.instructions ? [{ role: "system" as const, content: [{ type: "text" as const, text: body.instructions }] }] : []),
-    ...toMessages(placed, namespaced, open),
+    ...toMessages(placed, namespaced, lookups.open),
   ];
   if (messages.length === 0) throw badRequest("input is required: a string, or a list of input items", { param: "input" });
   return {
