@@ -280,10 +280,10 @@ EXPORT struct llama_sampler * hearth_sampler_chain_new(void) {
 // grammar rejects that token, the logits are masked by the grammar and the chain picks again
 // (rejection sampling: checking one token is far cheaper than masking the whole vocabulary).
 //
-// Also keeps llama.cpp from aborting: the grammar (hearth_grammar.cpp, which catches llama.cpp's
-// exceptions) only ever takes a token it allows, and the chain never runs on logits that are all
-// -inf. A lazy grammar may refuse a token its mask let through (one that completes a trigger in a
-// way the grammar does not allow): that token is masked too and the chain picks again.
+// Also keeps llama.cpp from aborting: the grammar (hearth_grammar.cpp, whose calls never throw and
+// whose work is bounded) only ever takes a token it allows, and the chain never runs on logits that
+// are all -inf. A lazy grammar may refuse a token its mask let through (one that completes a
+// trigger in a way the grammar does not allow): that token is masked too and the chain picks again.
 // Single-threaded: one candidates buffer per process (the runner's token loop).
 
 static llama_token_data * cand_buf = NULL;
@@ -322,7 +322,15 @@ static int fill_candidates(struct llama_context * ctx, int32_t idx, int32_t n_vo
 //       banned (eog_banned, e.g. ignore_eos): the output is finished;
 //   -2: the grammar allows no token at all here (no token of this vocabulary can continue it);
 //   -3: no logits for idx / out of memory;
-//   -4: llama.cpp's grammar failed (threw where it should not): the grammar is unusable.
+//   -4: the grammar failed (out of memory, an inconsistency): it is unusable;
+//   -5: the grammar is too ambiguous: more than HEARTH_GRAMMAR_MAX_STACKS parse stacks;
+//   -6: the grammar is too ambiguous: one token needs more steps than its bound (hearth_grammar.h).
+static int32_t grammar_stop(int32_t code) {
+    if (code == HEARTH_GRAMMAR_TOO_MANY_STACKS) return -5;
+    if (code == HEARTH_GRAMMAR_TOO_MANY_STEPS) return -6;
+    return -4;
+}
+
 EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct hearth_grammar * grammar,
                                      struct llama_context * ctx, int32_t idx, int32_t n_vocab, int32_t eog_banned) {
     const struct llama_vocab * vocab = llama_model_get_vocab(llama_get_model(ctx));
@@ -334,7 +342,7 @@ EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct hearth
     if (cur.selected >= 0 && cur.data[cur.selected].logit != -INFINITY) {
         llama_token id = cur.data[cur.selected].id;
         int32_t taken = hearth_grammar_accept(grammar, id);
-        if (taken < 0) return -4;
+        if (taken < 0) return grammar_stop(taken);
         if (taken > 0) {
             llama_sampler_accept(chain, id);
             last_cur = cur;
@@ -345,7 +353,8 @@ EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct hearth
     // Resample from what the grammar allows, less what it refused.
     for (;;) {
         if (!fill_candidates(ctx, idx, n_vocab, &cur)) return -3;
-        if (hearth_grammar_apply(grammar, &cur) < 0) return -4;
+        int32_t masked = hearth_grammar_apply(grammar, &cur);
+        if (masked < 0) return grammar_stop(masked);
         for (int32_t j = 0; j < n_refused; j++) cur.data[refused[j]].logit = -INFINITY;  // data[t].id == t here
         bool any = false, any_text = false;
         for (size_t i = 0; i < cur.size; i++) {
@@ -359,7 +368,7 @@ EXPORT int32_t hearth_sample_grammar(struct llama_sampler * chain, struct hearth
         if (cur.selected < 0 || cur.data[cur.selected].logit == -INFINITY) return -2;
         llama_token id = cur.data[cur.selected].id;
         int32_t taken = hearth_grammar_accept(grammar, id);
-        if (taken < 0) return -4;
+        if (taken < 0) return grammar_stop(taken);
         if (taken > 0) {
             llama_sampler_accept(chain, id);
             last_cur = cur;

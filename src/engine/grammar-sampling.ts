@@ -1,6 +1,6 @@
 // What a request's grammar adds to its sampler: the grammar itself, and for text-only grammars
 // a ban on the control tokens the client would never see (see GrammarConstraint.textOnly).
-import { GrammarStop, grammarError, type SamplingParams, type Vocab } from "../llama/index.ts";
+import { GrammarStop, grammarError, tooAmbiguousMessage, type SamplingParams, type Vocab } from "../llama/index.ts";
 import type { GenerateRequest } from "./types.ts";
 
 const hiddenTokens = new WeakMap<Vocab, number[]>();
@@ -33,6 +33,8 @@ export function grammarSampling(vocab: Vocab, request: GenerateRequest, logitBia
 export function grammarStopOutcome(code: number): { finish: "stop" } | { error: string; code: "invalid_grammar" | "engine_failure" } {
   if (code === GrammarStop.complete) return { finish: "stop" };
   if (code === GrammarStop.deadEnd) return { error: "the grammar allows no token of this model's vocabulary here", code: "invalid_grammar" };
-  if (code === GrammarStop.failed) return { error: "llama.cpp's grammar failed on a token it had allowed", code: "engine_failure" };
+  if (code === GrammarStop.tooManyStacks) return { error: tooAmbiguousMessage("stacks"), code: "invalid_grammar" };
+  if (code === GrammarStop.tooManySteps) return { error: tooAmbiguousMessage("steps"), code: "invalid_grammar" };
+  if (code === GrammarStop.failed) return { error: "the grammar failed on a token it had allowed", code: "engine_failure" };
   return { error: "no logits to sample from", code: "engine_failure" };
 }

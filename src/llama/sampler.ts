@@ -54,9 +54,31 @@ export const GrammarStop = {
   deadEnd: -2,
   /** No logits at that batch index. */
   noLogits: -3,
-  /** llama.cpp's grammar failed where it should not have (it threw): it cannot go on. */
+  /** The grammar failed (out of memory, an inconsistency): it cannot go on. */
   failed: -4,
+  /** The grammar is too ambiguous: it needs more parse stacks than maxGrammarStacks(). */
+  tooManyStacks: -5,
+  /** The grammar is too ambiguous: one token needs more work than a mask with maxGrammarStacks() stacks. */
+  tooManySteps: -6,
 } as const;
+
+/** The shim's codes for a grammar it cannot use (hearth_grammar.h). */
+const GRAMMAR_TOO_MANY_STACKS = -2;
+const GRAMMAR_TOO_MANY_STEPS = -3;
+const GRAMMAR_INVALID = -4;
+
+/** The most parse stacks a grammar may need at once (lib/shim/hearth_grammar.h). */
+export function maxGrammarStacks(): number {
+  return native().shim.hearth_grammar_max_stacks() as number;
+}
+
+/** Why a grammar that passed a bound cannot go on. */
+export function tooAmbiguousMessage(bound: "stacks" | "steps"): string {
+  const stacks = maxGrammarStacks();
+  return bound === "stacks"
+    ? `the grammar is too ambiguous: more than ${stacks} parse stacks`
+    : `the grammar is too ambiguous: one token needs more work than masking the vocabulary with ${stacks} parse stacks`;
+}
 
 export const defaultSampling: SamplingParams = {
   temperature: 0.8,
@@ -71,15 +93,15 @@ export const defaultSampling: SamplingParams = {
 };
 
 /**
- * llama.cpp's grammar sampler behind the shim's calls that never throw (hearth_grammar.cpp), or
- * null when llama.cpp cannot parse the grammar (it logs why). Trigger words are plain text: the
- * shim escapes them into the pattern llama.cpp compiles (an invalid one would throw and abort).
+ * The shim's grammar (hearth_grammar.cpp: llama.cpp's parser, a bounded port of its stepping, calls
+ * that never throw), or why there is none. Trigger words are plain text.
  */
-function initGrammar(vocab: Vocab, grammar: GrammarParams): Pointer | null {
+function initGrammar(vocab: Vocab, grammar: GrammarParams): Pointer | string {
   const { shim } = native();
   const words = (grammar.lazy?.words ?? []).map(w => cString(w));
   const wordPtrs = new BigUint64Array(words.map(w => BigInt(ptr(w))));
   const tokenIds = new Int32Array(grammar.lazy?.tokens ?? []);
+  const status = new Int32Array(1);
   const g = shim.hearth_grammar_new(
     vocab.ptr,
     cString(grammar.gbnf),
@@ -88,22 +110,35 @@ function initGrammar(vocab: Vocab, grammar: GrammarParams): Pointer | null {
     words.length,
     tokenIds.length > 0 ? tokenIds : null,
     tokenIds.length,
+    status,
   ) as Pointer | null;
   void words; // the word buffers must outlive the call above
-  return g;
+  return g ?? grammarRefusal(status[0]!);
+}
+
+/** Why the shim refused or stopped a grammar, from its code (hearth_grammar.h). */
+function grammarRefusal(code: number): string {
+  if (code === GRAMMAR_INVALID) return "llama.cpp cannot parse the grammar (a syntax error, an undefined rule, left recursion, or no root rule)";
+  if (code === GRAMMAR_TOO_MANY_STACKS) return tooAmbiguousMessage("stacks");
+  if (code === GRAMMAR_TOO_MANY_STEPS) return tooAmbiguousMessage("steps");
+  return "the grammar could not be built (out of memory)";
 }
 
 /**
- * Why llama.cpp would not take the grammar, or null when it does (it parses, every rule is defined,
- * there is no left recursion and a `root` rule exists). Never lets llama.cpp see an unsafe one.
+ * Why the grammar cannot be used, or null when it can: it parses (every rule defined, no left
+ * recursion, a `root` rule), and neither its first stacks nor a mask of the whole vocabulary from
+ * its start pass a bound (a grammar can still pass one later: the sample then ends the output).
+ * Never lets llama.cpp's parser see an unsafe text.
  */
 export function grammarError(vocab: Vocab, grammar: GrammarParams): string | null {
   const limit = grammarLimitError(grammar.gbnf);
   if (limit) return limit;
   const g = initGrammar(vocab, grammar);
-  if (!g) return "llama.cpp cannot parse the grammar (a syntax error, an undefined rule, left recursion, or no root rule)";
-  native().shim.hearth_grammar_free(g);
-  return null;
+  if (typeof g === "string") return g;
+  const { shim } = native();
+  const probed = shim.hearth_grammar_probe(g) as number;
+  shim.hearth_grammar_free(g);
+  return probed < 0 ? grammarRefusal(probed) : null;
 }
 
 export class Sampler {
@@ -134,8 +169,9 @@ export class Sampler {
       if (params.grammar) {
         const limit = grammarLimitError(params.grammar.gbnf);
         if (limit) throw new SyntaxError(limit);
-        this.grammar = initGrammar(vocab, params.grammar);
-        if (!this.grammar) throw new SyntaxError("invalid grammar");
+        const g = initGrammar(vocab, params.grammar);
+        if (typeof g === "string") throw new SyntaxError(g);
+        this.grammar = g;
       }
       if (params.logitBias && params.logitBias.size > 0) {
         const stride = layout["llama_logit_bias.size"];

@@ -18,7 +18,7 @@ afterAll(() => model?.dispose());
 function lazyGrammar(gbnf: string, words: string[]): Pointer {
   const { shim } = native();
   const texts = words.map(cString);
-  const g = shim.hearth_grammar_new(model.vocab.ptr, cString(gbnf), 1, new BigUint64Array(texts.map(w => BigInt(ptr(w)))), texts.length, null, 0) as Pointer | null;
+  const g = shim.hearth_grammar_new(model.vocab.ptr, cString(gbnf), 1, new BigUint64Array(texts.map(w => BigInt(ptr(w)))), texts.length, null, 0, null) as Pointer | null;
   if (!g) throw new Error("grammar refused");
   return g;
 }
