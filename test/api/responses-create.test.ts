@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { FakeEngine } from "../helpers/fake-engine.ts";
 import { promptText } from "../helpers/anthropic-app.ts";
 import { responsesApp, template } from "../helpers/responses-app.ts";
+import type { GenerateEvent, GenerateRequest } from "../../src/engine/types.ts";
 
 const qwen3 = template("Qwen-Qwen3-0.6B");
 const qwen25 = template("Qwen-Qwen2.5-7B-Instruct");
@@ -23,6 +24,22 @@ describe("the response object", () => {
     expect(r.output[0]!.id).toMatch(/^msg_/);
     expect(r.output_text).toBe("Hello, world!");
     expect(r.usage).toEqual({ input_tokens: 7, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: 4, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 11 });
+  });
+
+  test("cut by the server's own limit (no max_output_tokens asked): completed, as llama-server answers", async () => {
+    // The runner's -n ends the answer: "length" though the request set no limit.
+    class CutEngine extends FakeEngine {
+      override async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateEvent> {
+        for await (const ev of super.generate(request, signal)) yield ev.kind === "done" ? { ...ev, finishReason: "length" } : ev;
+      }
+    }
+    const { client, engine } = responsesApp(new CutEngine());
+    const r = await client.responses.create({ ...base, input: "Hi" });
+    expect(engine.requests[0]!.maxTokens).toBeNull();
+    expect(r.status).toBe("completed");
+    expect(r.incomplete_details).toBeNull();
+    // The item itself was cut: it says so.
+    expect((r.output[0] as any).status).toBe("incomplete");
   });
 
   test("cut by max_output_tokens: status incomplete with its reason", async () => {
@@ -52,6 +69,27 @@ describe("the response object", () => {
     expect(JSON.parse((r.output[0] as any).arguments)).toEqual({ city: "Paris" });
     expect((r.output[0] as any).call_id).toMatch(/^call_/);
     expect(r.output[0]!.id).toMatch(/^fc_/);
+  });
+});
+
+describe("custom (freeform) tools", () => {
+  const patch = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch";
+  const custom = { type: "custom" as const, name: "apply_patch", description: "Edit files", format: { type: "grammar" as const, syntax: "lark" as const, definition: "start: /.+/" } };
+
+  test("offered as a function of one string; the call comes back as custom_tool_call with the free text", async () => {
+    const ctcCall = `<tool_call>\n${JSON.stringify({ name: "apply_patch", arguments: { input: patch } })}\n</tool_call>`;
+    const { client, engine } = responsesApp(new FakeEngine([ctcCall]), qwen25);
+    const r = await client.responses.create({ ...base, input: "Add a file", tools: [custom], tool_choice: { type: "custom", name: "apply_patch" } });
+    expect(promptText(engine)).toContain('"name": "apply_patch"');
+    expect(engine.requests[0]!.grammar && !engine.requests[0]!.grammar.lazy).toBe(true);
+    expect(r.output).toHaveLength(1);
+    expect(r.output[0]).toMatchObject({ type: "custom_tool_call", status: "completed", name: "apply_patch", input: patch });
+    expect(r.output[0]!.id).toMatch(/^ctc_/);
+    // Sent back with its output, it is the model's own call again.
+    const ctc = r.output[0] as any;
+    await client.responses.create({ ...base, tools: [custom], input: [{ role: "user", content: "Add a file" }, ctc, { type: "custom_tool_call_output", call_id: ctc.call_id, output: "Done" }] });
+    expect(promptText(engine, 1)).toContain('<tool_call>\n{"name": "apply_patch", "arguments": {"input": "*** Begin Patch\\n*** Add File: a.txt\\n+hi\\n*** End Patch"}}\n</tool_call>');
+    expect(promptText(engine, 1)).toContain("<tool_response>\nDone\n</tool_response>");
   });
 });
 
@@ -154,7 +192,7 @@ describe("what reaches the prompt", () => {
 describe("refused with a clear 400", () => {
   const cases: Array<[string, object, string, RegExp]> = [
     ["input_image", { input: [{ role: "user", content: [{ type: "input_image", image_url: "data:image/png;base64,AA" }] }] }, "input[0].content[0]", /vision/],
-    ["a custom tool", { input: "x", tools: [{ type: "custom", name: "apply_patch" }] }, "tools[0]", /custom \(freeform\) tools are not supported/],
+    ["a custom tool with a regex grammar", { input: "x", tools: [{ type: "custom", name: "d", format: { type: "grammar", syntax: "regex", definition: "\\d+" } }] }, "tools[0].format", /regex grammar is not supported/],
     ["an unknown item type", { input: [{ type: "computer_call_output", call_id: "c" }] }, "input[0]", /not supported/],
     ["a hosted tool_choice", { input: "x", tool_choice: { type: "web_search" } }, "tool_choice", /not supported/],
     ["background", { input: "x", background: true }, "background", /background/],

@@ -78,6 +78,20 @@ describe("event stream", () => {
     expect(final.usage).toEqual(whole.usage);
   });
 
+  test("a custom tool call: its input sent whole when the call ends, as custom_tool_call_input events", async () => {
+    const call = ['<tool_call>\n{"name": "apply_patch", ', '"arguments": {"input": "*** Begin Patch\\n*** End Patch"}}\n</tool_call>'];
+    const app = responsesApp(new FakeEngine(call), qwen3);
+    const body = { tools: [{ type: "custom", name: "apply_patch" }], input: "Patch" };
+    const all = await events(app, body);
+    const types = all.map(e => e.type);
+    expect(types).not.toContain("response.function_call_arguments.delta");
+    const item = all.find(e => e.type === "response.output_item.added").item;
+    expect(item).toMatchObject({ type: "custom_tool_call", name: "apply_patch", input: "" });
+    expect(all.find(e => e.type === "response.custom_tool_call_input.done")).toMatchObject({ item_id: item.id, output_index: 0, input: "*** Begin Patch\n*** End Patch" });
+    const final = await app.client.responses.stream({ ...base, ...(body as any) }).finalResponse();
+    expect(final.output[0]).toMatchObject({ type: "custom_tool_call", input: "*** Begin Patch\n*** End Patch" });
+  });
+
   test("cut by max_output_tokens: response.incomplete, the message item incomplete", async () => {
     const all = await events(responsesApp(), { input: "Hi", max_output_tokens: 2 });
     const last = all.at(-1);

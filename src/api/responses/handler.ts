@@ -66,6 +66,7 @@ export async function createResponse(body: ResponsesBody, models: ModelSource, c
     model: body.model || model.id,
     body,
     namespaced: translated.namespaced,
+    custom: translated.custom,
     encrypted: body.include?.includes("reasoning.encrypted_content") ?? false,
     sign: options.sign,
   };
@@ -78,7 +79,7 @@ export async function createResponse(body: ResponsesBody, models: ModelSource, c
     const [answer] = await collectAnswers(started, prepared);
     const output = outputItems(answer!, head);
     const usage = usageJson(answer!.usage, answer!.reasoning ? await tokensOf(model)(answer!.reasoning) : 0);
-    const response = responseObject(head, responseStatus(answer!.finishReason), output, usage);
+    const response = responseObject(head, responseStatus(answer!.finishReason, body), output, usage);
     keep(response, output);
     return response;
   }

@@ -5,7 +5,7 @@ import type { Usage } from "../../engine/types.ts";
 import type { ChatAnswer, ChatFinishReason } from "../chat-core/request.ts";
 import { sealReasoning } from "./encrypted.ts";
 import type { ResponsesBody } from "./schema.ts";
-import type { NamespacedName } from "./translate.ts";
+import { customInput, type NamespacedName } from "./translate.ts";
 
 /** A fresh id: the prefix OpenAI uses for the kind (resp, msg, rs, fc) and 32 hex digits. */
 export const newId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -18,6 +18,8 @@ export interface ResponseHead {
   model: string;
   body: ResponsesBody;
   namespaced: Map<string, NamespacedName>;
+  /** Custom (freeform) tools' names. */
+  custom: Set<string>;
   /** include: ["reasoning.encrypted_content"]: reasoning items carry their text sealed. */
   encrypted: boolean;
   sign?: (text: string) => string;
@@ -41,19 +43,26 @@ export function messageItem(id: string, text: string, status: ItemStatus) {
   return { id, type: "message", status, role: "assistant", content: [outputText(text)] };
 }
 
-/** A call as the client knows it: a namespace function's call names its namespace and its own name. */
-export function callItem(head: ResponseHead, id: string, call: Pick<ToolCall, "id" | "name" | "arguments">, status: ItemStatus) {
+/** The id prefix of a call's item: fc for function calls, ctc for custom tool calls. */
+export const callPrefix = (head: ResponseHead, name: string) => (head.custom.has(name) ? "ctc" : "fc");
+
+/**
+ * A call as the client knows it: a namespace function's call names its namespace and its own
+ * name; a custom tool's call is a custom_tool_call with its free-text input.
+ */
+export function callItem(head: ResponseHead, id: string, call: Pick<ToolCall, "id" | "name" | "arguments">, status: ItemStatus): Record<string, unknown> {
+  if (head.custom.has(call.name)) return { id, type: "custom_tool_call", status, call_id: call.id, name: call.name, input: call.arguments ? customInput(call.arguments) : "" };
   const ns = head.namespaced.get(call.name);
   return { id, type: "function_call", status, call_id: call.id, name: ns ? ns.name : call.name, arguments: call.arguments, ...(ns ? { namespace: ns.namespace } : {}) };
 }
 
 /** The answer's output items, in the order the model wrote them: reasoning, text, calls. */
 export function outputItems(a: ChatAnswer, head: ResponseHead): Array<Record<string, unknown>> {
-  const status: ItemStatus = a.finishReason === "length" ? "incomplete" : "completed";
+  const status = itemStatus(a.finishReason);
   const out: Array<Record<string, unknown>> = [];
   if (a.reasoning) out.push(reasoningItem(head, newId("rs"), a.reasoning));
   if (a.content || a.toolCalls.length === 0) out.push(messageItem(newId("msg"), a.content, status));
-  out.push(...a.toolCalls.map(c => callItem(head, newId("fc"), c, status)));
+  out.push(...a.toolCalls.map(c => callItem(head, newId(callPrefix(head, c.name)), c, status)));
   return out;
 }
 
@@ -67,8 +76,17 @@ export function usageJson(u: Usage, reasoningTokens: number) {
   };
 }
 
-/** A response ends incomplete when max_output_tokens (or the context) cut it. */
-export const responseStatus = (finish: ChatFinishReason) => (finish === "length" ? "incomplete" : "completed");
+/** An item the answer's end cut off is incomplete, whatever the response's status says. */
+export const itemStatus = (finish: ChatFinishReason): ItemStatus => (finish === "length" ? "incomplete" : "completed");
+
+/**
+ * A response is incomplete when the client's own max_output_tokens cut it. One the server's limit
+ * ended (`-n`, or the context, for a request that set none) is completed, as llama-server answers:
+ * Codex and the Agents SDK take `incomplete` for a failed turn, and that limit is the operator's
+ * end of a turn, not one the client asked for.
+ */
+export const responseStatus = (finish: ChatFinishReason, body: Pick<ResponsesBody, "max_output_tokens">) =>
+  finish === "length" && body.max_output_tokens != null ? "incomplete" : "completed";
 
 /** The response object; `output` and `usage` empty while in progress. */
 export function responseObject(head: ResponseHead, status: "in_progress" | "completed" | "incomplete", output: object[], usage: ReturnType<typeof usageJson> | null) {

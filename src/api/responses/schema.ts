@@ -38,6 +38,13 @@ const functionCallOutputItem = t.Object(
   open,
 );
 
+/** A freeform (custom) tool's call and its output: `input` is the tool's free text. */
+const customToolCallItem = t.Object({ type: t.Literal("custom_tool_call"), call_id: t.String({ maxLength: 256 }), name: t.String({ maxLength: 256 }), input: t.String() }, open);
+const customToolCallOutputItem = t.Object(
+  { type: t.Literal("custom_tool_call_output"), call_id: t.String({ maxLength: 256 }), output: t.Union([t.String(), t.Array(contentPart, { maxItems: 1024 })]) },
+  open,
+);
+
 const textPiece = t.Object({ type: t.Optional(t.String({ maxLength: 64 })), text: t.String() }, open);
 const reasoningItem = t.Object(
   {
@@ -49,11 +56,11 @@ const reasoningItem = t.Object(
   open,
 );
 
-const KNOWN_ITEMS = "message|function_call|function_call_output|reasoning";
+const KNOWN_ITEMS = "message|function_call|function_call_output|reasoning|custom_tool_call|custom_tool_call_output";
 /** Any other item type gets translate.ts's clear 400 instead of a schema error about the known ones. */
 const otherItem = t.Object({ type: t.String({ pattern: `^(?!(${KNOWN_ITEMS})$)`, maxLength: 64 }) }, open);
 
-export const inputItem = t.Union([messageItem, functionCallItem, functionCallOutputItem, reasoningItem, otherItem]);
+export const inputItem = t.Union([messageItem, functionCallItem, functionCallOutputItem, reasoningItem, customToolCallItem, customToolCallOutputItem, otherItem]);
 
 const functionTool = t.Object(
   {
@@ -77,18 +84,35 @@ const namespaceTool = t.Object(
   open,
 );
 
-/** Hosted tools (web_search, file_search, custom, …): left out or refused in translate.ts. */
-const otherTool = t.Object({ type: t.String({ pattern: "^(?!(function|namespace)$)", maxLength: 64 }) }, open);
+/** A freeform tool: the model writes its input as free text (a lark grammar is taken as free text; regex is refused in translate.ts). */
+const customTool = t.Object(
+  {
+    type: t.Literal("custom"),
+    name: t.String({ pattern: "^[a-zA-Z0-9_.-]{1,64}$" }),
+    description: nullable(t.String()),
+    format: nullable(
+      t.Union([
+        t.Object({ type: t.Literal("text") }, open),
+        t.Object({ type: t.Literal("grammar"), syntax: t.Union([t.Literal("lark"), t.Literal("regex")]), definition: t.String() }, open),
+      ]),
+    ),
+  },
+  open,
+);
 
-export const tool = t.Union([functionTool, namespaceTool, otherTool]);
+/** Hosted tools (web_search, file_search, …): left out of the prompt in translate.ts. */
+const otherTool = t.Object({ type: t.String({ pattern: "^(?!(function|namespace|custom)$)", maxLength: 64 }) }, open);
+
+export const tool = t.Union([functionTool, namespaceTool, customTool, otherTool]);
 
 const toolChoice = t.Union([
   t.Literal("none"),
   t.Literal("auto"),
   t.Literal("required"),
   t.Object({ type: t.Literal("function"), name: t.String({ maxLength: 256 }), namespace: nullable(t.String({ maxLength: 256 })) }, open),
+  t.Object({ type: t.Literal("custom"), name: t.String({ maxLength: 256 }) }, open),
   // Hosted-tool and allowed_tools choices: refused in translate.ts.
-  t.Object({ type: t.String({ pattern: "^(?!function$)", maxLength: 64 }) }, open),
+  t.Object({ type: t.String({ pattern: "^(?!(function|custom)$)", maxLength: 64 }) }, open),
 ]);
 
 const anySchema = t.Union([t.Record(t.String(), t.Unknown()), t.Boolean()]);

@@ -7,7 +7,7 @@ import type { AnswerDelta } from "../../chat/answer-parser.ts";
 import type { AnswerPiece } from "../chat-core/request.ts";
 import { timedOut, timeoutError, type GenerationContext } from "../generation.ts";
 import { sseResponse } from "../sse.ts";
-import { callItem, messageItem, newId, outputText, reasoningItem, responseObject, responseStatus, usageJson, type ItemStatus, type ResponseHead } from "./output.ts";
+import { callItem, callPrefix, itemStatus, messageItem, newId, outputText, reasoningItem, responseObject, responseStatus, usageJson, type ItemStatus, type ResponseHead } from "./output.ts";
 
 type Emit = (type: string, body: object) => void;
 
@@ -50,7 +50,8 @@ class ItemWriter {
     }
     for (const c of d.toolCalls) {
       if (c.id !== undefined) {
-        const open: OpenItem = { kind: "call", id: newId("fc"), index: c.index, callId: c.id, name: c.name ?? "", args: "" };
+        const name = c.name ?? "";
+        const open: OpenItem = { kind: "call", id: newId(callPrefix(this.head, name)), index: c.index, callId: c.id, name, args: "" };
         const { id: _, status: __, ...item } = callItem(this.head, open.id, { id: c.id, name: open.name, arguments: "" }, "in_progress");
         this.start(open, { ...item, status: "in_progress" });
       }
@@ -58,7 +59,8 @@ class ItemWriter {
       const open = this.open;
       if (c.arguments && open?.kind === "call" && open.index === c.index) {
         open.args += c.arguments;
-        this.emit("response.function_call_arguments.delta", { ...this.at(), delta: c.arguments });
+        // A custom tool's input is the free text inside the arguments: sent whole when the call ends.
+        if (!this.head.custom.has(open.name)) this.emit("response.function_call_arguments.delta", { ...this.at(), delta: c.arguments });
       }
     }
   }
@@ -80,7 +82,12 @@ class ItemWriter {
       item = messageItem(open.id, open.text, status);
     } else {
       item = callItem(this.head, open.id, { id: open.callId, name: open.name, arguments: open.args }, status);
-      this.emit("response.function_call_arguments.done", { ...at, name: item.name, arguments: open.args });
+      if (item.type === "custom_tool_call") {
+        if (item.input) this.emit("response.custom_tool_call_input.delta", { ...at, delta: item.input });
+        this.emit("response.custom_tool_call_input.done", { ...at, input: item.input });
+      } else {
+        this.emit("response.function_call_arguments.done", { ...at, name: item.name, arguments: open.args });
+      }
     }
     this.emit("response.output_item.done", { output_index: this.index, item });
     this.output.push(item);
@@ -131,9 +138,9 @@ export function responseStream(pieces: AsyncIterable<AnswerPiece>, ctx: Generati
         items.write(piece.delta);
         const done = piece.done;
         if (!done) continue;
-        const status = responseStatus(done.finishReason);
+        const status = responseStatus(done.finishReason, head.body);
         items.ensureMessage();
-        items.close(status === "incomplete" ? "incomplete" : "completed");
+        items.close(itemStatus(done.finishReason));
         const usage = usageJson(done.usage, reasoning ? await options.reasoningTokens(reasoning) : 0);
         const response = responseObject(head, status, items.output, usage);
         emit(status === "incomplete" ? "response.incomplete" : "response.completed", { response });

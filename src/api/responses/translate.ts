@@ -28,6 +28,8 @@ export interface Translated {
   leftOut: string[];
   /** Flat function names of namespace tools → the namespace and name calls are returned with. */
   namespaced: Map<string, NamespacedName>;
+  /** Names of custom (freeform) tools: their calls are returned as custom_tool_call with free-text input. */
+  custom: Set<string>;
   /** This request's input as items (a string input is one user message). */
   input: InputItem[];
 }
@@ -89,7 +91,10 @@ function toMessages(items: Placed[], namespaced: Map<string, NamespacedName>, op
       if (c.namespace) namespaced.set(name, { namespace: c.namespace, name: c.name });
       const t = assistant();
       (t.toolCalls ??= []).push({ id: c.call_id, name, arguments: c.arguments });
-    } else if (type === "function_call_output") {
+    } else if (type === "custom_tool_call") {
+      const c = item as Extract<InputItem, { type: "custom_tool_call" }>;
+      (assistant().toolCalls ??= []).push({ id: c.call_id, name: c.name, arguments: customArguments(c.input) });
+    } else if (type === "function_call_output" || type === "custom_tool_call_output") {
       const o = item as Extract<InputItem, { type: "function_call_output" }>;
       flush();
       out.push({ role: "tool", toolCallId: o.call_id, content: textParts(o.output, `${param}.output`) });
@@ -103,6 +108,25 @@ function toMessages(items: Placed[], namespaced: Map<string, NamespacedName>, op
 
 const NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 
+/**
+ * A custom (freeform) tool as the model sees it: a function of one string, `input`, so every chat
+ * family's call format and grammar carry it; its calls come back as the free text alone.
+ */
+const CUSTOM_PARAMETERS = { type: "object", properties: { input: { type: "string" } }, required: ["input"], additionalProperties: false };
+
+/** A custom tool call's input as the function arguments the model wrote. */
+export const customArguments = (input: string) => JSON.stringify({ input });
+
+/** A custom tool call's free text from the arguments the model wrote (the raw text where they are not `{"input": …}`). */
+export function customInput(args: string): string {
+  try {
+    const value = JSON.parse(args);
+    return typeof value?.input === "string" ? value.input : args;
+  } catch {
+    return args;
+  }
+}
+
 function definition(name: string, f: { description?: string | null; parameters?: Record<string, unknown> | null; strict?: boolean | null }): ToolDefinition {
   return {
     type: "function",
@@ -115,8 +139,8 @@ function definition(name: string, f: { description?: string | null; parameters?:
   };
 }
 
-/** Function tools, namespace tools' functions under flat names; hosted tools left out and named; custom tools refused. */
-function tools(list: WireTool[], namespaced: Map<string, NamespacedName>): { tools: ToolDefinition[]; leftOut: string[] } {
+/** Function tools, namespace tools' functions under flat names, custom tools as one-string functions; hosted tools left out and named. */
+function tools(list: WireTool[], namespaced: Map<string, NamespacedName>, custom: Set<string>): { tools: ToolDefinition[]; leftOut: string[] } {
   const out: ToolDefinition[] = [];
   const leftOut: string[] = [];
   list.forEach((tool, i) => {
@@ -132,7 +156,13 @@ function tools(list: WireTool[], namespaced: Map<string, NamespacedName>): { too
         out.push(definition(flat, f));
       });
     } else if (tool.type === "custom") {
-      throw badRequest("custom (freeform) tools are not supported yet: offer this tool as a function tool", { param: `tools[${i}]` });
+      const c = tool as Extract<WireTool, { type: "custom" }>;
+      const format = c.format as { type: string; syntax?: string } | null | undefined;
+      if (format?.type === "grammar" && format.syntax === "regex") {
+        throw badRequest("a custom tool's regex grammar is not supported yet: use a text or lark format (taken as free text)", { param: `tools[${i}].format` });
+      }
+      custom.add(c.name);
+      out.push(definition(c.name, { description: c.description, parameters: CUSTOM_PARAMETERS }));
     } else {
       const name = (tool as { name?: unknown }).name;
       leftOut.push(typeof name === "string" ? `${name} (${tool.type})` : tool.type);
@@ -144,7 +174,7 @@ function tools(list: WireTool[], namespaced: Map<string, NamespacedName>): { too
 function toolChoice(choice: InputTokensBody["tool_choice"]): ToolChoice {
   if (choice == null) return "auto";
   if (typeof choice === "string") return choice;
-  if (choice.type === "function") {
+  if (choice.type === "function" || choice.type === "custom") {
     const c = choice as { name: string; namespace?: string | null };
     return { name: c.namespace ? flatName(c.namespace, c.name) : c.name };
   }
@@ -205,7 +235,8 @@ export function toChatRequest(body: ResponsesBody | InputTokensBody, previous: I
   const full = body as Partial<ResponsesBody>;
   if (full.background) throw badRequest("background responses are not supported: leave background unset", { param: "background" });
   const namespaced = new Map<string, NamespacedName>();
-  const { tools: defined, leftOut } = tools(body.tools ?? [], namespaced);
+  const custom = new Set<string>();
+  const { tools: defined, leftOut } = tools(body.tools ?? [], namespaced, custom);
   const input = inputItems(body.input);
   const placed: Placed[] = [
     ...previous.map((item): Placed => [item, "previous_response_id"]),
@@ -234,6 +265,7 @@ export function toChatRequest(body: ResponsesBody | InputTokensBody, previous: I
     },
     leftOut,
     namespaced,
+    custom,
     input,
   };
 }
