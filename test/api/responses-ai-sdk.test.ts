@@ -29,7 +29,17 @@ describe("AI SDK default provider", () => {
     expect((await stream.usage).outputTokens).toBe(4);
   });
 
-  // @ai-sdk/openai 2 reads reasoning summaries only, never reasoning_text: the reasoning item passes its schemas unseen.
+  test("reasoning summaries (providerOptions reasoningSummary) carry the reasoning text, streamed and not", async () => {
+    const openai = provider(new FakeEngine(mixed), qwen3);
+    const providerOptions = { openai: { reasoningSummary: "auto" } };
+    const whole = await generateText({ model: openai("fake-model"), prompt: "Weather?", tools, providerOptions });
+    expect(whole.reasoningText).toBe("Look it up.");
+    const stream = streamText({ model: openai("fake-model"), prompt: "Weather?", tools, providerOptions });
+    for await (const part of stream.fullStream) if (part.type === "error") throw part.error;
+    expect(await stream.reasoningText).toBe("Look it up.");
+  });
+
+  // @ai-sdk/openai 2 reads reasoning summaries only, never reasoning_text: without a summary asked for, the reasoning item passes its schemas unseen.
   test("reasoning, text and a call, streamed and not: the same parts", async () => {
     const openai = provider(new FakeEngine(mixed), qwen3);
     const whole = await generateText({ model: openai("fake-model"), prompt: "Weather?", tools });

@@ -92,6 +92,24 @@ describe("event stream", () => {
     expect(final.output[0]).toMatchObject({ type: "custom_tool_call", input: "*** Begin Patch\n*** End Patch" });
   });
 
+  test("reasoning.summary asked for: the reasoning text is the summary too, streamed as summary events the SDK accumulates", async () => {
+    const app = responsesApp(new FakeEngine(mixed), qwen3);
+    const body = { tools, input: "Weather?", reasoning: { summary: "auto" } };
+    const all = await events(app, body);
+    const summary = all.filter(e => e.type.startsWith("response.reasoning_summary"));
+    expect(summary.map(e => e.type)).toEqual([
+      "response.reasoning_summary_part.added",
+      "response.reasoning_summary_text.delta",
+      "response.reasoning_summary_text.delta",
+      "response.reasoning_summary_text.done",
+      "response.reasoning_summary_part.done",
+    ]);
+    expect(summary.every(e => e.output_index === 0 && e.summary_index === 0)).toBe(true);
+    const final = await app.client.responses.stream({ ...base, ...(body as any) }).finalResponse();
+    const whole = await app.client.responses.create({ ...base, ...(body as any) });
+    for (const r of [final, whole]) expect((r.output[0] as any).summary).toEqual([{ type: "summary_text", text: "Look it up." }]);
+  });
+
   test("cut by max_output_tokens: response.incomplete, the message item incomplete", async () => {
     const all = await events(responsesApp(), { input: "Hi", max_output_tokens: 2 });
     const last = all.at(-1);

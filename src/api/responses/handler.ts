@@ -68,6 +68,7 @@ export async function createResponse(body: ResponsesBody, models: ModelSource, c
     namespaced: translated.namespaced,
     custom: translated.custom,
     encrypted: body.include?.includes("reasoning.encrypted_content") ?? false,
+    summarize: body.reasoning?.summary != null,
     sign: options.sign,
   };
   const keep = (response: Record<string, unknown>, output: Array<Record<string, unknown>>) => {

@@ -22,6 +22,8 @@ export interface ResponseHead {
   custom: Set<string>;
   /** include: ["reasoning.encrypted_content"]: reasoning items carry their text sealed. */
   encrypted: boolean;
+  /** reasoning.summary asked for: reasoning items carry their text as the summary too (a local model has no summarizer). */
+  summarize: boolean;
   sign?: (text: string) => string;
 }
 
@@ -31,11 +33,13 @@ export function reasoningItem(head: ResponseHead, id: string, text: string) {
   return {
     id,
     type: "reasoning",
-    summary: [],
+    summary: head.summarize ? [summaryText(text)] : [],
     content: [{ type: "reasoning_text", text }],
     ...(head.encrypted ? { encrypted_content: sealReasoning(text, head.sign) } : {}),
   };
 }
+
+export const summaryText = (text: string) => ({ type: "summary_text", text });
 
 export const outputText = (text: string) => ({ type: "output_text", text, annotations: [], logprobs: [] });
 

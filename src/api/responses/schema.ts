@@ -134,7 +134,7 @@ const textFormat = t.Union([
 const reasoning = t.Object(
   {
     effort: nullable(t.Union([t.Literal("none"), t.Literal("minimal"), t.Literal("low"), t.Literal("medium"), t.Literal("high"), t.Literal("xhigh")])),
-    // Accepted; Hearth returns the reasoning text itself, never a summary.
+    // Any value: the reasoning text itself is the summary too (a local model has no summarizer).
     summary: nullable(t.String({ maxLength: 32 })),
   },
   open,

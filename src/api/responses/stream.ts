@@ -7,7 +7,7 @@ import type { AnswerDelta } from "../../chat/answer-parser.ts";
 import type { AnswerPiece } from "../chat-core/request.ts";
 import { timedOut, timeoutError, type GenerationContext } from "../generation.ts";
 import { sseResponse } from "../sse.ts";
-import { callItem, callPrefix, itemStatus, messageItem, newId, outputText, reasoningItem, responseObject, responseStatus, usageJson, type ItemStatus, type ResponseHead } from "./output.ts";
+import { callItem, callPrefix, itemStatus, messageItem, newId, outputText, reasoningItem, responseObject, responseStatus, summaryText, usageJson, type ItemStatus, type ResponseHead } from "./output.ts";
 
 type Emit = (type: string, body: object) => void;
 
@@ -36,9 +36,11 @@ class ItemWriter {
       if (this.open?.kind !== "reasoning") {
         this.start({ kind: "reasoning", id: newId("rs"), text: "" }, { type: "reasoning", summary: [], content: [] });
         this.emit("response.content_part.added", { ...this.at(), content_index: 0, part: { type: "reasoning_text", text: "" } });
+        if (this.head.summarize) this.emit("response.reasoning_summary_part.added", { ...this.at(), summary_index: 0, part: summaryText("") });
       }
       (this.open as { text: string }).text += d.reasoning;
       this.emit("response.reasoning_text.delta", { ...this.at(), content_index: 0, delta: d.reasoning });
+      if (this.head.summarize) this.emit("response.reasoning_summary_text.delta", { ...this.at(), summary_index: 0, delta: d.reasoning });
     }
     if (d.content) {
       if (this.open?.kind !== "message") {
@@ -75,6 +77,10 @@ class ItemWriter {
     if (open.kind === "reasoning") {
       this.emit("response.reasoning_text.done", { ...at, content_index: 0, text: open.text });
       this.emit("response.content_part.done", { ...at, content_index: 0, part: { type: "reasoning_text", text: open.text } });
+      if (this.head.summarize) {
+        this.emit("response.reasoning_summary_text.done", { ...at, summary_index: 0, text: open.text });
+        this.emit("response.reasoning_summary_part.done", { ...at, summary_index: 0, part: summaryText(open.text) });
+      }
       item = reasoningItem(this.head, open.id, open.text);
     } else if (open.kind === "message") {
       this.emit("response.output_text.done", { ...at, content_index: 0, text: open.text, logprobs: [] });
