@@ -187,6 +187,16 @@ describe("what reaches the prompt", () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as any).store).toBe(false);
   });
+
+  test("the un-prefixed /responses is the same endpoint; a namespace function is forced by name and namespace", async () => {
+    const nsCall = '<tool_call>\n{"name": "multi_agent_v1__spawn_agent", "arguments": {}}\n</tool_call>';
+    const { post, engine } = responsesApp(new FakeEngine([nsCall]), qwen25);
+    const tools = [{ type: "namespace", name: "multi_agent_v1", tools: [{ type: "function", name: "spawn_agent", parameters: { type: "object", properties: {} } }] }];
+    const res = await post("/responses", { ...base, input: "Go", tools, tool_choice: { type: "function", name: "spawn_agent", namespace: "multi_agent_v1" } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).output[0]).toMatchObject({ type: "function_call", namespace: "multi_agent_v1", name: "spawn_agent" });
+    expect(engine.requests[0]!.grammar && !engine.requests[0]!.grammar.lazy).toBe(true);
+  });
 });
 
 describe("refused with a clear 400", () => {
