@@ -47,3 +47,30 @@ export const brokenReferences: object[] = [
   { $ref: "#/%E0%A4%A" },
   { $ref: "#" },
 ];
+
+// GBNF grammars (the `grammar` field) whose parse stacks multiply, for the shim's bounds
+// (lib/shim/hearth_grammar.cpp). Both are a few hundred bytes.
+
+/**
+ * `levels` nested rules, each an "x" then the next rule then "y" or "z": every "x" doubles the
+ * stacks (2^k after k characters, each waiting for a different closing sequence), whatever the model
+ * picks — the grammar allows nothing but "x" until the last level.
+ */
+export function doublingGrammar(levels: number): string {
+  const rules = ["root ::= x1"];
+  for (let i = 1; i <= levels; i++) {
+    const next = i < levels ? ` x${i + 1}` : "";
+    rules.push(`x${i} ::= "x"${next} "y" | "x"${next} "z"`);
+  }
+  return rules.join("\n");
+}
+
+/** A chain of `levels` rules of two alternatives over the one before: 2^levels stacks before the first character. */
+export function alternativesChain(levels: number): string {
+  const rules = [`root ::= r${levels}`, 'r0 ::= "x"'];
+  for (let i = 1; i <= levels; i++) rules.push(`r${i} ::= r${i - 1} "a" | r${i - 1} "b"`);
+  return rules.join("\n");
+}
+
+/** Two stacks only, but refusing a token of n spaces and a letter follows 2^n derivations. */
+export const ambiguousSpaces = 'root ::= ws "x"\nws ::= (" " | " ") ws | ""';
