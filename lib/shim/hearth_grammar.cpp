@@ -8,8 +8,9 @@
 //   in the first step), and a mask of the vocabulary costs stacks × vocabulary. The mask also
 //   follows every derivation of a candidate's characters on its own: `ws ::= (" " | " ") ws | ""`
 //   keeps 2 stacks yet takes 2^n steps to refuse a token of n spaces and a letter. Measured with
-//   llama.cpp's own code on Qwen2's vocabulary: one mask at 16,384 stacks took 36 s, and that
-//   two-rule grammar did not finish its first mask in 100 s.
+//   llama.cpp's own code on Qwen2's vocabulary: one mask at 16,384 stacks took 36 s, that two-rule
+//   grammar did not finish its first mask in 100 s, and 16 nested levels of "x" … ("y" | "z")
+//   took 5 s for one token at 2^16 stacks (quadratic: some 20 minutes a token at 20 levels).
 // - It reports a token it cannot take by throwing through its C API (llama_sampler_accept), which
 //   nothing on the way up can catch (the shim's C frames, bun:ffi): the runner terminates. A lazy
 //   grammar throws where no mask can see it coming: when a token completes its trigger, it replays
@@ -18,16 +19,20 @@
 //
 // So the grammar runs here. llama.cpp's parser (llama_grammar_parser) builds the rules; the rest is
 // a port of llama-grammar.cpp at the pinned commit (advance_stack, accept_token, the candidates'
-// rejection, apply, the left-recursion check, the lazy trigger): the same stacks and the same masks
-// (test/server/grammar-parity.test.ts holds Hearth's constrained tokens to llama-server's), with
-// two deterministic bounds that end the request instead (the engine answers invalid_grammar):
-// - at most HEARTH_GRAMMAR_MAX_STACKS parse stacks, after any step and in any step's result;
-// - at most the work of masking the vocabulary with that many stacks in one call, counted in steps
-//   (see `work`): this bounds a mask whatever the stack count.
-// Both are well above what real grammars need (see hearth_grammar.h). The internal headers
-// (llama-grammar.h for the rule and stack types, llama-vocab.h for the cached token pieces) are
-// safe to include because the llama.cpp commit is pinned and verified (Makefile): a new commit
-// means re-reading llama-grammar.cpp against this port.
+// rejection, apply, the left-recursion check, the lazy trigger) with the same stacks and the same
+// masks (test/server/grammar-parity.test.ts holds Hearth's constrained tokens to llama-server's),
+// but two changes marked "hearth:":
+// - Where several stacks meet a candidate, the mask follows the set of stacks its characters lead
+//   to instead of each derivation (reject_candidates_shared): polynomial in the token's length,
+//   and 4-8 times faster than llama.cpp's where many stacks wait on the same characters (enums,
+//   long tool lists); within a few percent elsewhere.
+// - Two deterministic bounds end the request instead of holding the runner (the engine answers
+//   invalid_grammar): HEARTH_GRAMMAR_MAX_STACKS parse stacks at once, and per call a budget of
+//   steps worth HEARTH_GRAMMAR_MAX_SWEEPS passes over the vocabulary (see `work`). Both are far
+//   above what real grammars need (see hearth_grammar.h).
+// The internal headers (llama-grammar.h for the rule and stack types and the parser, llama-vocab.h
+// for the cached token pieces) are safe to include because the llama.cpp commit is pinned and
+// verified (Makefile): a new commit means re-reading llama-grammar.cpp against this port.
 //
 // The lazy trigger is matched here as plain text (trigger words; a regex would need escaping, and
 // llama.cpp runs std::regex over all the output buffered so far, on every token), keeping only
@@ -44,9 +49,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -58,9 +65,8 @@ struct too_ambiguous {
 };
 
 // The work of one call, in steps of about the same cost (a few nanoseconds): a candidate tested
-// against a stack, a stack compared; a stack popped in advance_stack weighs STEPS_PER_POP, a visit
-// of a stack while masking STEPS_PER_VISIT (they allocate). Counts, and refuses stack sets past the
-// bound.
+// against a stack, a stack element copied or compared. A stack popped in advance_stack also weighs
+// STEPS_PER_POP, a stack visited while masking STEPS_PER_VISIT (both allocate).
 constexpr uint64_t STEPS_PER_POP   = 8;
 constexpr uint64_t STEPS_PER_VISIT = 32;
 
@@ -238,7 +244,7 @@ void advance_stack(const llama_grammar_rules & rules, const llama_grammar_stack 
 
     // Adds a stack unless it is already there (hearth: the linear search counts as steps).
     auto add = [&](const llama_grammar_stack & s) {
-        w.step(new_stacks.size());
+        w.step(new_stacks.size() * (1 + s.size() / 8));
         if (std::find(new_stacks.begin(), new_stacks.end(), s) == new_stacks.end()) {
             new_stacks.emplace_back(s);
             work::stacks(new_stacks.size());
@@ -246,7 +252,10 @@ void advance_stack(const llama_grammar_rules & rules, const llama_grammar_stack 
     };
 
     while (!todo.empty()) {
-        w.step(STEPS_PER_POP);
+        // hearth: the stacks this expansion holds are bounded too (those to expand, those seen),
+        // else a grammar whose expansions all end empty fills memory without adding a result.
+        work::stacks(todo.size());
+        w.step(STEPS_PER_POP + todo.back().size());
         llama_grammar_stack curr_stack_candidate = std::move(todo.back());
         todo.pop_back();
 
@@ -254,6 +263,7 @@ void advance_stack(const llama_grammar_rules & rules, const llama_grammar_stack 
         if (!inserted) {
             continue;
         }
+        work::stacks(seen.size());
         const llama_grammar_stack & curr_stack = *curr_stack_it;
 
         if (curr_stack.empty()) {
@@ -310,10 +320,13 @@ void advance_stack(const llama_grammar_rules & rules, const llama_grammar_stack 
 
 llama_grammar_candidates reject_candidates(const llama_grammar_rules & rules, const llama_grammar_stacks & stacks,
                                            const llama_grammar_candidates & candidates, work & w);
+llama_grammar_candidates reject_candidates_shared(const llama_grammar_rules & rules, const llama_grammar_stacks & stacks,
+                                                  const llama_grammar_candidates & candidates, work & w);
+
 
 llama_grammar_candidates reject_candidates_for_stack(const llama_grammar_rules & rules, const llama_grammar_stack & stack,
                                                      const llama_grammar_candidates & candidates, work & w) {
-    w.step(STEPS_PER_VISIT + candidates.size());  // hearth: each candidate is tested against this stack
+    w.step(STEPS_PER_VISIT + stack.size() + candidates.size());  // hearth: each candidate is tested against this stack
 
     llama_grammar_candidates rejects;
     rejects.reserve(candidates.size());
@@ -387,6 +400,9 @@ llama_grammar_candidates reject_candidates(const llama_grammar_rules & rules, co
     if (candidates.empty()) {
         return {};
     }
+    if (stacks.size() > 1) {
+        return reject_candidates_shared(rules, stacks, candidates, w);  // hearth
+    }
 
     auto rejects = reject_candidates_for_stack(rules, stacks.front(), candidates, w);
 
@@ -394,6 +410,171 @@ llama_grammar_candidates reject_candidates(const llama_grammar_rules & rules, co
         rejects = reject_candidates_for_stack(rules, stacks[i], rejects, w);
     }
 
+    return rejects;
+}
+
+// hearth: reject_candidates over several stacks, with llama.cpp's result (a candidate is rejected
+// iff every stack rejects it) but not its cost. llama.cpp runs each stack over the candidates the
+// stacks before it rejected, so a candidate that no stack takes is followed down every stack's own
+// path: stacks × candidates at each level (0.8 s per mask on Qwen2's vocabulary for an object
+// holding an enum of 600 strings: after a space, 600 stacks at their opening quotes, and 54,000
+// tokens that start with a space), and derivations multiply with the token's length
+// (`ws ::= (" " | " ") ws | ""`: 2^n for n spaces). Here the stacks' first elements are tested once
+// per distinct element (its characters, wherever it sits in the rules), and the candidates whose
+// first character the same elements take go on together, with the union of those stacks' next
+// stacks: each candidate follows one set of stacks down, not one path per derivation. A candidate's
+// place here travels in `index` (llama.cpp reads it only at the end, to mask).
+llama_grammar_candidates reject_candidates_shared(const llama_grammar_rules & rules, const llama_grammar_stacks & stacks,
+                                                  const llama_grammar_candidates & candidates, work & w) {
+    struct element_less {
+        bool operator()(const std::vector<llama_grammar_element> & a, const std::vector<llama_grammar_element> & b) const {
+            return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](const llama_grammar_element & x, const llama_grammar_element & y) {
+                return x.type != y.type ? x.type < y.type : x.value < y.value;
+            });
+        }
+    };
+    // A character element's content: what match_char and match_partial_char read.
+    auto element_key = [](const llama_grammar_element * pos) {
+        std::vector<llama_grammar_element> key;
+        do {
+            key.push_back(pos[0]);
+            if (pos[1].type == LLAMA_GRETYPE_CHAR_RNG_UPPER) {
+                key.push_back(pos[1]);
+                pos += 2;
+            } else {
+                pos += 1;
+            }
+        } while (pos->type == LLAMA_GRETYPE_CHAR_ALT);
+        return key;
+    };
+
+    // The stacks by their first element: distinct character elements, token elements, the empty stack.
+    std::map<std::vector<llama_grammar_element>, size_t, element_less> key_ids;
+    std::vector<const llama_grammar_element *>       key_top;     // one top with that content
+    std::vector<std::vector<const llama_grammar_stack *>> key_stacks;
+    std::vector<const llama_grammar_element *>       token_tops;
+    for (const auto & stack : stacks) {
+        w.step(1 + stack.size());
+        if (stack.empty()) continue;  // takes only a candidate with no character left (below)
+        const llama_grammar_element * top = stack.back();
+        if (top->type == LLAMA_GRETYPE_TOKEN || top->type == LLAMA_GRETYPE_TOKEN_NOT) {
+            token_tops.push_back(top);
+            continue;
+        }
+        auto [it, added] = key_ids.emplace(element_key(top), key_top.size());
+        if (added) {
+            key_top.push_back(top);
+            key_stacks.emplace_back();
+        }
+        key_stacks[it->second].push_back(&stack);
+    }
+    const size_t k = key_top.size();
+
+    // Each candidate is decided here (no character left, a token element) or goes on with the
+    // elements that take its first character: a group per distinct set of elements, found once
+    // per first character.
+    const size_t n = candidates.size();
+    std::vector<char> accepted(n, 0);
+    std::vector<std::vector<uint32_t>> group_elements;   // the elements that take a group's first character
+    std::vector<std::vector<size_t>>   group_places;     // the group's candidates
+    std::map<std::vector<uint32_t>, size_t> group_of_elements;
+    int32_t ascii_group[128];
+    std::fill(ascii_group, ascii_group + 128, -2);       // -2: not yet seen; -1: no element takes it
+    std::unordered_map<uint32_t, int32_t> other_group;
+    std::vector<uint32_t> elements;
+    auto group_of = [&](uint32_t chr) -> int32_t {
+        int32_t & slot = chr < 128 ? ascii_group[chr] : other_group.try_emplace(chr, -2).first->second;
+        if (slot == -2) {
+            w.step(k);
+            elements.clear();
+            for (size_t i = 0; i < k; i++) {
+                if (match_char(key_top[i], chr).first) elements.push_back((uint32_t) i);
+            }
+            if (elements.empty()) {
+                slot = -1;
+            } else {
+                auto [it, added] = group_of_elements.emplace(elements, group_elements.size());
+                if (added) {
+                    group_elements.push_back(elements);
+                    group_places.emplace_back();
+                }
+                slot = (int32_t) it->second;
+            }
+        }
+        return slot;
+    };
+    w.step(n * (1 + token_tops.size()));
+    for (size_t c = 0; c < n; c++) {
+        const auto & tok = candidates[c];
+        if (*tok.code_points == 0) {
+            // as reject_candidates_for_stack at the end of the token's whole characters: any stack
+            // takes it without a partial character (there are several), a character element may
+            // take a partial one
+            bool ok = tok.partial_utf8.n_remain == 0;
+            for (size_t i = 0; i < k && !ok; i++) ok = match_partial_char(key_top[i], tok.partial_utf8);
+            accepted[c] = ok;
+            continue;
+        }
+        bool ok = false;
+        for (const auto * top : token_tops) ok = ok || match_token(top, tok.id);
+        if (ok) {
+            accepted[c] = 1;
+            continue;
+        }
+        const int32_t group = group_of(*tok.code_points);
+        if (group >= 0) group_places[(size_t) group].push_back(c);
+    }
+
+    // The stacks past each element, advanced (once per element, when a candidate needs them).
+    std::vector<llama_grammar_stacks> next_of_key(k);
+    std::vector<char>                 next_done(k, 0);
+    auto next_stacks_of = [&](size_t i) -> const llama_grammar_stacks & {
+        if (!next_done[i]) {
+            next_done[i] = 1;
+            for (const auto * stack : key_stacks[i]) {
+                // as reject_candidates_for_stack: the stack past its first element
+                const auto * after = match_char(stack->back(), 0).second;
+                llama_grammar_stack stack_after(stack->begin(), stack->end() - 1);
+                if (!is_end_of_sequence(after)) stack_after.push_back(after);
+                advance_stack(rules, stack_after, next_of_key[i], w);
+            }
+        }
+        return next_of_key[i];
+    };
+
+    for (size_t group = 0; group < group_places.size(); group++) {
+        const auto & sig    = group_elements[group];
+        const auto & places = group_places[group];
+        llama_grammar_stacks union_stacks;
+        const llama_grammar_stacks * next = nullptr;
+        if (sig.size() == 1) {
+            next = &next_stacks_of(sig[0]);
+        } else {
+            for (uint32_t i : sig) {
+                for (const auto & st : next_stacks_of(i)) {
+                    w.step(union_stacks.size() * (1 + st.size() / 8));
+                    if (std::find(union_stacks.begin(), union_stacks.end(), st) == union_stacks.end()) {
+                        union_stacks.push_back(st);
+                        work::stacks(union_stacks.size());
+                    }
+                }
+            }
+            next = &union_stacks;
+        }
+        llama_grammar_candidates next_candidates;
+        next_candidates.reserve(places.size());
+        for (size_t c : places) {
+            const auto & tok = candidates[c];
+            next_candidates.push_back({ c, tok.code_points + 1, tok.partial_utf8, tok.id });
+        }
+        for (size_t c : places) accepted[c] = 1;
+        for (const auto & tok : reject_candidates(rules, *next, next_candidates, w)) accepted[tok.index] = 0;
+    }
+
+    llama_grammar_candidates rejects;
+    for (size_t c = 0; c < n; c++) {
+        if (!accepted[c]) rejects.push_back(candidates[c]);
+    }
     return rejects;
 }
 
@@ -538,7 +719,7 @@ state accept_token(const hearth_grammar & g, const state & from, llama_token tok
             }
 
             for (auto & surviving_stack : current_stacks) {
-                w.step(stacks_new.size());
+                w.step(stacks_new.size() * (1 + surviving_stack.size() / 8));
                 if (std::find(stacks_new.begin(), stacks_new.end(), surviving_stack) == stacks_new.end()) {
                     stacks_new.emplace_back(surviving_stack);
                     work::stacks(stacks_new.size());
@@ -689,7 +870,7 @@ extern "C" struct hearth_grammar * hearth_grammar_new(const struct llama_vocab *
     try {
         g = new hearth_grammar();
         g->vocab = vocab;
-        g->budget = (uint64_t) HEARTH_GRAMMAR_MAX_STACKS * (uint64_t) std::max(llama_vocab_n_tokens(vocab), HEARTH_GRAMMAR_MIN_SWEEP);
+        g->budget = (uint64_t) HEARTH_GRAMMAR_MAX_SWEEPS * (uint64_t) std::max(llama_vocab_n_tokens(vocab), HEARTH_GRAMMAR_MIN_SWEEP);
         if (gbnf == nullptr || gbnf[0] == '\0') {
             g->constrains = false;
             why = 0;
@@ -807,4 +988,8 @@ extern "C" int32_t hearth_grammar_accept(struct hearth_grammar * g, llama_token 
 
 extern "C" int32_t hearth_grammar_max_stacks(void) {
     return HEARTH_GRAMMAR_MAX_STACKS;
+}
+
+extern "C" int32_t hearth_grammar_max_sweeps(void) {
+    return HEARTH_GRAMMAR_MAX_SWEEPS;
 }

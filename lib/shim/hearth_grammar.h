@@ -14,14 +14,16 @@ extern "C" {
 struct hearth_grammar;
 
 // Bounds on a grammar's work (hearth_grammar.cpp): past either, the grammar is "too ambiguous" and
-// refuses every later call. At most HEARTH_GRAMMAR_MAX_STACKS parse stacks at once, and in one
-// call at most the steps of masking the vocabulary with that many stacks: MAX_STACKS steps per
-// token of the vocabulary (at least HEARTH_GRAMMAR_MIN_SWEEP tokens), about 1 s on Qwen2's 151,936.
-// Measured on Qwen2's vocabulary along random outputs: the 29 JSON schemas of
-// test/fixtures/json-schemas.ts peak at 11 stacks and 17 steps per token; tool-call grammars of 4
-// tools at 12 stacks, of 128 tools at 384 stacks and 430 steps per token (a mask then takes 0.44 s,
-// llama.cpp's own code too).
-#define HEARTH_GRAMMAR_MAX_STACKS 1024
+// refuses every later call. At most HEARTH_GRAMMAR_MAX_STACKS parse stacks at once (after a step,
+// or held while one stack expands), and in one call at most HEARTH_GRAMMAR_MAX_SWEEPS steps per
+// token of the vocabulary (of at least HEARTH_GRAMMAR_MIN_SWEEP tokens): a step is about the cost
+// of testing one candidate against one stack, so this is the work of that many passes over the
+// vocabulary (0.1-0.4 s on Qwen2's 151,936 tokens). Measured on Qwen2's vocabulary along random
+// outputs: the 29 JSON schemas of test/fixtures/json-schemas.ts need at most 11 stacks and 7
+// passes; tool-call grammars for 128 tools 384 stacks and 9 passes; an object holding an enum of
+// 600 strings 601 stacks and 36 passes.
+#define HEARTH_GRAMMAR_MAX_STACKS 4096
+#define HEARTH_GRAMMAR_MAX_SWEEPS 256
 #define HEARTH_GRAMMAR_MIN_SWEEP  32768
 
 // Codes: every call below answers one of these instead of its result once the grammar failed.
@@ -55,8 +57,9 @@ int32_t hearth_grammar_apply(struct hearth_grammar * g, llama_token_data_array *
 //   or a code.
 int32_t hearth_grammar_accept(struct hearth_grammar * g, llama_token token);
 
-// HEARTH_GRAMMAR_MAX_STACKS, for messages.
+// HEARTH_GRAMMAR_MAX_STACKS and HEARTH_GRAMMAR_MAX_SWEEPS, for messages.
 int32_t hearth_grammar_max_stacks(void);
+int32_t hearth_grammar_max_sweeps(void);
 
 #ifdef __cplusplus
 }

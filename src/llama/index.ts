@@ -3,7 +3,7 @@ export { Batch, DecodeError, LlamaContext, maxSequences, type ContextOptions } f
 export { NativeLibraryError, findLibraryDir } from "./library.ts";
 export { LlamaModel, ModelLoadError, initBackend, type ModelLoadOptions } from "./model.ts";
 export { drainNativeLog } from "./native-log.ts";
-export { GrammarStop, Sampler, defaultSampling, grammarError, maxGrammarStacks, tooAmbiguousMessage, type GrammarParams, type SamplingParams } from "./sampler.ts";
+export { GrammarStop, Sampler, defaultSampling, grammarBounds, grammarError, tooAmbiguousMessage, type GrammarParams, type SamplingParams } from "./sampler.ts";
 export { Vocab, type SpecialToken } from "./vocab.ts";
 export { applyBuiltinChatTemplate } from "./chat-template.ts";
 export { RpcUnsupportedError, addRpcServer, listDevices, takeLayerPlacement, type BackendDevice, type DeviceType } from "./devices.ts";

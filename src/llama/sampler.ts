@@ -56,9 +56,9 @@ export const GrammarStop = {
   noLogits: -3,
   /** The grammar failed (out of memory, an inconsistency): it cannot go on. */
   failed: -4,
-  /** The grammar is too ambiguous: it needs more parse stacks than maxGrammarStacks(). */
+  /** The grammar is too ambiguous: it needs more parse stacks at once than grammarBounds().stacks. */
   tooManyStacks: -5,
-  /** The grammar is too ambiguous: one token needs more work than a mask with maxGrammarStacks() stacks. */
+  /** The grammar is too ambiguous: one token needs more work than grammarBounds().sweeps passes over the vocabulary. */
   tooManySteps: -6,
 } as const;
 
@@ -67,17 +67,21 @@ const GRAMMAR_TOO_MANY_STACKS = -2;
 const GRAMMAR_TOO_MANY_STEPS = -3;
 const GRAMMAR_INVALID = -4;
 
-/** The most parse stacks a grammar may need at once (lib/shim/hearth_grammar.h). */
-export function maxGrammarStacks(): number {
-  return native().shim.hearth_grammar_max_stacks() as number;
+/**
+ * The bounds on a grammar's work (lib/shim/hearth_grammar.h): parse stacks at once, and the work
+ * of one token in passes over the vocabulary.
+ */
+export function grammarBounds(): { stacks: number; sweeps: number } {
+  const { shim } = native();
+  return { stacks: shim.hearth_grammar_max_stacks() as number, sweeps: shim.hearth_grammar_max_sweeps() as number };
 }
 
 /** Why a grammar that passed a bound cannot go on. */
 export function tooAmbiguousMessage(bound: "stacks" | "steps"): string {
-  const stacks = maxGrammarStacks();
+  const { stacks, sweeps } = grammarBounds();
   return bound === "stacks"
     ? `the grammar is too ambiguous: more than ${stacks} parse stacks`
-    : `the grammar is too ambiguous: one token needs more work than masking the vocabulary with ${stacks} parse stacks`;
+    : `the grammar is too ambiguous: one token needs more work than ${sweeps} passes over the vocabulary`;
 }
 
 export const defaultSampling: SamplingParams = {

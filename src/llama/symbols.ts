@@ -99,6 +99,7 @@ export const shimSymbols = {
   hearth_grammar_probe: { args: ["ptr"], returns: "i32" },
   hearth_grammar_accept: { args: ["ptr", "i32"], returns: "i32" },
   hearth_grammar_max_stacks: { args: [], returns: "i32" },
+  hearth_grammar_max_sweeps: { args: [], returns: "i32" },
   hearth_logprobs: { args: ["ptr", "i32", "i32", "i32", "i32", "ptr", "ptr", "ptr"], returns: "i32" },
   hearth_sample: { args: ["ptr", "ptr", "i32", "i32"], returns: "i32" },
   hearth_sample_greedy: { args: ["ptr", "i32", "i32", "ptr", "ptr", "i32"], returns: "i32" },

@@ -72,5 +72,18 @@ export function alternativesChain(levels: number): string {
   return rules.join("\n");
 }
 
-/** Two stacks only, but refusing a token of n spaces and a letter follows 2^n derivations. */
+/**
+ * Two stacks only, but llama.cpp's mask follows each derivation of a candidate on its own: 2^n of
+ * them to refuse a token of n spaces and a letter. (The shim's mask follows sets of stacks: fine.)
+ */
 export const ambiguousSpaces = 'root ::= ws "x"\nws ::= (" " | " ") ws | ""';
+
+/**
+ * `n` alternatives that each take any character but one (a different one each), then "!": `n`
+ * stacks on `n` different elements that all take nearly every candidate.
+ */
+export function negatedClasses(n: number): string {
+  const rules = [`root ::= ${Array.from({ length: n }, (_, i) => `a${i}`).join(" | ")}`];
+  for (let i = 0; i < n; i++) rules.push(`a${i} ::= [^\\u${(0x4e00 + i).toString(16)}]+ "!"`);
+  return rules.join("\n");
+}

@@ -111,7 +111,7 @@ describe("a grammar past the shim's bounds ends only its own request", () => {
       const { status, json, slowestHealthMs } = await whileHealthPolled("/v1/completions", { prompt: "x", max_tokens: 120, temperature: 0, ...constraint });
       expect(status, JSON.stringify(json).slice(0, 300)).toBe(400);
       expect(json.error).toMatchObject({ type: "invalid_request_error", code: "invalid_grammar" });
-      expect(json.error.message).toMatch(/^the grammar is too ambiguous: (more than 1024 parse stacks|one token needs more work)/);
+      expect(json.error.message).toMatch(/^the grammar is too ambiguous: (more than 4096 parse stacks|one token needs more work)/);
       expect(slowestHealthMs).toBeLessThan(5000);
 
       const rest: any[] = [];
