@@ -61,7 +61,8 @@ endif
 TOOLS   := llama-simple llama-server llama-quantize $(if $(filter 1,$(RPC)),ggml-rpc-server,)
 TARGETS := llama ggml $(TOOLS)
 
-SHIM_SRC := lib/shim/hearth_shim.c lib/shim/hearth_grammar.cpp lib/shim/hearth_grammar.h
+SHIM_SRC := lib/shim/hearth_shim.c lib/shim/hearth_grammar.cpp lib/shim/hearth_grammar.h \
+            lib/shim/grammar_port.cpp lib/shim/grammar_mask.cpp lib/shim/grammar_port.h
 # What the hearth binary loads at run time (the tools need a few more, which stay in lib/).
 RUNTIME_LIBS = $(wildcard lib/libllama.$(SO)* lib/libggml*.$(SO)* lib/libhearth_shim.$(SO))
 STAMP    := lib/.built-$(VARIANT)
@@ -117,13 +118,16 @@ $(STAMP): $(SOURCE_DEP)
 	@touch $@
 
 # The shim adapts the few llama.h calls that pass structs by value (see lib/shim/hearth_shim.c).
-# hearth_grammar.cpp is C++ only to catch the exceptions llama.cpp's grammar throws.
+# The grammar (hearth_grammar.cpp, grammar_*.cpp) is C++: llama.cpp's grammar types and parser.
 SHIM_FLAGS := -O2 -fPIC -Wall -Wextra -I$(LLAMA_SRC)/include -I$(LLAMA_SRC)/ggml/include
+SHIM_OBJ   := lib/hearth_shim.o lib/hearth_grammar.o lib/grammar_port.o lib/grammar_mask.o
 lib/libhearth_shim.$(SO): $(SHIM_SRC) $(STAMP)
 	$(CC) $(SHIM_FLAGS) -std=c11 -c -o lib/hearth_shim.o lib/shim/hearth_shim.c
 	$(CXX) $(SHIM_FLAGS) -std=c++17 -c -o lib/hearth_grammar.o lib/shim/hearth_grammar.cpp
-	$(CXX) -shared -o $@ lib/hearth_shim.o lib/hearth_grammar.o -Llib -lllama -lggml -lggml-base '-Wl,-rpath,$$ORIGIN'
-	@rm -f lib/hearth_shim.o lib/hearth_grammar.o
+	$(CXX) $(SHIM_FLAGS) -std=c++17 -c -o lib/grammar_port.o lib/shim/grammar_port.cpp
+	$(CXX) $(SHIM_FLAGS) -std=c++17 -c -o lib/grammar_mask.o lib/shim/grammar_mask.cpp
+	$(CXX) -shared -o $@ $(SHIM_OBJ) -Llib -lllama -lggml -lggml-base '-Wl,-rpath,$$ORIGIN'
+	@rm -f $(SHIM_OBJ)
 
 # ---- everyday commands -----------------------------------------------------
 run: lib deps

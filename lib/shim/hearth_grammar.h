@@ -20,7 +20,7 @@ struct hearth_grammar;
 // of testing one candidate against one stack, so this is the work of that many passes over the
 // vocabulary (0.1-0.4 s on Qwen2's 151,936 tokens). Measured on Qwen2's vocabulary along random
 // outputs: the 29 JSON schemas of test/fixtures/json-schemas.ts need at most 11 stacks and 7
-// passes; tool-call grammars for 128 tools 384 stacks and 9 passes; an object holding an enum of
+// passes; tool-call grammars for 128 tools 384 stacks and 8 passes; an object holding an enum of
 // 600 strings 601 stacks and 36 passes.
 #define HEARTH_GRAMMAR_MAX_STACKS 4096
 #define HEARTH_GRAMMAR_MAX_SWEEPS 256
