@@ -164,6 +164,8 @@ export interface ModelInfo {
   nEmbd?: number;
   /** How the model pools token vectors ("mean", "cls", "last", "rank"), or null when it does not (a generative model). */
   pooling?: string | null;
+  /** Fill-in-the-middle tokens (null where the vocabulary has none) and the BOS a prompt starts with. */
+  fim?: { pre: number | null; suf: number | null; mid: number | null; pad: number | null; rep: number | null; sep: number | null; bos: number | null; addBos: boolean };
 }
 
 export interface Engine {
