@@ -205,13 +205,18 @@ static bool abort_callback(void * data) {
 EXPORT struct llama_context * hearth_context_new(struct llama_model * model, uint32_t n_ctx, uint32_t n_batch,
                                                  uint32_t n_ubatch, uint32_t n_seq_max, int32_t n_threads,
                                                  int32_t n_threads_batch, int32_t kv_unified, int32_t flash_attn,
-                                                 int32_t embeddings, int32_t kv_f32, int32_t * abort_flag) {
+                                                 int32_t embeddings, int32_t kv_f32, int32_t * abort_flag,
+                                                 int32_t type_k, int32_t type_v) {
     struct llama_context_params params = llama_context_default_params();
     // f32 K/V cache: exact logits for comparisons with a reference (default f16 rounds them).
     if (kv_f32) {
         params.type_k = GGML_TYPE_F32;
         params.type_v = GGML_TYPE_F32;
     }
+    // -ctk / -ctv: a ggml_type id each, -1 keeps the default. (Appended after abort_flag so that a
+    // caller built for the older signature still passes its arguments in the same registers.)
+    if (type_k >= 0) params.type_k = (enum ggml_type) type_k;
+    if (type_v >= 0) params.type_v = (enum ggml_type) type_v;
     params.n_ctx           = n_ctx;
     params.n_batch         = n_batch;
     params.n_ubatch        = n_ubatch;

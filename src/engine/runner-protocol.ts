@@ -2,6 +2,7 @@
 // typed arrays travel as plain arrays). Per step, never per byte: one "events" message carries
 // every job's output.
 import type { LoadModeSetting } from "./load-mode.ts";
+import type { FlashAttnMode, KvCacheType } from "../llama/kv-cache-types.ts";
 import type { GenerateEvent, GenerateRequest, ModelInfo, PromptSegment } from "./types.ts";
 
 export interface RunnerConfig {
@@ -11,6 +12,10 @@ export interface RunnerConfig {
   nBatch: number;
   threads: number;
   gpuLayers: number;
+  /** -ctk / -ctv / -fa (default f16, f16, auto). */
+  cacheTypeK?: KvCacheType;
+  cacheTypeV?: KvCacheType;
+  flashAttn?: FlashAttnMode;
   /** How the weights reach memory (load-mode.ts); default "auto". */
   loadMode?: LoadModeSetting;
   /** RPC workers (HOST:PORT) whose devices take layers, as llama-server's --rpc. */

@@ -21,6 +21,8 @@ import { idleCacheLifetime } from "./idle-cache.ts";
 import { activate, doneEvent, emptySlot, reservation, takeTextEvent, type ActiveJob, type Emit, type Group, type Job, type Slot } from "./jobs.ts";
 import { commonPrefix, lender, pickSlot, prefillDonor, sharedWithRunning } from "./prefix-sharing.ts";
 import { promptTokens } from "./prompt-tokens.ts";
+import { kvCacheContextOptions } from "./kv-cache-settings.ts";
+import type { KvCacheSettings } from "../llama/kv-cache-types.ts";
 import type { EngineErrorCode, GenerateEvent, GenerateRequest } from "./types.ts";
 
 export interface SchedulerOptions {
@@ -36,6 +38,8 @@ export interface SchedulerOptions {
   abortFlag?: Int32Array;
   /** Tokens processed for others after which an idle slot's cache is dropped (default: from the model, see idle-cache.ts). */
   idleCacheTokens?: number;
+  /** -ctk / -ctv / -fa (default f16, f16, auto); settings llama.cpp cannot use throw here. */
+  kvCache?: KvCacheSettings;
 }
 
 /** Default number of choice sequences: n up to 16 per request. */
@@ -82,6 +86,7 @@ export class Scheduler {
       threads: options.threads,
       kvUnified: true,
       abortFlag: options.abortFlag,
+      ...kvCacheContextOptions(options.kvCache),
     });
     this.batch = new Batch(this.ctx.nBatch);
     this.canShareKv = !model.isRecurrent && !model.isHybrid;

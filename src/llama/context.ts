@@ -6,6 +6,7 @@ import { type Pointer, toArrayBuffer } from "bun:ffi";
 import { native } from "./library.ts";
 import { drainNativeLog } from "./native-log.ts";
 import type { LlamaModel } from "./model.ts";
+import { ggmlTypeId, type KvCacheType } from "./kv-cache-types.ts";
 
 export interface ContextOptions {
   nCtx: number;
@@ -21,6 +22,9 @@ export interface ContextOptions {
   embeddings?: boolean;
   /** f32 K/V cache instead of f16 (exact logits for reference comparisons; twice the memory). */
   kvF32?: boolean;
+  /** -ctk / -ctv: the K and V cache types (default f16); override kvF32. */
+  typeK?: KvCacheType;
+  typeV?: KvCacheType;
   /** Memory another thread or process sets non-zero to abort a running decode. */
   abortFlag?: Int32Array;
 }
@@ -101,9 +105,12 @@ export class LlamaContext {
       options.embeddings ? 1 : 0,
       options.kvF32 ? 1 : 0,
       options.abortFlag ?? null,
+      options.typeK ? ggmlTypeId(options.typeK) : -1,
+      options.typeV ? ggmlTypeId(options.typeV) : -1,
     );
-    drainNativeLog();
-    if (!handle) throw new Error("llama.cpp could not create a context (out of memory?)");
+    const errors = drainNativeLog();
+    // llama.cpp says why only in its log (an unusable cache type, no memory): pass its words on.
+    if (!handle) throw new Error(`llama.cpp could not create a context: ${errors.length ? errors.join("; ") : "out of memory?"}`);
     this.handle = handle as Pointer;
     this.nCtx = llama.llama_n_ctx(handle);
     this.nBatch = llama.llama_n_batch(handle);

@@ -15,8 +15,12 @@ export function initNativeLog(): void {
   native().shim.hearth_log_init(level);
 }
 
-/** Moves buffered native log lines into our logger. Call after native work (load, decode errors). */
-export function drainNativeLog(): void {
+/**
+ * Moves buffered native log lines into our logger. Call after native work (load, decode errors).
+ * Returns the error lines among them (llama.cpp's only account of why a call returned nothing).
+ */
+export function drainNativeLog(): string[] {
+  const errors: string[] = [];
   const { shim } = native();
   for (;;) {
     const n = shim.hearth_log_drain(drainBuffer, drainBuffer.length);
@@ -32,5 +36,7 @@ export function drainNativeLog(): void {
     const level = levelOfDigit[record[0] ?? ""];
     const text = level ? record.slice(1) : record;
     if (text.trim()) log(level ?? "info", `[llama.cpp] ${text}`);
+    if (level === "error" && text.trim()) errors.push(text.trim());
   }
+  return errors;
 }

@@ -4,6 +4,7 @@ import { Type as t, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { existsSync, readFileSync } from "node:fs";
 import { LOAD_MODES } from "../engine/load-mode.ts";
+import { FLASH_ATTN_MODES, KV_CACHE_TYPES } from "../llama/kv-cache-types.ts";
 import type { ServeConfigKey } from "../options/serve.ts";
 
 const sampling = t.Object(
@@ -22,6 +23,9 @@ const flagKeys = {
   parallel: t.Optional(t.Integer({ minimum: 1, maximum: 256 })),
   gpu_layers: t.Optional(t.Integer({ minimum: -1 })),
   load_mode: t.Optional(t.Union(LOAD_MODES.map(mode => t.Literal(mode)))),
+  cache_type_k: t.Optional(t.Union(KV_CACHE_TYPES.map(type => t.Literal(type)))),
+  cache_type_v: t.Optional(t.Union(KV_CACHE_TYPES.map(type => t.Literal(type)))),
+  flash_attn: t.Optional(t.Union(FLASH_ATTN_MODES.map(mode => t.Literal(mode)))),
   chat_template: t.Optional(t.String({ minLength: 1 })),
   // -1: no limit, as the flag's.
   max_tokens: t.Optional(t.Union([t.Literal(-1), t.Integer({ minimum: 1 })])),

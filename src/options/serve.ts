@@ -4,6 +4,7 @@
 // A new flag is one entry here plus its use in cli.ts (and, with `config`, its hearth.json key in
 // src/models/config.ts, which the compiler then asks for).
 import { LOAD_MODES } from "../engine/load-mode.ts";
+import { FLASH_ATTN_MODES, KV_CACHE_TYPES } from "../llama/kv-cache-types.ts";
 import type { LogFormat } from "../util/log.ts";
 import { defaultsOf, type OptionSpec } from "./option.ts";
 
@@ -61,6 +62,33 @@ export const SERVE_OPTIONS = {
     default: "auto",
     config: "load_mode",
     help: "how weights reach memory: read (direct I/O: one copy, page cache untouched), mmap (map the file), or auto: read when the file takes under half the free memory, else mmap; mmap on macOS",
+  },
+  "cache-type-k": {
+    kind: "enum",
+    short: ["ctk"],
+    arg: "TYPE",
+    choices: KV_CACHE_TYPES,
+    default: "f16",
+    config: "cache_type_k",
+    help: "KV cache data type for K, as llama-server: q8_0 halves the cache, q4_0 quarters it",
+  },
+  "cache-type-v": {
+    kind: "enum",
+    short: ["ctv"],
+    arg: "TYPE",
+    choices: KV_CACHE_TYPES,
+    default: "f16",
+    config: "cache_type_v",
+    help: "KV cache data type for V; a quantized type needs flash attention (on or auto)",
+  },
+  "flash-attn": {
+    kind: "enum",
+    short: ["fa"],
+    arg: "on|off|auto",
+    choices: FLASH_ATTN_MODES,
+    default: "auto",
+    config: "flash_attn",
+    help: "flash attention; auto: where the backend supports it",
   },
   rpc: { kind: "string", arg: "HOST:PORT[,…]", config: "rpc", help: "RPC workers (`hearth worker`) that take the offloaded layers" },
   "tensor-split": {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs"
 import { resolve } from "node:path";
 import { repoRoot } from "./paths.ts";
 
-export type GeneratedPreset = "tiny-qwen2" | "tiny-llama-spm" | "qwen2.5-0.5b-q4_0" | "tiny-bert" | FamilyModel;
+export type GeneratedPreset = "tiny-qwen2" | "tiny-qwen2-head32" | "tiny-llama-spm" | "qwen2.5-0.5b-q4_0" | "tiny-bert" | FamilyModel;
 
 /** One tiny model per chat family: the family's real vocabulary with its template embedded. */
 export type FamilyModel = "family-qwen" | "family-gemma" | "family-llama3" | "family-llama-spm" | "family-mistral" | "family-phi3" | "family-glm";
@@ -16,6 +16,8 @@ const tmpl = (name: string) => ["--template", `lib/llama.cpp/models/templates/${
 const SCRIPT = resolve(repoRoot, "scripts/make-model.py");
 const PRESET_ARGS: Record<GeneratedPreset, string[]> = {
   "tiny-qwen2": ["--preset", "tiny-qwen2"],
+  // Heads of 32 elements: quantized KV cache types (blocks of 32) fit it (tiny-qwen2's 16 do not).
+  "tiny-qwen2-head32": ["--preset", "tiny-qwen2", "--n-head", "2", "--n-head-kv", "2"],
   "tiny-llama-spm": ["--preset", "tiny-llama-spm"],
   "qwen2.5-0.5b-q4_0": ["--preset", "qwen2.5-0.5b", "--quant", "q4_0"],
   // BERT encoder with the BGE WordPiece vocab and mean pooling: an embedding model.
