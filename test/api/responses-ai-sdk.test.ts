@@ -31,7 +31,9 @@ describe("AI SDK default provider", () => {
 
   test("reasoning summaries (providerOptions reasoningSummary) carry the reasoning text, streamed and not", async () => {
     const openai = provider(new FakeEngine(mixed), qwen3);
-    const providerOptions = { openai: { reasoningSummary: "auto" } };
+    // @ai-sdk/openai 4 takes an unknown model name for a non-reasoning model and drops
+    // reasoningSummary (with a warning) unless told otherwise.
+    const providerOptions = { openai: { reasoningSummary: "auto", forceReasoning: true } };
     const whole = await generateText({ model: openai("fake-model"), prompt: "Weather?", tools, providerOptions });
     expect(whole.reasoningText).toBe("Look it up.");
     const stream = streamText({ model: openai("fake-model"), prompt: "Weather?", tools, providerOptions });
@@ -39,7 +41,7 @@ describe("AI SDK default provider", () => {
     expect(await stream.reasoningText).toBe("Look it up.");
   });
 
-  // @ai-sdk/openai 2 reads reasoning summaries only, never reasoning_text: without a summary asked for, the reasoning item passes its schemas unseen.
+  // @ai-sdk/openai (2 and 4) reads reasoning summaries only, never reasoning_text: without a summary asked for, the reasoning item passes its schemas unseen.
   test("reasoning, text and a call, streamed and not: the same parts", async () => {
     const openai = provider(new FakeEngine(mixed), qwen3);
     const whole = await generateText({ model: openai("fake-model"), prompt: "Weather?", tools });
