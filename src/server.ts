@@ -6,6 +6,8 @@ import type { NameRules } from "./models/model-names.ts";
 import { SERVE_DEFAULTS } from "./options/serve.ts";
 import { ModelRegistry, type LoadPolicy, type RunnerDefaults } from "./models/registry.ts";
 import { log } from "./util/log.ts";
+import { aliasFilePath, readAliasFile } from "./models/alias-file.ts";
+import { hearthHome } from "./util/home.ts";
 
 export interface ServerConfig {
   modelPaths: string[];
@@ -34,6 +36,8 @@ export interface ServerConfig {
   config?: HearthConfig;
   /** --alias and --default-model. */
   names?: NameRules;
+  /** --hf-endpoint, where Ollama's /api/pull downloads from. */
+  hfEndpoint?: string;
 }
 
 /**
@@ -48,7 +52,9 @@ function withRoutableUrl(request: Request): Request {
 }
 
 export async function startServer(config: ServerConfig) {
-  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate, config.loadPolicy, config.config, undefined, undefined, config.names);
+  // Names given with Ollama's /api/copy (aliases.json) come under hearth.json's and --alias.
+  const modelConfig = { ...config.config, aliases: { ...readAliasFile(aliasFilePath(hearthHome())), ...config.config?.aliases } };
+  const registry = new ModelRegistry(config.modelPaths, config.modelDirs, config.runner, config.chatTemplate, config.loadPolicy, modelConfig, undefined, undefined, config.names);
   const models = await registry.list();
   if (models.length === 0) log("warn", "no models found: pass --model PATH or put .gguf files in ./models");
   if (registry.bareAliasesUnresolved) throw new Error(`a bare --alias NAME names the one served model, and ${models.length} are served: give NAME=MODEL or --default-model`);
@@ -68,6 +74,7 @@ export async function startServer(config: ServerConfig) {
     maxStreamBufferBytes: config.maxStreamBufferBytes,
     responsesStoreBytes: config.responsesStoreBytes,
     ui: config.ui ?? true,
+    ollama: { hfEndpoint: config.hfEndpoint },
   });
   const server = Bun.serve({
     hostname: config.host,

@@ -3,6 +3,11 @@ import { Elysia, t } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import { countTokens, messages } from "./anthropic/handler.ts";
 import { anthropicErrorResponse, isAnthropicPath } from "./anthropic/errors.ts";
+import { isOllamaPath, ollamaErrorResponse } from "./ollama/errors.ts";
+import { ollamaRoutes } from "./ollama/routes.ts";
+import { FileDigests } from "../models/digests.ts";
+import { hearthHome } from "../util/home.ts";
+import { join } from "node:path";
 import { countTokensBody, messagesBody } from "./anthropic/schema.ts";
 import { applyTemplate, applyTemplateBody } from "./apply-template/route.ts";
 import { chatCompletionBody } from "./chat-completions/schema.ts";
@@ -49,6 +54,8 @@ export interface AppOptions {
   anthropicPingMs?: number;
   /** Bytes of stored Responses-API responses kept for previous_response_id (default: --responses-store-size's). */
   responsesStoreBytes?: number;
+  /** Ollama's API: $HEARTH_HOME (pulls, aliases.json, the digest cache; default hearthHome()) and --hf-endpoint for /api/pull. */
+  ollama?: { home?: string; hfEndpoint?: string };
 }
 
 /** /models/load and /models/unload: `model` omitted or empty is the default model. */
@@ -116,7 +123,9 @@ function validationError(error: unknown): ApiError {
 
 /** An error in the envelope of the dialect the path speaks (Anthropic's on /v1/messages, else OpenAI's). */
 function dialectError(request: Request, error: ApiError, headers: Record<string, string> = {}): Response {
-  return isAnthropicPath(new URL(request.url).pathname) ? anthropicErrorResponse(error, headers) : errorResponse(error, headers);
+  const path = new URL(request.url).pathname;
+  if (isOllamaPath(path)) return ollamaErrorResponse(error, headers);
+  return isAnthropicPath(path) ? anthropicErrorResponse(error, headers) : errorResponse(error, headers);
 }
 
 /** A client's own X-Request-Id when it is a sane token, else a fresh one. */
@@ -133,6 +142,13 @@ export function createApp(models: ModelSource, options: AppOptions) {
   const maxStreamBufferBytes = options.maxStreamBufferBytes || SERVE_DEFAULTS["max-stream-buffer"];
   const responses = { protect: !options.parseSpecialInChat, store: new ResponseStore(options.responsesStoreBytes ?? SERVE_DEFAULTS["responses-store-size"]) };
   const responsesDetail = (summary: string) => ({ detail: { summary, tags: ["Responses"] } });
+  const home = options.ollama?.home ?? hearthHome();
+  const ollama = {
+    protect: !options.parseSpecialInChat,
+    home,
+    pull: { dir: join(home, "models"), hfEndpoint: options.ollama?.hfEndpoint, token: process.env.HF_TOKEN },
+    digests: new FileDigests(join(home, "cache", "digests.json")),
+  };
   const traces = new WeakMap<Request, RequestTrace>();
   const traceOf = (request: Request) => {
     let trace = traces.get(request);
@@ -222,6 +238,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
       }),
     )
     .use(ui ? chatPage() : new Elysia())
+    .use(ollamaRoutes(models, request => generation(request), ollama))
     .get("/health", ({ request }) => {
       const h = models.health();
       // /health needs no key, so with one configured it keeps RPC workers' addresses to key holders.

@@ -9,6 +9,8 @@ export interface ModelListing {
   id: string;
   created: number;
   sizeBytes: number;
+  /** The GGUF file served (absent for a checkpoint folder): Ollama's digest and /api/show read it. */
+  file?: { path: string; mtimeMs: number };
   /** The model's lifecycle state as /v1/models shows it (engine/lifecycle.ts); "loaded" means its runner is up. */
   state: ListedState;
   /** Why it failed (state "failed"). */
@@ -51,6 +53,15 @@ export interface ModelSource {
   acquire(name?: string | null): Promise<AcquiredModel>;
   /** Stops the named model's runner (its requests fail); false when it was not loaded. Throws as acquire. */
   unload(name?: string | null): Promise<boolean>;
+  // Model management Ollama's API offers (the registry has them; test fakes may not).
+  /** keep_alive for a loaded model (seconds; negative: keep, 0: unload once idle). */
+  keepAlive?(id: string, seconds: number): Promise<void>;
+  /** When a loaded model is unloaded if it stays idle (ms since epoch), or null. */
+  expiresAt?(id: string): number | null;
+  /** A new name for a model. */
+  addAlias?(name: string, id: string): void;
+  /** Deletes a model Hearth pulled or imported under `home`/models; returns its id. */
+  remove?(name: string, home: string): Promise<string>;
   /** Readiness for /health. */
   health(): {
     ok: boolean;

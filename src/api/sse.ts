@@ -18,6 +18,8 @@ export function sseResponse(
   trace?: RequestTrace,
   /** How an error after the first byte is sent, as [event name or undefined, data] (default: OpenAI's data-only event). */
   errorEvent: (e: ApiError) => [string | undefined, unknown] = openaiErrorEvent,
+  /** Another framing over the same transport (Ollama's NDJSON: one JSON object a line). */
+  framing: StreamFraming = SSE_FRAMING,
 ): Response {
   const encoder = new TextEncoder();
   const source: Bun.DirectUnderlyingSource = {
@@ -28,7 +30,7 @@ export function sseResponse(
       const send = (data: unknown, event?: string) => {
         if (gone) return;
         const payload = typeof data === "string" ? data : JSON.stringify(data);
-        const bytes = encoder.encode(`${event ? `event: ${event}\n` : ""}data: ${payload}\n\n`);
+        const bytes = encoder.encode(framing.frame(payload, event));
         const written = controller.write(bytes);
         if (written === 0) {
           gone = true; // the client disconnected
@@ -70,9 +72,17 @@ export function sseResponse(
   };
   // lib.dom's ReadableStream constructor hides bun-types' overload for direct sources.
   return new Response(new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>), {
-    headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
+    headers: { "content-type": framing.contentType, "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
   });
 }
+
+/** How each event is written: its content type, and one event's bytes as text. */
+export interface StreamFraming {
+  contentType: string;
+  frame: (payload: string, event?: string) => string;
+}
+
+const SSE_FRAMING: StreamFraming = { contentType: "text/event-stream", frame: (payload, event) => `${event ? `event: ${event}\n` : ""}data: ${payload}\n\n` };
 
 /** OpenAI's error event: `data: {"error":{…}}` with the envelope's four keys. */
 function openaiErrorEvent(e: ApiError): [undefined, unknown] {

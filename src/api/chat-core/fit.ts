@@ -7,7 +7,7 @@ import type { AcquiredModel } from "../model-source.ts";
 import type { PreparedChat } from "./prepare.ts";
 
 /** The token ids the engine decodes for this prompt: its exact prompt token count. */
-export function promptIds(prepared: PreparedChat, model: Pick<AcquiredModel, "engine">): Promise<number[]> {
+export function promptIds(prepared: Pick<PreparedChat, "generate">, model: Pick<AcquiredModel, "engine">): Promise<number[]> {
   const prompt = prepared.generate.prompt;
   if (prompt.length > 0 && typeof prompt[0] === "number") return Promise.resolve(prompt as number[]);
   return model.engine.tokenizePrompt(prompt as PromptSegment[], prepared.generate.addSpecial);
@@ -18,7 +18,7 @@ export function promptIds(prepared: PreparedChat, model: Pick<AcquiredModel, "en
  * refuses a prompt that leaves no room to answer, and lowers max tokens to the room left.
  * Returns the prompt's token count.
  */
-export async function fitToContext(prepared: PreparedChat, model: Pick<AcquiredModel, "engine" | "info">): Promise<number> {
+export async function fitToContext(prepared: Pick<PreparedChat, "generate">, model: Pick<AcquiredModel, "engine" | "info">): Promise<number> {
   const ids = await promptIds(prepared, model);
   const most = model.info.nCtx - 1;
   if (ids.length > most) {

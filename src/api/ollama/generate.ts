@@ -1,0 +1,79 @@
+// POST /api/generate: a prompt through the model's chat template (with `system`), or `raw` as the
+// model reads it (as /v1/completions: special-token text in it is parsed). An empty prompt loads
+// the model (done_reason "load"; "unload" with keep_alive 0), as Ollama does.
+import type { GenerateRequest } from "../../engine/types.ts";
+import { fitToContext } from "../chat-core/fit.ts";
+import { prepareChat } from "../chat-core/prepare.ts";
+import type { AnswerPiece } from "../chat-core/request.ts";
+import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
+import { resolveGeneration } from "../chat-core/sampling.ts";
+import { badRequest } from "../errors.ts";
+import { checkGenerative, collect, startAll, textPieces, type GenerationContext } from "../generation.ts";
+import type { AcquiredModel, ModelSource } from "../model-source.ts";
+import type { OllamaOptions } from "./chat.ts";
+import { requestModel } from "./lifecycle.ts";
+import { generationOptions, requestContext } from "./options.ts";
+import type { GenerateBody } from "./schema.ts";
+import { answerStream } from "./stream.ts";
+import { createdAt, doneFields, lifecycleDone, RequestClock } from "./timing.ts";
+import { generateRequest, outputConstraint, refuseImages } from "./translate.ts";
+
+function refuseUnsupported(body: GenerateBody): void {
+  refuseImages(body.images, "images");
+  if (body.template) throw badRequest("template overrides are not supported: send raw: true with the prompt already formatted", { param: "template" });
+  if (body.context?.length) throw badRequest("context (Ollama's deprecated token history) is not supported: send the conversation to /api/chat", { param: "context" });
+  if (body.suffix) throw badRequest("suffix (fill-in-the-middle) is not supported yet", { param: "suffix" });
+}
+
+/** The raw prompt as the engine decodes it: no template, BOS as the vocabulary wants, the context checked. */
+async function rawRequest(body: GenerateBody, model: AcquiredModel): Promise<GenerateRequest> {
+  checkGenerative(model.info, 1);
+  const output = outputConstraint(body.format);
+  const generate: GenerateRequest = {
+    ...resolveGeneration(generationOptions(body.options), model.info.nVocab, model.defaults),
+    prompt: [{ text: body.prompt ?? "", parseSpecial: true }],
+    addSpecial: true,
+    ...(output ? { grammar: output.grammar } : {}),
+  };
+  const fit = { generate };
+  await fitToContext(fit, { engine: model.engine, info: { ...model.info, nCtx: requestContext(body.options, model.info.nCtx) } });
+  return fit.generate;
+}
+
+/** Raw text pieces as the chat core's answer pieces (all of it content). */
+async function* rawPieces(pieces: ReturnType<typeof textPieces>): AsyncGenerator<AnswerPiece> {
+  for await (const p of pieces) {
+    yield { index: p.index, delta: { content: p.text, reasoning: "", toolCalls: [] }, ...(p.done ? { done: { ...p.done, stopSequence: null } } : {}) };
+  }
+}
+
+export async function generate(body: GenerateBody, models: ModelSource, ctx: GenerationContext, options: OllamaOptions): Promise<object | Response> {
+  const clock = new RequestClock();
+  refuseUnsupported(body);
+  const request = body.raw ? null : generateRequest(body);
+  const { model, after, unloads } = await requestModel(models, body.model, body.keep_alive, clock);
+  ctx.trace.model = model.id;
+  const name = body.model || model.id;
+  if (!body.prompt) {
+    await after();
+    return { model: name, created_at: createdAt(), response: "", ...lifecycleDone(unloads ? "unload" : "load", clock) };
+  }
+  const stream = body.stream !== false;
+  if (request === null) {
+    const generate = await rawRequest(body, model);
+    const started = await startAll(model.engine, [generate], ctx, { prompt: "prompt", grammar: generate.grammar ? "format" : null });
+    ctx.trace.promptTokens = started[0]!.promptTokens;
+    if (stream) return answerStream(rawPieces(textPieces(started)), ctx, { model: name, clock, shape: "generate", after });
+    const r = await collect(started[0]!, { prompt: "prompt" });
+    await after();
+    return { model: name, created_at: createdAt(), response: r.text, ...doneFields(r.finishReason, r.usage, r.timings, clock) };
+  }
+  const prepared = await prepareChat(request, model, options.protect);
+  await fitToContext(prepared, { engine: model.engine, info: { ...model.info, nCtx: requestContext(body.options, model.info.nCtx) } });
+  const started = await startChat(model, prepared, ctx);
+  if (stream) return answerStream(answerPieces(started, prepared), ctx, { model: name, clock, shape: "generate", after });
+  const [a] = await collectAnswers(started, prepared);
+  await after();
+  return { model: name, created_at: createdAt(), response: a!.content, ...(a!.reasoning ? { thinking: a!.reasoning } : {}), ...doneFields(a!.finishReason, a!.usage, a!.timings, clock) };
+}
+
