@@ -49,6 +49,7 @@ BUILD   := lib/build/$(VARIANT)
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
   -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF \
+  -DMTMD_VIDEO=OFF \
   -DGGML_NATIVE=$(if $(filter 0,$(NATIVE)),OFF,ON) \
   -DGGML_RPC=$(if $(filter 1,$(RPC)),ON,OFF) \
   -DGGML_CUDA=$(if $(filter cuda,$(GPU)),ON,OFF) \
@@ -59,12 +60,17 @@ CMAKE_FLAGS += -DCMAKE_CUDA_ARCHITECTURES=$(CUDA_ARCHS)
 endif
 
 TOOLS   := llama-simple llama-server llama-quantize $(if $(filter 1,$(RPC)),ggml-rpc-server,)
-TARGETS := llama ggml $(TOOLS)
+# mtmd: llama.cpp's multimodal library (tools/mtmd: image decoding, the vision encoder, chunked
+# prompts), which the runner binds for vision models (src/llama/mtmd.ts, lib/shim/hearth_mtmd.cpp).
+# Built without MTMD_VIDEO: bytes stb_image cannot decode would otherwise be handed to an ffprobe /
+# ffmpeg child process, and Hearth takes images only.
+TARGETS := llama ggml mtmd $(TOOLS)
 
 SHIM_SRC := lib/shim/hearth_shim.c lib/shim/hearth_grammar.cpp lib/shim/hearth_grammar.h \
-            lib/shim/grammar_port.cpp lib/shim/grammar_mask.cpp lib/shim/grammar_port.h
+            lib/shim/grammar_port.cpp lib/shim/grammar_mask.cpp lib/shim/grammar_port.h \
+            lib/shim/hearth_mtmd.cpp
 # What the hearth binary loads at run time (the tools need a few more, which stay in lib/).
-RUNTIME_LIBS = $(wildcard lib/libllama.$(SO)* lib/libggml*.$(SO)* lib/libhearth_shim.$(SO))
+RUNTIME_LIBS = $(wildcard lib/libllama.$(SO)* lib/libggml*.$(SO)* lib/libmtmd.$(SO)* lib/libhearth_shim.$(SO))
 STAMP    := lib/.built-$(VARIANT)
 
 .PHONY: all lib bun deps run test dist bench fuzz soak clean distclean check-source chromium
@@ -119,14 +125,15 @@ $(STAMP): $(SOURCE_DEP)
 
 # The shim adapts the few llama.h calls that pass structs by value (see lib/shim/hearth_shim.c).
 # The grammar (hearth_grammar.cpp, grammar_*.cpp) is C++: llama.cpp's grammar types and parser.
-SHIM_FLAGS := -O2 -fPIC -Wall -Wextra -I$(LLAMA_SRC)/include -I$(LLAMA_SRC)/ggml/include
-SHIM_OBJ   := lib/hearth_shim.o lib/hearth_grammar.o lib/grammar_port.o lib/grammar_mask.o
+SHIM_FLAGS := -O2 -fPIC -Wall -Wextra -I$(LLAMA_SRC)/include -I$(LLAMA_SRC)/ggml/include -I$(LLAMA_SRC)/tools/mtmd
+SHIM_OBJ   := lib/hearth_shim.o lib/hearth_grammar.o lib/grammar_port.o lib/grammar_mask.o lib/hearth_mtmd.o
 lib/libhearth_shim.$(SO): $(SHIM_SRC) $(STAMP)
 	$(CC) $(SHIM_FLAGS) -std=c11 -c -o lib/hearth_shim.o lib/shim/hearth_shim.c
 	$(CXX) $(SHIM_FLAGS) -std=c++17 -c -o lib/hearth_grammar.o lib/shim/hearth_grammar.cpp
 	$(CXX) $(SHIM_FLAGS) -std=c++17 -c -o lib/grammar_port.o lib/shim/grammar_port.cpp
 	$(CXX) $(SHIM_FLAGS) -std=c++17 -c -o lib/grammar_mask.o lib/shim/grammar_mask.cpp
-	$(CXX) -shared -o $@ $(SHIM_OBJ) -Llib -lllama -lggml -lggml-base '-Wl,-rpath,$$ORIGIN'
+	$(CXX) $(SHIM_FLAGS) -std=c++17 -c -o lib/hearth_mtmd.o lib/shim/hearth_mtmd.cpp
+	$(CXX) -shared -o $@ $(SHIM_OBJ) -Llib -lmtmd -lllama -lggml -lggml-base '-Wl,-rpath,$$ORIGIN'
 	@rm -f $(SHIM_OBJ)
 
 # ---- everyday commands -----------------------------------------------------
@@ -165,7 +172,7 @@ soak: lib deps
 	$(BUN) bench/soak.ts $(ARGS)
 
 # ---- compatibility with other programs (not part of `make test`) ------------
-.PHONY: compat compat-python agents claude-code
+.PHONY: compat compat-python agents claude-code codex
 
 # llama.cpp's own Anthropic API tests (tools/server/tests/unit/test_compat_anthropic.py, pinned
 # source) against llama-server and Hearth: test/compat/anthropic.ts. They run on Debian's
@@ -178,18 +185,27 @@ compat-python:
 	  if command -v apt-get >/dev/null; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(COMPAT_PY_PKGS) >/dev/null; \
 	  else echo "/usr/bin/python3 needs pytest, requests, aiohttp, filelock and wget"; exit 1; fi; fi
 
-# Claude Code itself against Hearth, in a network namespace with only loopback (unshare -n; run as
-# root, or where user namespaces are allowed): test/compat/claude-code.ts. Claude Code comes from
-# npm into .tools/agents (not a dependency of Hearth), pinned here.
+# Claude Code and Codex CLI themselves against Hearth, in a network namespace with only loopback
+# (unshare -n; run as root, or where user namespaces are allowed): test/compat/claude-code.ts and
+# test/compat/codex.ts. Both come from npm into .tools/agents (not dependencies of Hearth), pinned
+# here. `make agents AGENTS=codex` runs one; ARGS go to each (e.g. --llama-server).
 CLAUDE_CODE_VERSION := 2.1.328
 CLAUDE_CODE := .tools/agents/node_modules/.bin/claude
-agents: lib deps claude-code
-	$(BUN) test/compat/claude-code.ts $(ARGS)
+CODEX_VERSION := 0.171.0
+CODEX := .tools/agents/node_modules/.bin/codex
+AGENTS ?= claude-code codex
+agents: lib deps $(AGENTS)
+	@set -e; for a in $(AGENTS); do $(BUN) test/compat/$$a.ts $(ARGS); done
 claude-code:
 	@if [ "$$($(CLAUDE_CODE) --version 2>/dev/null | cut -d' ' -f1)" != "$(CLAUDE_CODE_VERSION)" ]; then \
 	  echo "installing @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) from npm into .tools/agents"; \
-	  mkdir -p .tools/agents && echo '{ "private": true }' > .tools/agents/package.json && \
+	  mkdir -p .tools/agents && { [ -f .tools/agents/package.json ] || echo '{ "private": true }' > .tools/agents/package.json; } && \
 	  cd .tools/agents && npm install --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) >/dev/null; fi
+codex:
+	@if [ "$$($(CODEX) --version 2>/dev/null | cut -d' ' -f2)" != "$(CODEX_VERSION)" ]; then \
+	  echo "installing @openai/codex@$(CODEX_VERSION) from npm into .tools/agents"; \
+	  mkdir -p .tools/agents && { [ -f .tools/agents/package.json ] || echo '{ "private": true }' > .tools/agents/package.json; } && \
+	  cd .tools/agents && npm install --no-audit --no-fund --loglevel=error @openai/codex@$(CODEX_VERSION) >/dev/null; fi
 
 clean:
 	rm -rf dist lib/build lib/*.$(SO)* lib/bin lib/.built-* lib/VARIANT
