@@ -1,0 +1,222 @@
+// Ollama's dialect over a fake engine (no model, no socket): the real `ollama` library's fetch goes
+// straight into the app. What is checked here is the translation: the engine's timings become the
+// last chunk's nanoseconds exactly, options reach the engine request under their own names,
+// NDJSON framing, Ollama's error envelope and statuses, and what is refused.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Ollama } from "ollama";
+import { createApp } from "../../src/api/app.ts";
+import { keepAliveSeconds } from "../../src/api/ollama/options.ts";
+import { FakeEngine, FakeModels } from "../helpers/fake-engine.ts";
+
+function ollamaApp(engine = new FakeEngine()) {
+  const home = mkdtempSync(join(tmpdir(), "hearth-ollama-"));
+  const app = createApp(new FakeModels(engine), { apiKeys: [], cors: null, maxBodyBytes: 1 << 20, ollama: { home } });
+  const fetch = (async (url: RequestInfo | URL, init?: RequestInit) => app.handle(new Request(url, init))) as typeof globalThis.fetch;
+  const client = new Ollama({ host: "http://localhost", fetch });
+  const post = (path: string, body: unknown, method = "POST") =>
+    app.handle(new Request(`http://localhost${path}`, { method, headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }));
+  return { app, client, engine, post };
+}
+
+const user = (content: string) => [{ role: "user", content }];
+
+describe("chat", () => {
+  test("non-streamed: the answer and the engine's own timings in nanoseconds", async () => {
+    const { client } = ollamaApp();
+    const r = await client.chat({ model: "fake-model", messages: user("hi"), stream: false });
+    expect(r.message).toEqual({ role: "assistant", content: "Hello, world!" });
+    expect(r.done).toBe(true);
+    expect(r.done_reason).toBe("stop");
+    // The fake engine reports promptMs 1, predictedMs 2, predictedN 4 and 7 prompt tokens.
+    expect(r.prompt_eval_count).toBe(7);
+    expect(r.prompt_eval_duration).toBe(1_000_000);
+    expect(r.eval_count).toBe(4);
+    expect(r.eval_duration).toBe(2_000_000);
+    expect(r.total_duration).toBeGreaterThanOrEqual(r.load_duration + r.prompt_eval_duration + r.eval_duration);
+    expect(Date.parse(r.created_at as unknown as string)).not.toBeNaN();
+  });
+
+  test("streamed by default: NDJSON, each line with model and created_at, the last done with done_reason", async () => {
+    const { post } = ollamaApp();
+    const res = await post("/api/chat", { model: "fake-model:latest", messages: user("hi") });
+    expect(res.headers.get("content-type")).toBe("application/x-ndjson");
+    const lines = (await res.text()).trimEnd().split("\n").map(l => JSON.parse(l));
+    expect(lines.map(l => l.message.content).join("")).toBe("Hello, world!");
+    for (const l of lines) {
+      expect(l.model).toBe("fake-model:latest");
+      expect(typeof l.created_at).toBe("string");
+    }
+    expect(lines.slice(0, -1).every(l => l.done === false)).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ done: true, done_reason: "stop", eval_count: 4, eval_duration: 2_000_000 });
+  });
+
+  test("through the library's stream iterator", async () => {
+    const { client } = ollamaApp();
+    let text = "";
+    let last: any;
+    for await (const part of await client.chat({ model: "fake-model", messages: user("hi"), stream: true })) {
+      text += part.message.content;
+      last = part;
+    }
+    expect(text).toBe("Hello, world!");
+    expect(last.done).toBe(true);
+  });
+
+  test("options reach the engine under their own names; unknown keys are ignored", async () => {
+    const { client, engine } = ollamaApp();
+    await client.chat({
+      model: "fake-model",
+      messages: user("hi"),
+      stream: false,
+      options: { num_predict: 2, temperature: 0.3, top_k: 7, top_p: 0.5, min_p: 0.1, repeat_penalty: 1.2, repeat_last_n: 32, presence_penalty: 0.4, frequency_penalty: 0.6, seed: 42, stop: ["xyz"], num_gpu: 99, mirostat: 2 } as any,
+    });
+    const r = engine.requests[0]!;
+    expect(r.maxTokens).toBe(2);
+    expect(r.stop[0]).toBe("xyz");
+    expect(r.sampling).toMatchObject({ temperature: 0.3, topK: 7, topP: 0.5, minP: 0.1, repeatPenalty: 1.2, penaltyLastN: 32, presencePenalty: 0.4, frequencyPenalty: 0.6, seed: 42 });
+  });
+
+  test("num_predict cuts the answer: done_reason length", async () => {
+    const { client } = ollamaApp();
+    const r = await client.chat({ model: "fake-model", messages: user("hi"), stream: false, options: { num_predict: 2 } });
+    expect(r.message.content).toBe("Hello,");
+    expect(r.done_reason).toBe("length");
+  });
+
+  test("num_ctx above the model's context is a 400, never a truncation; within it, a prompt that does not fit is a 400", async () => {
+    const { post } = ollamaApp();
+    const over = await post("/api/chat", { model: "fake-model", messages: user("hi"), stream: false, options: { num_ctx: 8192 } });
+    expect(over.status).toBe(400);
+    expect((await over.json()).error).toContain("num_ctx 8192 exceeds");
+    const tight = await post("/api/chat", { model: "fake-model", messages: user("a long enough prompt"), stream: false, options: { num_ctx: 8 } });
+    expect(tight.status).toBe(400);
+    expect((await tight.json()).error).toMatch(/prompt is too long: \d+ tokens > 7 maximum/);
+  });
+
+  test("format json constrains the answer with a grammar; a schema too", async () => {
+    const { client, engine } = ollamaApp();
+    await client.chat({ model: "fake-model", messages: user("hi"), stream: false, format: "json" });
+    await client.chat({ model: "fake-model", messages: user("hi"), stream: false, format: { type: "object", properties: { a: { type: "integer" } }, required: ["a"] } });
+    expect(engine.requests[0]!.grammar?.gbnf).toContain("root");
+    expect(engine.requests[1]!.grammar?.gbnf).toContain("root");
+    expect(engine.requests[1]!.grammar?.gbnf).not.toBe(engine.requests[0]!.grammar?.gbnf);
+  });
+
+  test("an empty conversation loads the model: done_reason load; keep_alive 0 says unload", async () => {
+    const { client } = ollamaApp();
+    const load = await client.chat({ model: "fake-model", messages: [], stream: false });
+    expect(load.done_reason).toBe("load");
+    const unload = await client.chat({ model: "fake-model", messages: [], stream: false, keep_alive: 0 });
+    expect(unload.done_reason).toBe("unload");
+  });
+
+  test("tool calls from the model come back with arguments as an object", async () => {
+    const engine = new FakeEngine(['<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>']);
+    const qwenTemplate = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if tools %}<tools>{% for t in tools %}{{ t | tojson }}{% endfor %}</tools>{% endif %}<tool_call></tool_call><|im_start|>assistant\n";
+    const app = createApp(new FakeModels(engine, "fake-model", undefined, qwenTemplate), { apiKeys: [], cors: null, maxBodyBytes: 1 << 20, ollama: { home: mkdtempSync(join(tmpdir(), "hearth-ollama-")) } });
+    const client = new Ollama({ host: "http://localhost", fetch: (async (u: RequestInfo | URL, i?: RequestInit) => app.handle(new Request(u, i))) as typeof fetch });
+    const tools = [{ type: "function", function: { name: "get_weather", description: "weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
+    const r = await client.chat({ model: "fake-model", messages: user("weather?"), tools, stream: false });
+    expect(r.message.tool_calls?.map(c => c.function)).toEqual([{ index: 0, name: "get_weather", arguments: { city: "Paris" } } as any]);
+    expect(r.done_reason).toBe("stop");
+    const streamed: any[] = [];
+    for await (const part of await client.chat({ model: "fake-model", messages: user("weather?"), tools, stream: true })) streamed.push(part);
+    const calls = streamed.flatMap(p => p.message.tool_calls ?? []);
+    expect(calls.map(c => c.function.arguments)).toEqual([{ city: "Paris" }]);
+  });
+
+  test("history with tool calls and a tool turn reaches the template", async () => {
+    const { client, engine } = ollamaApp();
+    await client.chat({
+      model: "fake-model",
+      stream: false,
+      messages: [
+        { role: "user", content: "weather?" },
+        { role: "assistant", content: "", tool_calls: [{ function: { name: "get_weather", arguments: { city: "Oslo" } } }] },
+        { role: "tool", content: "cold", tool_name: "get_weather" } as any,
+      ],
+    });
+    const prompt = (engine.requests[0]!.prompt as number[]).map(c => String.fromCharCode(c)).join("");
+    expect(prompt).toContain("cold");
+  });
+});
+
+describe("generate", () => {
+  test("raw: the prompt as written, no template", async () => {
+    const { client, engine } = ollamaApp();
+    const r = await client.generate({ model: "fake-model", prompt: "<s>Once", raw: true, stream: false });
+    expect(r.response).toBe("Hello, world!");
+    const prompt = (engine.requests[0]!.prompt as number[]).map(c => String.fromCharCode(c)).join("");
+    expect(prompt).toBe("<s>Once");
+  });
+
+  test("templated with system; streamed by default; an empty prompt loads", async () => {
+    const { client, engine } = ollamaApp();
+    let text = "";
+    for await (const part of await client.generate({ model: "fake-model", prompt: "Once", system: "Be brief", stream: true })) text += part.response;
+    expect(text).toBe("Hello, world!");
+    const prompt = (engine.requests[0]!.prompt as number[]).map(c => String.fromCharCode(c)).join("");
+    expect(prompt).toContain("Be brief");
+    expect(prompt).toContain("Once");
+    expect((await client.generate({ model: "fake-model", prompt: "", stream: false })).done_reason).toBe("load");
+  });
+
+  test("images are a clear 400 (no vision yet); template overrides too", async () => {
+    const { post } = ollamaApp();
+    const images = await post("/api/generate", { model: "fake-model", prompt: "x", images: ["aGk="] });
+    expect(images.status).toBe(400);
+    expect((await images.json()).error).toContain("images are not supported");
+    const template = await post("/api/generate", { model: "fake-model", prompt: "x", template: "{{ .Prompt }}" });
+    expect(template.status).toBe(400);
+  });
+});
+
+describe("errors and the rest", () => {
+  test("unknown model: ResponseError 404 in Ollama's words", async () => {
+    const { client } = ollamaApp();
+    const err = await client.chat({ model: "nope", messages: user("hi") }).catch(e => e);
+    expect(err.name).toBe("ResponseError");
+    expect(err.status_code).toBe(404);
+    expect(err.error).toBe('model "nope" not found, try pulling it first');
+  });
+
+  test("bad bodies are 400 {error}; unknown /api paths 404 {error}; create and push 501 with what to do", async () => {
+    const { post, app } = ollamaApp();
+    for (const [path, body] of [["/api/chat", "{not json"], ["/api/chat", { messages: [{ role: "wizard", content: "x" }] }], ["/api/generate", { prompt: 3 }], ["/api/chat", { messages: [], keep_alive: "soon" }]] as const) {
+      const res = await post(path, body);
+      expect(res.status).toBe(400);
+      expect(typeof (await res.json()).error).toBe("string");
+    }
+    const missing = await app.handle(new Request("http://localhost/api/nothing"));
+    expect(missing.status).toBe(404);
+    expect(Object.keys(await missing.json())).toEqual(["error"]);
+    for (const path of ["/api/create", "/api/push"]) {
+      const res = await post(path, { model: "x" });
+      expect(res.status).toBe(501);
+      expect((await res.json()).error).toMatch(/Hearth does not .*: /);
+    }
+  });
+
+  test("version, tags, ps, HEAD /", async () => {
+    const { client, app } = ollamaApp();
+    expect((await client.version()).version).toMatch(/^\d+\.\d+\.\d+$/);
+    const list = await client.list();
+    expect(list.models.map(m => m.name)).toEqual(["fake-model:latest"]);
+    expect((await client.ps()).models.map(m => m.name)).toEqual(["fake-model:latest"]);
+    expect((await app.handle(new Request("http://localhost/", { method: "HEAD" }))).status).toBe(200);
+  });
+
+  test("keep_alive durations", () => {
+    expect(keepAliveSeconds("5m")).toBe(300);
+    expect(keepAliveSeconds("1h30m")).toBe(5400);
+    expect(keepAliveSeconds("300ms")).toBeCloseTo(0.3);
+    expect(keepAliveSeconds(0)).toBe(0);
+    expect(keepAliveSeconds("-1")).toBe(-1);
+    expect(keepAliveSeconds("-1m")).toBe(-60);
+    expect(keepAliveSeconds(undefined)).toBeUndefined();
+    expect(() => keepAliveSeconds("soon")).toThrow();
+  });
+});
