@@ -1,8 +1,10 @@
-// POST /api/generate: a prompt through the model's chat template (with `system`), or `raw` as the
-// model reads it (as /v1/completions: special-token text in it is parsed). An empty prompt loads
+// POST /api/generate: a prompt through the model's chat template (with `system`), `raw` as the
+// model reads it (as /v1/completions: special-token text in it is parsed), or with `suffix` a
+// fill-in-the-middle prompt. An empty prompt loads
 // the model (done_reason "load"; "unload" with keep_alive 0), as Ollama does.
 import type { GenerateRequest } from "../../engine/types.ts";
 import { fitToContext } from "../chat-core/fit.ts";
+import { infillTokens, requireFim } from "../chat-core/infill.ts";
 import { prepareChat } from "../chat-core/prepare.ts";
 import type { AnswerPiece } from "../chat-core/request.ts";
 import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
@@ -22,22 +24,32 @@ function refuseUnsupported(body: GenerateBody): void {
   refuseImages(body.images, "images");
   if (body.template) throw badRequest("template overrides are not supported: send raw: true with the prompt already formatted", { param: "template" });
   if (body.context?.length) throw badRequest("context (Ollama's deprecated token history) is not supported: send the conversation to /api/chat", { param: "context" });
-  if (body.suffix) throw badRequest("suffix (fill-in-the-middle) is not supported yet", { param: "suffix" });
 }
 
-/** The raw prompt as the engine decodes it: no template, BOS as the vocabulary wants, the context checked. */
+/**
+ * The untemplated prompt the engine decodes: `raw` as written (BOS as the vocabulary wants), or with
+ * `suffix` the model's fill-in-the-middle prompt (chat-core/infill.ts, the same tokens as
+ * llama-server's /infill; 400 for a model without FIM tokens). The context is checked either way.
+ */
 async function rawRequest(body: GenerateBody, model: AcquiredModel): Promise<GenerateRequest> {
   checkGenerative(model.info, 1);
   const output = outputConstraint(body.format);
+  const prompt = body.suffix ? await fimPrompt(body.prompt ?? "", body.suffix, model) : [{ text: body.prompt ?? "", parseSpecial: true }];
   const generate: GenerateRequest = {
-    ...resolveGeneration(generationOptions(body.options), model.info.nVocab, model.defaults),
-    prompt: [{ text: body.prompt ?? "", parseSpecial: true }],
-    addSpecial: true,
+    ...resolveGeneration(generationOptions(body.options, body), model.info.nVocab, model.defaults),
+    prompt,
+    addSpecial: !body.suffix,
     ...(output ? { grammar: output.grammar } : {}),
   };
   const fit = { generate };
   await fitToContext(fit, { engine: model.engine, info: { ...model.info, nCtx: requestContext(body.options, model.info.nCtx) } });
   return fit.generate;
+}
+
+async function fimPrompt(prefix: string, suffix: string, model: AcquiredModel): Promise<number[]> {
+  const fim = requireFim(model.info, model.id);
+  const budget = { nBatch: model.info.nBatch ?? 512, nCtx: model.info.nCtx, nPredict: model.info.nPredict ?? -1 };
+  return infillTokens({ prefix, suffix }, fim, budget, (text, addSpecial, parseSpecial) => model.engine.tokenize(text, addSpecial, parseSpecial));
 }
 
 /** Raw text pieces as the chat core's answer pieces (all of it content). */
@@ -50,11 +62,11 @@ async function* rawPieces(pieces: ReturnType<typeof textPieces>): AsyncGenerator
 export async function generate(body: GenerateBody, models: ModelSource, ctx: GenerationContext, options: OllamaOptions): Promise<object | Response> {
   const clock = new RequestClock();
   refuseUnsupported(body);
-  const request = body.raw ? null : generateRequest(body);
+  const request = body.raw || body.suffix ? null : generateRequest(body);
   const { model, after, unloads } = await requestModel(models, body.model, body.keep_alive, clock);
   ctx.trace.model = model.id;
   const name = body.model || model.id;
-  if (!body.prompt) {
+  if (!body.prompt && !body.suffix) {
     await after();
     return { model: name, created_at: createdAt(), response: "", ...lifecycleDone(unloads ? "unload" : "load", clock) };
   }

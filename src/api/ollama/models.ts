@@ -72,7 +72,7 @@ function infoValue(v: GgufValue, verbose: boolean): unknown {
 }
 
 /** What the model can do, read from its header: only what it really has. */
-export function capabilities(meta: Record<string, string>): string[] {
+export function capabilities(meta: Record<string, string>, info?: ModelListing["info"]): string[] {
   const arch = meta["general.architecture"] ?? "";
   const pooling = Number(meta[`${arch}.pooling_type`] ?? 0);
   if (pooling > 0 || /^(bert|nomic-bert|jina-bert|modern-bert|t5encoder)/.test(arch)) return ["embedding"];
@@ -80,7 +80,10 @@ export function capabilities(meta: Record<string, string>): string[] {
   const out = ["completion"];
   if (/\btools\b/.test(template)) out.push("tools");
   if (detectReasoningFormat(template)) out.push("thinking");
-  if (meta["tokenizer.ggml.fim_pre_token_id"] !== undefined && meta["tokenizer.ggml.fim_suf_token_id"] !== undefined) out.push("insert");
+  // FIM tokens: named in the header, or (llama.cpp also finds them by their text) reported by the loaded model.
+  const fim = info?.fim;
+  const fimLoaded = fim && fim.pre !== null && fim.suf !== null && fim.mid !== null;
+  if (fimLoaded || (meta["tokenizer.ggml.fim_pre_token_id"] !== undefined && meta["tokenizer.ggml.fim_suf_token_id"] !== undefined)) out.push("insert");
   return out;
 }
 
@@ -114,6 +117,6 @@ export async function show(body: ShowBody, models: ModelSource, digests: FileDig
     template: meta["tokenizer.chat_template"] ?? "",
     ...rest,
     model_info: modelInfo,
-    capabilities: capabilities(meta),
+    capabilities: capabilities(meta, found.info),
   };
 }

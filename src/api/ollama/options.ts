@@ -11,8 +11,15 @@ function maxTokens(numPredict: number | undefined): number | null {
   return numPredict !== undefined && numPredict > 0 ? numPredict : null;
 }
 
-export function generationOptions(options: OllamaOptions | undefined): GenerationOptions {
-  const o = options ?? {};
+/** The AI SDK provider's top-level settings (see schema.ts), under `options`. */
+export interface TopLevelSettings {
+  temperature?: number;
+  top_p?: number;
+  max_output_tokens?: number;
+}
+
+export function generationOptions(options: OllamaOptions | undefined, top: TopLevelSettings = {}): GenerationOptions {
+  const o = { temperature: top.temperature, top_p: top.top_p, num_predict: top.max_output_tokens, ...stripUndefined(options ?? {}) };
   const stop = o.stop === undefined ? [] : typeof o.stop === "string" ? [o.stop] : o.stop;
   return {
     maxTokens: maxTokens(o.num_predict),
@@ -48,6 +55,8 @@ export function requestContext(options: OllamaOptions | undefined, modelCtx: num
   }
   return wanted;
 }
+
+const stripUndefined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 const UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 

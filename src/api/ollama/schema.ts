@@ -68,6 +68,11 @@ const common = {
   model: t.Optional(t.String({ maxLength: 512 })),
   format,
   options: ollamaOptions,
+  // The AI SDK's Ollama provider sends its standard settings here, beside `options` (Ollama ignores
+  // them): honoured where `options` does not set the same thing.
+  temperature: t.Optional(t.Number()),
+  top_p: t.Optional(t.Number()),
+  max_output_tokens: t.Optional(t.Integer()),
   stream: t.Optional(t.Union([t.Boolean(), t.Null()])),
   keep_alive: keepAlive,
   think,

@@ -63,7 +63,7 @@ function request(messages: RequestMessage[], body: ChatBody | GenerateBody, defi
     tools: defined,
     toolChoice: "auto",
     parallelToolCalls: true,
-    generation: generationOptions(body.options),
+    generation: generationOptions(body.options, body),
     output: outputConstraint(body.format),
     reasoning: reasoningOptions(body.think),
     templateKwargs: {},
