@@ -23,7 +23,8 @@ export class AnswerParser {
   private readonly tools: ToolCallStream | null;
 
   constructor(setup: AnswerSetup) {
-    this.reasoning = setup.reasoning ? reasoningSplitter(setup.reasoning.format, setup.reasoning.startsInReasoning, setup.reasoning.thinkingClosed) : null;
+    const r = setup.reasoning;
+    this.reasoning = r ? reasoningSplitter(r.format, r.startsInReasoning, r.thinkingClosed, setup.tools !== null) : null;
     const idLength = setup.tools?.formats[0]?.idLength;
     this.tools = setup.tools ? new ToolCallStream(setup.tools.formats, setup.tools.definitions, () => callId(idLength)) : null;
   }

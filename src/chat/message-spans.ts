@@ -21,7 +21,7 @@ const FILL = "\u{F8F2}";
 const PLACEHOLDER = new RegExp(`${OPEN}(\\d+)${FILL}*${CLOSE}`, "g");
 
 /** Message fields whose text is untrusted. */
-const FIELDS = ["content", "reasoning_content", "name", "tool_call_id"] as const;
+const FIELDS = ["content", "reasoning_content", "thinking", "name", "tool_call_id"] as const;
 
 /** The messages with every text field replaced by a numbered placeholder, and the texts by number. */
 export function withPlaceholders(messages: ChatMessage[]): { messages: ChatMessage[]; texts: string[] } {

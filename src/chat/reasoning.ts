@@ -57,9 +57,13 @@ export interface ReasoningSplitter {
   end(): ReasoningDelta;
 }
 
-/** `startsInReasoning`: the prompt opened `<think>`; `thinkingClosed`: the prompt closed it (see the functions above). */
-export function reasoningSplitter(format: ReasoningFormat, startsInReasoning: boolean, thinkingClosed = false): ReasoningSplitter {
-  return format === "think" ? new ThinkSplitter(startsInReasoning, thinkingClosed) : new HarmonySplitter();
+/**
+ * `startsInReasoning`: the prompt opened `<think>`; `thinkingClosed`: the prompt closed it (see the
+ * functions above). `toolCalls` (harmony): a message to `functions.NAME` is passed on as a call
+ * (see HarmonySplitter) for the tool-call parser, instead of its body as content.
+ */
+export function reasoningSplitter(format: ReasoningFormat, startsInReasoning: boolean, thinkingClosed = false, toolCalls = false): ReasoningSplitter {
+  return format === "think" ? new ThinkSplitter(startsInReasoning, thinkingClosed) : new HarmonySplitter(toolCalls);
 }
 
 /** Buffers streamed pieces; `advance` emits what is decided and keeps what may still change. */
@@ -146,20 +150,43 @@ class ThinkSplitter extends BufferedSplitter {
 
 const bodyEnds = ["<|end|>", "<|start|>", "<|channel|>", "<|return|>", "<|call|>"];
 
-/** gpt-oss: analysis messages are reasoning, everything else the answer; markup is dropped. */
+/** A message's recipient as the header names it (`to=functions.get_weather`). */
+const RECIPIENT = /(?:^|\s)to=([^\s<]+)/;
+/** The recipient written in the role header, just before `<|channel|>`: `<|start|>assistant to=functions.NAME`. */
+const ROLE_RECIPIENT = /\s*to=([^\s<]+)\s*$/;
+
+/**
+ * gpt-oss: analysis messages are reasoning, everything else the answer; markup is dropped. With
+ * `toolCalls`, a message addressed to `functions.NAME` (in its channel header, `<|channel|>commentary
+ * to=functions.NAME <|constrain|>json<|message|>{…}<|call|>`, or in its role header, `<|start|>assistant
+ * to=functions.NAME<|channel|>commentary json<|message|>{…}`) is passed on as content in one plain
+ * form, ` to=functions.NAME<|message|>{…}<|call|>`, which the harmony tool-call format parses.
+ */
 class HarmonySplitter extends BufferedSplitter {
   private state: "outside" | "header" | "body" = "outside";
   private channel = "";
+  /** The current message's recipient (`functions.get_weather`), or "". */
+  private recipient = "";
+
+  constructor(private readonly toolCalls: boolean) {
+    super();
+  }
 
   protected advance(final: boolean): ReasoningDelta {
     const out = { content: "", reasoning: "" };
     for (;;) {
       if (this.state === "outside") {
         const at = this.buffer.indexOf("<|channel|>");
-        // Between messages only markup is expected (`<|end|><|start|>assistant`); other text is
-        // answer, decided once the next channel opens or the answer ends.
+        // Between messages only markup is expected (`<|end|><|start|>assistant`, perhaps with a
+        // recipient); other text is answer, decided once the next channel opens or the answer ends.
         const upTo = at >= 0 ? at : final ? this.buffer.length : 0;
-        const stray = this.buffer.slice(0, upTo).replace(/<\|end\|>|<\|start\|>(assistant)?|<\|return\|>/g, "");
+        let stray = this.buffer.slice(0, upTo).replace(/<\|end\|>|<\|start\|>(assistant)?|<\|return\|>|<\|call\|>/g, "");
+        this.recipient = "";
+        const role = at >= 0 ? ROLE_RECIPIENT.exec(stray) : null;
+        if (role) {
+          this.recipient = role[1]!;
+          stray = stray.slice(0, role.index);
+        }
         out.content += stray;
         this.buffer = this.buffer.slice(at >= 0 ? at + "<|channel|>".length : upTo);
         if (at < 0) return out;
@@ -172,9 +199,12 @@ class HarmonySplitter extends BufferedSplitter {
           if (final) this.buffer = "";
           return out;
         }
-        this.channel = this.buffer.slice(0, at).trim().split(/[\s<]/)[0] ?? "";
+        const header = this.buffer.slice(0, at);
+        this.channel = header.trim().split(/[\s<]/)[0] ?? "";
+        this.recipient = RECIPIENT.exec(header)?.[1] ?? this.recipient;
         this.buffer = this.buffer.slice(at + "<|message|>".length);
         this.state = "body";
+        if (this.isCall()) out.content += ` to=${this.recipient}<|message|>`;
         continue;
       }
       let at = -1;
@@ -184,11 +214,16 @@ class HarmonySplitter extends BufferedSplitter {
       }
       const upTo = at >= 0 ? at : this.buffer.length - (final ? 0 : partialTail(this.buffer, bodyEnds));
       const text = this.buffer.slice(0, upTo);
-      if (this.channel === "analysis") out.reasoning += text;
+      if (this.channel === "analysis" && !this.isCall()) out.reasoning += text;
       else out.content += text;
       this.buffer = this.buffer.slice(upTo);
       if (at < 0) return out;
+      if (this.isCall()) out.content += "<|call|>";
       this.state = "outside";
     }
+  }
+
+  private isCall(): boolean {
+    return this.toolCalls && this.recipient.startsWith("functions.");
   }
 }

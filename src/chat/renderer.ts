@@ -131,6 +131,7 @@ export class ChatRenderer {
   /** Role fix-ups llama.cpp applies before rendering: developer → system; a system turn the template cannot take is folded into the next message. */
   private adapt(messages: ChatMessage[]): ChatMessage[] {
     let out = messages.map(m => (m.role === "developer" ? { ...m, role: "system" as const } : m)).map(withObjectArguments);
+    if (this.templateText.includes("<|channel|>")) out = out.map(withHarmonyThinking);
     if (!this.supportsSystem && out[0]?.role === "system") {
       const [system, next, ...rest] = out;
       out = next ? [{ ...next, content: `${system!.content}\n${next.content}` }, ...rest] : [];
@@ -193,6 +194,19 @@ export class ChatRenderer {
     log("warn", `model ${this.source.modelId}: ${why}${consequence}`);
   }
 
+}
+
+/**
+ * gpt-oss's template reads an assistant's reasoning from `thinking` (rendered as the analysis
+ * message before a call) and refuses a turn with calls that holds both thinking and content; so,
+ * as llama.cpp's gpt-oss handler does, the reasoning is copied there and such a turn's content
+ * dropped.
+ */
+function withHarmonyThinking(m: ChatMessage): ChatMessage {
+  if (typeof m.reasoning_content !== "string" || m.thinking !== undefined) return m;
+  const out: ChatMessage = { ...m, thinking: m.reasoning_content };
+  if (m.tool_calls?.length) out.content = "";
+  return out;
 }
 
 /**

@@ -5,6 +5,8 @@ export interface ChatMessage {
   name?: string;
   tool_call_id?: string;
   reasoning_content?: string;
+  /** The same reasoning under gpt-oss's name for it (its template reads `thinking`; the renderer fills it in). */
+  thinking?: string;
   /** An assistant turn's calls; `arguments` is the JSON text from the wire (the renderer gives templates the object). */
   tool_calls?: ChatToolCall[];
 }

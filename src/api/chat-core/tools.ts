@@ -41,7 +41,7 @@ export function toolPlan(request: Pick<ChatRequest, "tools" | "toolChoice" | "pa
   const format = formats[0]!;
   let gbnf: string;
   try {
-    gbnf = format.grammar(selected, request.parallelToolCalls);
+    gbnf = format.grammar(selected, request.parallelToolCalls, forced);
   } catch (err) {
     if (!(err instanceof SchemaGrammarError)) throw err;
     // Without a grammar a forced call could not be guaranteed; an optional one is still parsed.

@@ -6,7 +6,7 @@ import { jsonSchemaToGbnf, SchemaBudget } from "../../grammar/json-schema-gramma
 import { scanObject, scanValue, skipWs } from "./json-scan.ts";
 import type { PartialCall, SectionParse, ToolDefinition } from "./types.ts";
 
-export type ToolFormatId = "hermes" | "llama3" | "mistral" | "glm45" | "glm4" | "json";
+export type ToolFormatId = "hermes" | "llama3" | "mistral" | "glm45" | "glm4" | "harmony" | "json";
 
 export interface ToolFormat {
   id: ToolFormatId;
@@ -18,8 +18,11 @@ export interface ToolFormat {
   preserve: string[];
   /** Parses a section starting at a trigger (or at the anchored start). Null: not a tool call after all. */
   parse(text: string, tools: ToolDefinition[]): SectionParse | null;
-  /** GBNF (root rule `root`) of one or more calls to `tools`, starting with a trigger. */
-  grammar(tools: ToolDefinition[], parallel: boolean): string;
+  /**
+   * GBNF (root rule `root`) of one or more calls to `tools`, starting with a trigger; `forced`:
+   * at the answer's start (most formats' calls start there the same way).
+   */
+  grammar(tools: ToolDefinition[], parallel: boolean, forced?: boolean): string;
   /** Call ids this family's templates accept (Mistral's must be 9 alphanumerics). */
   idLength?: number;
 }
@@ -263,6 +266,73 @@ const glm4: ToolFormat = {
   },
 };
 
+/** Where a harmony call's header ends and its arguments begin. */
+const MESSAGE = "<|message|>";
+/** What may stand between the function's name and `<|message|>`: its channel, a content type. */
+const HARMONY_HEADER = /^(?:<\|channel\|>(?:commentary|analysis))?\s*(?:<\|constrain\|>)?\s*[A-Za-z0-9_-]*$/;
+/** The headers models write, for telling whether a header cut off by the stream may still become one. */
+const HARMONY_HEADERS = ["<|channel|>commentary", "<|channel|>analysis", ""].flatMap(c => [`${c} <|constrain|>json`, `${c}<|constrain|>json`, `${c} json`, c]);
+function mayBeHarmonyHeader(rest: string): boolean {
+  // A `<|message|>` cut by the stream may end it.
+  for (let n = Math.min(MESSAGE.length - 1, rest.length); n > 0; n--) {
+    if (rest.endsWith(MESSAGE.slice(0, n))) {
+      rest = rest.slice(0, -n);
+      break;
+    }
+  }
+  return HARMONY_HEADER.test(rest) || HARMONY_HEADERS.some(h => h.startsWith(rest));
+}
+
+/**
+ * gpt-oss (harmony): a message addressed to a function, ` to=functions.NAME`, its header (channel,
+ * `<|constrain|>json`) up to `<|message|>`, the arguments as JSON, then `<|call|>` (an
+ * end-of-generation token: the answer usually just ends). The reasoning splitter passes such a
+ * message on as ` to=functions.NAME<|message|>{…}<|call|>` (src/chat/reasoning.ts); with reasoning
+ * parsing off this reads the model's own header too. One call per message: the model stops at
+ * `<|call|>`.
+ */
+const harmony: ToolFormat = {
+  id: "harmony",
+  triggers: [" to=functions."],
+  preserve: ["<|channel|>", "<|message|>", "<|constrain|>", "<|call|>"],
+  parse(text, tools) {
+    const nameStart = " to=functions.".length;
+    const header = text.indexOf(MESSAGE, nameStart);
+    const head = text.slice(nameStart, header < 0 ? text.length : header);
+    const name = /^[^\s<]*/.exec(head)![0];
+    const rest = head.slice(name.length);
+    if (header < 0) {
+      // Still in the header: a name that may still grow into a tool's, then a header's prefix.
+      if (rest === "") return [...names(tools)].some(n => n.startsWith(name)) ? { calls: [], end: null } : null;
+      return names(tools).has(name) && mayBeHarmonyHeader(rest) ? { calls: [], end: null } : null;
+    }
+    if (!names(tools).has(name) || !HARMONY_HEADER.test(rest)) return null;
+    const pos = skipWs(text, header + MESSAGE.length);
+    if (pos >= text.length) return { calls: [{ name, args: "", complete: false }], end: null };
+    const scan = scanValue(text, pos);
+    if (scan === "invalid" || text[pos] !== "{") return null;
+    if (scan === "incomplete") return { calls: [{ name, args: text.slice(pos), complete: false }], end: null };
+    const calls = [{ name, args: text.slice(pos, scan.end), complete: true }];
+    const after = skipWs(text, scan.end);
+    if (text.startsWith("<|call|>", after)) return { calls, end: after + "<|call|>".length };
+    if (after >= text.length || "<|call|>".startsWith(text.slice(after))) return { calls, end: null };
+    return { calls, end: scan.end };
+  },
+  grammar(tools, _parallel, forced) {
+    // Lazy, it starts at the trigger, which either header holds; forced, at the answer's start,
+    // where the call opens its commentary channel (the prompt ends with `<|start|>assistant`).
+    // One call per message (the model stops at <|call|>), so `parallel` changes nothing.
+    const head = `("<|channel|>" ("commentary" | "analysis"))? " "? "<|constrain|>"? "json"? "<|message|>"`;
+    const alternatives = tools.map((t, i) => `${literal(t.function.name)} head args${i}`);
+    const budget = new SchemaBudget(); // one for all the tools, as one schema has
+    return [
+      `root ::= ${forced ? '"<|channel|>commentary" ' : ""}" to=functions." (${alternatives.join(" | ")})`,
+      `head ::= ${head}`,
+      ...mergeRules(tools.map((t, i) => jsonSchemaToGbnf(params(t), `args${i}`, budget))),
+    ].join("\n");
+  },
+};
+
 /** Any model: the whole answer is a JSON call object (or an array of them). */
 const json: ToolFormat = {
   id: "json",
@@ -307,7 +377,7 @@ function mergeRules(grammars: string[]): string[] {
   return [...seen].map(([name, body]) => `${name} ::= ${body}`);
 }
 
-export const toolFormats: Record<ToolFormatId, ToolFormat> = { hermes, llama3, mistral, glm45, glm4, json };
+export const toolFormats: Record<ToolFormatId, ToolFormat> = { hermes, llama3, mistral, glm45, glm4, harmony, json };
 
 /**
  * The formats a model writes calls in, read from its chat template (what it was trained to emit)
@@ -315,6 +385,7 @@ export const toolFormats: Record<ToolFormatId, ToolFormat> = { hermes, llama3, m
  */
 export function detectToolFormats(template: string | null, family: string): ToolFormat[] {
   const t = template ?? "";
+  if (t.includes("<|channel|>") && t.includes("to=")) return [harmony];
   if (t.includes("<arg_key>")) return [glm45];
   if (t.includes("<tool_call>")) return [hermes];
   if (t.includes("[TOOL_CALLS]")) return [mistral];
