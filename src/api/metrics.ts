@@ -2,6 +2,7 @@
 // histograms, and per-model slot, queue and KV-cache gauges read from the model source at scrape
 // time. Written by hand: the text format is small, and it keeps a dependency out.
 import type { ModelSource } from "./model-source.ts";
+import { promptCacheTotals } from "../engine/prompt-cache/totals.ts";
 
 /** A Prometheus histogram with fixed upper bounds (seconds). */
 class Histogram {
@@ -85,5 +86,13 @@ export function renderMetrics(models: ModelSource): string {
   metric("hearth_model_layers", "gauge", "Repeating layers of a loaded model held by each device (RPC workers by endpoint).",
     health.flatMap(m => (m.devices ?? []).map(d => [
       `{model="${label(m.id)}",device="${label(d.name)}",type="${d.type}",endpoint="${label(d.endpoint ?? "")}"}`, d.layers] as [string, number])));
+  const disk = promptCacheTotals;
+  metric("hearth_prompt_cache_lookups_total", "counter", "Prompts looked up in the prompt cache on disk.", [["", disk.lookups]]);
+  metric("hearth_prompt_cache_hits_total", "counter", "Prompts that started from a sequence restored from disk.", [["", disk.hits]]);
+  metric("hearth_prompt_cache_restored_tokens_total", "counter", "Prompt tokens restored from disk instead of prefilled.", [["", disk.restoredTokens]]);
+  metric("hearth_prompt_cache_saves_total", "counter", "Sequences saved to disk before their KV was lost.", [["", disk.saves]]);
+  metric("hearth_prompt_cache_saved_bytes_total", "counter", "Bytes of KV state written to disk.", [["", disk.savedBytes]]);
+  metric("hearth_prompt_cache_discarded_total", "counter", "Cache files that failed their checks (corrupt, truncated, foreign) and were removed.", [["", disk.discarded]]);
+  metric("hearth_prompt_cache_bytes", "gauge", "Bytes of the prompt cache directory (--prompt-cache-dir).", [["", disk.diskBytes]]);
   return lines.join("\n") + "\n";
 }
