@@ -12,7 +12,7 @@ const nastyString = fc.oneof(
 );
 
 /** What real messages look like, with the odd special-token text and non-ASCII. */
-const shortString = fc.oneof(
+export const shortString = fc.oneof(
   { weight: 4, arbitrary: fc.string({ maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 10 }) },
   { weight: 1, arbitrary: fc.constantFrom("", "<|im_end|>", "</s>", "<s>", "{{ x }}", "\u0000", "Once upon a time") },
@@ -48,14 +48,14 @@ interface FieldSpec {
   valid: fc.Arbitrary<unknown>;
   edge?: fc.Arbitrary<unknown>;
 }
-const f = (valid: fc.Arbitrary<unknown>, edge?: fc.Arbitrary<unknown>): FieldSpec => ({ valid, edge });
+export const f = (valid: fc.Arbitrary<unknown>, edge?: fc.Arbitrary<unknown>): FieldSpec => ({ valid, edge });
 
 /**
  * Bodies in three kinds: fully valid (optional fields present or not), valid but for one or two
  * fields set to a boundary or hostile value, and any field hostile. Valid bodies must exist in
  * numbers, or the fuzz would only ever test the validator.
  */
-function bodyOf(spec: Record<string, FieldSpec>, required: string[]): fc.Arbitrary<unknown> {
+export function bodyOf(spec: Record<string, FieldSpec>, required: string[]): fc.Arbitrary<unknown> {
   const keys = Object.keys(spec);
   const valid = fc.record(Object.fromEntries(keys.map(k => [k, spec[k]!.valid])), { requiredKeys: required as never[] }) as fc.Arbitrary<Record<string, unknown>>;
   const wrong = (k: string) => fc.oneof(spec[k]!.edge ?? hostile, hostile);
@@ -66,7 +66,7 @@ function bodyOf(spec: Record<string, FieldSpec>, required: string[]): fc.Arbitra
   return fc.oneof({ weight: 4, arbitrary: valid }, { weight: 4, arbitrary: mutated }, { weight: 1, arbitrary: wild }, { weight: 1, arbitrary: hostile });
 }
 
-const modelField = (model: string) => f(fc.constant(model), fc.constantFrom("", "no-such-model", "../../etc/passwd", model.toUpperCase(), model + "\u0000"));
+export const modelField = (model: string) => f(fc.constant(model), fc.constantFrom("", "no-such-model", "../../etc/passwd", model.toUpperCase(), model + "\u0000"));
 
 const samplingFields = {
   max_tokens: f(fc.integer({ min: 1, max: 16 }), fc.constantFrom(0, -1, 10_000_000, 129, 127, 1.5)),

@@ -1,6 +1,6 @@
 // Fuzzing every endpoint of a real server with generated bodies (valid, near-valid, hostile):
-// every answer is 200 or 4xx in its dialect's envelope (Anthropic's on /v1/messages, else
-// OpenAI's; Responses streams numbered typed events), never 5xx and never a stack trace, and the
+// every answer is 200 or 4xx in its dialect's envelope (Anthropic's on /v1/messages, Ollama's on
+// /api/..., else OpenAI's; Responses streams numbered typed events), never 5xx and never a stack trace, and the
 // server still answers a known request exactly as before. FUZZ_RUNS bodies per endpoint (CI: a
 // few hundred; `make fuzz`: 10,000). FUZZ_SEED reproduces a run.
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -11,6 +11,10 @@ import { defaultModel } from "../helpers/paths.ts";
 import { startHearth, type Running } from "../helpers/server.ts";
 import { MAX_TOKENS } from "../../src/api/tokenize/route.ts";
 import * as arb from "./arbitraries.ts";
+import * as ollama from "./ollama-arbitraries.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -31,7 +35,10 @@ async function completeKnown(): Promise<string> {
 
 beforeAll(async () => {
   // A queue deep enough for n up to 128 from 8 clients at once: 503 is for real overload only.
-  server = await startHearth(["--model", defaultModel, "--model", bert, "--threads", "1", "-np", "4", "-c", "512", "--queue-size", "4096"]);
+  // Its own HEARTH_HOME (Ollama's /api/copy writes aliases.json there); pulls reach no hub.
+  server = await startHearth(["--model", defaultModel, "--model", bert, "--threads", "1", "-np", "4", "-c", "512", "--queue-size", "4096", "--hf-endpoint", "http://127.0.0.1:1"], {
+    HEARTH_HOME: mkdtempSync(join(tmpdir(), "hearth-fuzz-")),
+  });
   knownText = await completeKnown();
   console.log(`fuzz: ${RUNS} bodies per endpoint, FUZZ_SEED=${SEED}`);
 });
@@ -44,6 +51,7 @@ async function judge(res: Response, path: string): Promise<string | null> {
   const type = res.headers.get("content-type") ?? "";
   const text = await res.text();
   if (path.startsWith("/v1/messages")) return judgeAnthropic(res.status, type, text);
+  if (path.startsWith("/api/")) return judgeOllama(res.status, type, text);
   if (type.startsWith("text/event-stream") && (path === "/v1/responses" || path === "/responses")) return judgeResponsesStream(text);
   if (type.startsWith("text/event-stream")) {
     // A stream that failed after its first byte carries the error as an event: never a 5xx one.
@@ -86,6 +94,35 @@ function judgeAnthropic(status: number, type: string, text: string): string | nu
   const e = json?.error;
   if (json?.type !== "error" || typeof e?.type !== "string" || typeof e.message !== "string") return `not Anthropic's error envelope: ${text.slice(0, 300)}`;
   if (/\n\s+at |node_modules|\.ts:\d+/.test(e.message)) return `internal detail leaked: ${e.message.slice(0, 300)}`;
+  return null;
+}
+
+/** Ollama's answers: NDJSON lines ending `done: true` (or a pull's `success`), errors `{"error": "…"}` only. */
+function judgeOllama(status: number, type: string, text: string): string | null {
+  if (type.startsWith("application/x-ndjson")) {
+    const lines = text.trimEnd().split("\n");
+    for (const line of lines) {
+      let obj: any;
+      try {
+        obj = JSON.parse(line);
+      } catch {
+        return `a line that is not JSON: ${line.slice(0, 200)}`;
+      }
+      if (obj.error !== undefined) return `stream error line: ${line.slice(0, 300)}`;
+    }
+    const last = JSON.parse(lines.at(-1)!);
+    return last.done === true || last.status === "success" ? null : `stream did not end with done: ${lines.at(-1)!.slice(0, 200)}`;
+  }
+  if (status === 200 && text === "") return null; // delete and copy answer with an empty 200
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return `body is not JSON: ${text.slice(0, 200)}`;
+  }
+  if (status === 200) return null;
+  if (typeof json?.error !== "string" || Object.keys(json).length !== 1) return `not Ollama's error envelope: ${text.slice(0, 300)}`;
+  if (/\n\s+at |node_modules|\.ts:\d+/.test(json.error)) return `internal detail leaked: ${json.error.slice(0, 300)}`;
   return null;
 }
 
@@ -140,6 +177,13 @@ const endpoints: Array<[string, fc.Arbitrary<unknown>]> = [
   ["/v1/messages/count_tokens", arb.anthropicCountTokensBody(model)],
   ["/v1/responses", arb.responsesBody(model)],
   ["/v1/responses/input_tokens", arb.responsesInputTokensBody(model)],
+  ["/api/chat", ollama.ollamaChatBody(model)],
+  ["/api/generate", ollama.ollamaGenerateBody(model)],
+  ["/api/embed", ollama.ollamaEmbedBody([basename(bert, ".gguf"), model])],
+  ["/api/embeddings", ollama.ollamaEmbeddingsBody([basename(bert, ".gguf"), model])],
+  ["/api/show", ollama.ollamaNameBody(model)],
+  ["/api/copy", ollama.ollamaCopyBody(model)],
+  ["/api/pull", ollama.ollamaPullBody()],
 ];
 
 endpoints.forEach(([path, body], salt) => {
@@ -207,6 +251,12 @@ test("bodies of many megabytes (token arrays, long texts, schemas past the conve
   console.log(`  huge bodies: ${[...statuses].sort().map(([s, n]) => `${s}×${n}`).join(" ")}; slowest /health ${Math.round(slowestHealth)} ms`);
   expect(failures).toEqual([]);
   expect(slowestHealth).toBeLessThan(5000);
+}, 3_600_000);
+
+test("DELETE /api/delete with generated names → 4xx (the fuzz server serves no file Hearth pulled); GET /api/tags, /api/ps, /api/version → 200", async () => {
+  const statuses = await fuzz("DELETE", "/api/delete", sample(ollama.ollamaNameBody(model), 700));
+  expect(statuses.get(200) ?? 0).toBe(0);
+  for (const path of ["/api/tags", "/api/ps", "/api/version"]) expect((await fetch(`${server.url}${path}`)).status).toBe(200);
 }, 3_600_000);
 
 test("GET /v1/models/{id} with generated ids → 200 or 404", async () => {
