@@ -10,6 +10,11 @@ import { Ollama } from "ollama";
 import { createApp } from "../../src/api/app.ts";
 import { keepAliveSeconds } from "../../src/api/ollama/options.ts";
 import { FakeEngine, FakeModels } from "../helpers/fake-engine.ts";
+import { ChatOllama } from "@langchain/ollama";
+import { tool } from "@langchain/core/tools";
+import { generateText, tool as aiTool } from "ai";
+import { createOllama } from "ollama-ai-provider-v2";
+import { z } from "zod";
 
 function ollamaApp(engine = new FakeEngine()) {
   const home = mkdtempSync(join(tmpdir(), "hearth-ollama-"));
@@ -141,6 +146,34 @@ describe("chat", () => {
     });
     const prompt = (engine.requests[0]!.prompt as number[]).map(c => String.fromCharCode(c)).join("");
     expect(prompt).toContain("cold");
+  });
+});
+
+describe("tool calls through the frameworks (their own parsers, over the fake engine)", () => {
+  const qwenTemplate = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if tools %}<tools>{% for t in tools %}{{ t | tojson }}{% endfor %}</tools>{% endif %}<tool_call></tool_call><|im_start|>assistant\n";
+  const toolApp = () => {
+    const engine = new FakeEngine(['<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>']);
+    const app = createApp(new FakeModels(engine, "fake-model", undefined, qwenTemplate), { apiKeys: [], cors: null, maxBodyBytes: 1 << 20, ollama: { home: mkdtempSync(join(tmpdir(), "hearth-ollama-")) } });
+    return (async (u: RequestInfo | URL, i?: RequestInit) => app.handle(new Request(u, i))) as typeof fetch;
+  };
+
+  test("LangChain ChatOllama.bindTools: the call as an AIMessage tool call", async () => {
+    const chat = new ChatOllama({ baseUrl: "http://localhost", model: "fake-model", fetch: toolApp() });
+    const weather = tool(async () => "sunny", { name: "get_weather", description: "weather for a city", schema: z.object({ city: z.string() }) });
+    const answer = await chat.bindTools([weather]).invoke("Weather in Paris?");
+    expect(answer.tool_calls?.map(c => ({ name: c.name, args: c.args }))).toEqual([{ name: "get_weather", args: { city: "Paris" } }]);
+  });
+
+  test("the AI SDK's Ollama provider: generateText with a tool runs it", async () => {
+    const ollama = createOllama({ baseURL: "http://localhost/api", fetch: toolApp() });
+    const seen: unknown[] = [];
+    const r = await generateText({
+      model: ollama("fake-model"),
+      prompt: "Weather in Paris?",
+      tools: { get_weather: aiTool({ description: "weather for a city", inputSchema: z.object({ city: z.string() }), execute: async input => (seen.push(input), "sunny") }) },
+    });
+    expect(r.toolCalls.map(c => [c.toolName, c.input])).toEqual([["get_weather", { city: "Paris" }]]);
+    expect(seen).toEqual([{ city: "Paris" }]);
   });
 });
 
