@@ -46,7 +46,18 @@ ARCH_DEFAULTS = {
     "bert": {"rope_freq_base": 10000.0, "rms_eps": 1e-12, "qkv_bias": True},
 }
 
-POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3}
+POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3, "rank": 4}
+
+# Fill-in-the-middle roles and the token texts llama.cpp itself recognises for them
+# (src/llama-vocab.cpp); --fim writes the ids it finds into the metadata explicitly.
+FIM_TOKENS = {
+    "pre": ("<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "▁<PRE>", "<｜fim▁begin｜>"),
+    "suf": ("<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "▁<SUF>", "<｜fim▁hole｜>"),
+    "mid": ("<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "▁<MID>", "<｜fim▁end｜>"),
+    "pad": ("<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>"),
+    "rep": ("<|fim_repo|>", "<|repo_name|>", "<repo_name>", "<fim-repo>", "<REPO>", "<reponame>"),
+    "sep": ("<|file_sep|>", "<file_sep>", "<filename>"),
+}
 
 
 def first_template(*patterns: str) -> str | None:
@@ -94,7 +105,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--tie-embeddings", action=argparse.BooleanOptionalAction, default=False,
                    help="omit output.weight so llama.cpp reuses token_embd")
     p.add_argument("--template", help="FILE.jinja, or 'none' to drop it (default: keep the vocab's)")
-    p.add_argument("--pooling", choices=sorted(POOLING), help="<arch>.pooling_type (makes an embedding model)")
+    p.add_argument("--pooling", choices=sorted(POOLING), help="<arch>.pooling_type (makes an embedding model; rank: a reranker with a classifier head)")
+    p.add_argument("--fim", action="store_true", help="write tokenizer.ggml.fim_*_token_id for the vocab's FIM tokens (error if it has none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--std", type=float, default=0.02, help="weight std; small keeps logits finite")
     p.add_argument("--type", choices=["f32", "f16"], default="f32", help="type of 2-D weights; norms stay f32")
@@ -190,6 +202,19 @@ def copy_tokenizer(w: gguf.GGUFWriter, vocab_path: Path, template: str | None) -
     return n_vocab
 
 
+def add_fim_ids(w: gguf.GGUFWriter, vocab_path: Path) -> None:
+    """Name the vocabulary's fill-in-the-middle tokens in the metadata, as converted FIM models do."""
+    tokens = next(val for key, _, val, _ in read_kv(vocab_path) if key == gguf.Keys.Tokenizer.LIST)
+    index = {bytes(t).decode("utf-8", "replace"): i for i, t in enumerate(tokens)}  # type: ignore[union-attr]
+    found = {role: next((index[x] for x in texts if x in index), None) for role, texts in FIM_TOKENS.items()}
+    for role in ("pre", "suf", "mid"):
+        if found[role] is None:
+            sys.exit(f"{vocab_path}: no FIM {role} token")
+    for role, token in found.items():
+        if token is not None:
+            w.add_uint32(f"tokenizer.ggml.fim_{role}_token_id", token)
+
+
 def name(t: T, suffix: str, bid: int | None = None) -> str:
     return gguf.TENSOR_NAMES[t].format(bid=bid) + "." + suffix
 
@@ -216,6 +241,14 @@ def bert_plan(a: argparse.Namespace, n_vocab: int) -> list[tuple[str, tuple[int,
             (name(T.FFN_DOWN, "bias", i), (e,)),
             (name(T.LAYER_OUT_NORM, "weight", i), (e,)),
             (name(T.LAYER_OUT_NORM, "bias", i), (e,)),
+        ]
+    if a.pooling == "rank":
+        # The reranker's classification head on the CLS vector: dense + tanh, then one score.
+        plan += [
+            (name(T.CLS, "weight"), (e, e)),
+            (name(T.CLS, "bias"), (e,)),
+            (name(T.CLS_OUT, "weight"), (1, e)),
+            (name(T.CLS_OUT, "bias"), (1,)),
         ]
     return plan
 
@@ -278,6 +311,8 @@ def write_model(a: argparse.Namespace, path: Path) -> None:
     if not vocab_path.is_file():
         sys.exit(f"no vocab file {vocab_path}")
     n_vocab = copy_tokenizer(w, vocab_path, a.template)
+    if a.fim:
+        add_fim_ids(w, vocab_path)
     w.add_vocab_size(n_vocab)
 
     wtype = np.float16 if a.type == "f16" else np.float32

@@ -22,6 +22,8 @@ import { parseJsonBody } from "./json-body.ts";
 import type { ModelSource } from "./model-source.ts";
 import { counters, renderMetrics } from "./metrics.ts";
 import { listModels, modelObject } from "./models/route.ts";
+import { isNativePath, nativeErrorResponse } from "./llama-server/errors.ts";
+import { llamaServerRoutes } from "./llama-server/routes.ts";
 import { detokenize, detokenizeBody, tokenize, tokenizeBody } from "./tokenize/route.ts";
 import { createResponse, deleteResponse, inputTokens, retrieveResponse } from "./responses/handler.ts";
 import { inputTokensBody, responsesBody } from "./responses/schema.ts";
@@ -63,7 +65,7 @@ const modelNameBody = t.Object({ model: t.Optional(t.String({ maxLength: 512 }))
 
 /** What needs no API key: the health check, and the chat page's own files (it asks for the key). */
 function isPublic(request: Request, path: string, ui: boolean): boolean {
-  if (path === "/health") return true;
+  if (path === "/health" || path === "/v1/health") return true;
   return ui && request.method === "GET" && (path === "/" || path.startsWith("/ui/"));
 }
 
@@ -125,6 +127,7 @@ function validationError(error: unknown): ApiError {
 function dialectError(request: Request, error: ApiError, headers: Record<string, string> = {}): Response {
   const path = new URL(request.url).pathname;
   if (isOllamaPath(path)) return ollamaErrorResponse(error, headers);
+  if (isNativePath(path)) return nativeErrorResponse(error, headers);
   return isAnthropicPath(path) ? anthropicErrorResponse(error, headers) : errorResponse(error, headers);
 }
 
@@ -170,6 +173,12 @@ export function createApp(models: ModelSource, options: AppOptions) {
     if (isAnthropicPath(new URL(request.url).pathname)) response.headers.set("request-id", trace.id);
     trace.end(response.status);
     return response;
+  };
+  const health = (request: Request) => {
+    const h = models.health();
+    // /health needs no key, so with one configured it keeps RPC workers' addresses to key holders.
+    const reveal = options.apiKeys.length === 0 || keyAccepted(presentedKey(request), options.apiKeys);
+    return { status: "ok", models: healthModels(h.models, reveal) };
   };
   // Metrics label each request by the registered route that serves its path (see route-labels.ts).
   const label = routeLabeller(() => app.routes.map(r => r.path));
@@ -239,14 +248,12 @@ export function createApp(models: ModelSource, options: AppOptions) {
     )
     .use(ui ? chatPage() : new Elysia())
     .use(ollamaRoutes(models, request => generation(request), ollama))
-    .get("/health", ({ request }) => {
-      const h = models.health();
-      // /health needs no key, so with one configured it keeps RPC workers' addresses to key holders.
-      const reveal = options.apiKeys.length === 0 || keyAccepted(presentedKey(request), options.apiKeys);
-      return { status: "ok", models: healthModels(h.models, reveal) };
-    })
+    .get("/health", ({ request }) => health(request))
+    .get("/v1/health", ({ request }) => health(request), { detail: { summary: "/health, as llama-server also answers it" } })
     .get("/metrics", () => new Response(renderMetrics(models), { headers: { "content-type": "text/plain; version=0.0.4" } }))
     .get("/v1/models", async () => listModels(await models.list()))
+    // llama-server answers its OpenAI routes without /v1 too (clients given a base URL without it).
+    .get("/models", async () => listModels(await models.list()))
     .get("/v1/models/*", async ({ request }) => {
       const id = modelIdFromPath(request);
       const found = (await models.list()).find(m => m.id === id || m.aliases?.includes(id));
@@ -254,6 +261,8 @@ export function createApp(models: ModelSource, options: AppOptions) {
       return modelObject(found);
     }, { detail: { summary: "One model; * is its id or alias (ids of models in sub-folders contain '/')" } })
     .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
+    .post("/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
+    .use(llamaServerRoutes(models, generation))
     .post("/v1/messages", ({ body, request }) => messages(body, models, generation(request), anthropic), {
       parse: "json",
       body: messagesBody,

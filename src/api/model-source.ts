@@ -39,6 +39,8 @@ export interface AcquiredModel {
   defaults?: Defaults;
   /** A fingerprint of the model file and build, for system_fingerprint. */
   fingerprint: string;
+  /** The model file (llama-server's /props model_path). */
+  path?: string;
 }
 
 export interface ModelSource {

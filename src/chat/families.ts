@@ -11,6 +11,8 @@ export interface SamplingDefaults {
   topP: number;
   topK: number;
   minP: number;
+  /** Seed of a request that sets none (--seed); unset: a random one. */
+  seed?: number;
 }
 
 /** llama-server's built-in defaults, used where neither the GGUF nor the family says otherwise. */

@@ -1,6 +1,7 @@
 // Embeddings for models that declare a pooling type (BERT-style encoders, embedding decoders):
 // one context with embeddings on, each input decoded alone as sequence 0, its pooled vector read
-// back and L2-normalized (as llama-server's /v1/embeddings does). Runs in the runner process.
+// back and L2-normalized (as llama-server's /v1/embeddings does). Rerankers (rank pooling) score a
+// query and a document decoded together instead. Runs in the runner process.
 import { Batch, LlamaContext, type LlamaModel } from "../llama/index.ts";
 
 /** llama.cpp's `enum llama_pooling_type` values that a model can declare, and their names. */
@@ -28,8 +29,13 @@ export class Embedder {
       embeddings: true,
     });
     this.batch = new Batch(this.ctx.nBatch);
-    this.width = model.nEmbdOut;
+    this.rank = model.declaredPooling === RANK_POOLING;
+    // A reranker's pooled output is its classifier's scores, not a vector of n_embd.
+    this.width = this.rank ? model.nClsOut : model.nEmbdOut;
   }
+
+  /** Rank pooling: the model scores (query, document) pairs and makes no embeddings. */
+  readonly rank: boolean;
 
   /** Tokens one input may have. */
   get maxTokens(): number {
@@ -47,23 +53,54 @@ export class Embedder {
     return Array.from(vocab.tokenize(input, true, true));
   }
 
-  /** One normalized vector per input; throws (before any decode) when an input is empty or too long. */
-  embed(inputs: Array<string | number[]>): { vectors: Float32Array[]; promptTokens: number } {
+  /** One vector per input (L2-normalized unless `normalized` is false); throws (before any decode) when an input is empty or too long. */
+  embed(inputs: Array<string | number[]>, normalized = true): { vectors: Float32Array[]; promptTokens: number } {
     const all = inputs.map(i => this.tokens(i));
+    const vectors = this.pooled(all, "input").map(v => (normalized ? normalize(v) : v));
+    return { vectors, promptTokens: all.reduce((n, ids) => n + ids.length, 0) };
+  }
+
+  /**
+   * A reranker's score of each document for the query (its first classifier output), as
+   * llama-server builds the pair (format_prompt_rerank): the model's "rerank" template with
+   * {query} and {document} filled in when it has one (Qwen3-Reranker), else
+   * [BOS] query [EOS] [SEP] document [EOS] with each marker where the vocabulary adds it.
+   */
+  rerank(query: string, documents: string[]): { scores: number[]; promptTokens: number } {
+    const vocab = this.model.vocab;
+    const template = this.model.chatTemplate("rerank");
+    const pair = (doc: string): number[] => {
+      if (template) return Array.from(vocab.tokenize(template.replaceAll("{query}", query).replaceAll("{document}", doc), false, true));
+      const eos = vocab.eos >= 0 ? vocab.eos : vocab.sep;
+      const out: number[] = [];
+      if (vocab.addBos) out.push(vocab.bos);
+      out.push(...vocab.tokenize(query, false, false));
+      if (vocab.addEos) out.push(eos);
+      if (vocab.addSep) out.push(vocab.sep);
+      out.push(...vocab.tokenize(doc, false, false));
+      if (vocab.addEos) out.push(eos);
+      return out;
+    };
+    const all = documents.map(pair);
+    const scores = this.pooled(all, "document").map(v => v[0]!);
+    return { scores, promptTokens: all.reduce((n, ids) => n + ids.length, 0) };
+  }
+
+  /** Each token sequence decoded alone, its pooled output read back. */
+  private pooled(all: number[][], what: string): Float32Array[] {
     all.forEach((ids, i) => {
-      if (ids.length === 0) throw new Error(`input[${i}] is empty`);
-      if (ids.length > this.maxTokens) throw new Error(`input[${i}] has ${ids.length} tokens; this model embeds at most ${this.maxTokens}`);
+      if (ids.length === 0) throw new Error(`${what}[${i}] is empty`);
+      if (ids.length > this.maxTokens) throw new Error(`${what}[${i}] has ${ids.length} tokens, too large for this model's batch of ${this.maxTokens}`);
     });
-    const vectors = all.map(ids => {
+    return all.map(ids => {
       this.ctx.clearMemory();
       this.batch.clear();
       ids.forEach((t, pos) => this.batch.add(t, pos, 0, true));
       this.ctx.decode(this.batch);
       const v = this.ctx.sequenceEmbedding(0, this.width);
-      if (!v) throw new Error("the model produced no pooled embedding");
-      return normalize(v);
+      if (!v) throw new Error("the model produced no pooled output");
+      return v;
     });
-    return { vectors, promptTokens: all.reduce((n, ids) => n + ids.length, 0) };
   }
 
   dispose(): void {

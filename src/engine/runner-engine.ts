@@ -327,8 +327,13 @@ export class RunnerEngine implements Engine {
     return pieces.map(bytes => Uint8Array.from(bytes));
   }
 
-  async embed(inputs: Array<string | number[]>): Promise<{ vectors: Float32Array[]; promptTokens: number }> {
-    const { vectors, promptTokens } = await this.call<{ vectors: number[][]; promptTokens: number }>({ type: "embed", id: `t${++this.nextId}`, inputs });
+  rerank(query: string, documents: string[]): Promise<{ scores: number[]; promptTokens: number }> {
+    return this.call({ type: "rerank", id: `t${++this.nextId}`, query, documents });
+  }
+
+  async embed(inputs: Array<string | number[]>, options: { normalize?: boolean } = {}): Promise<{ vectors: Float32Array[]; promptTokens: number }> {
+    const message = { type: "embed" as const, id: `t${++this.nextId}`, inputs, ...(options.normalize === false ? { normalize: false } : {}) };
+    const { vectors, promptTokens } = await this.call<{ vectors: number[][]; promptTokens: number }>(message);
     // float32 → JSON number → float32 is exact (the shortest decimal that reads back as the same double).
     return { vectors: vectors.map(v => Float32Array.from(v)), promptTokens };
   }

@@ -40,7 +40,8 @@ export type ToRunner =
   | { type: "detokenize"; id: string; tokens: number[] }
   | { type: "tokenize-prompt"; id: string; prompt: PromptSegment[]; addSpecial: boolean }
   | { type: "pieces"; id: string; tokens: number[] }
-  | { type: "embed"; id: string; inputs: Array<string | number[]> }
+  | { type: "embed"; id: string; inputs: Array<string | number[]>; normalize?: boolean }
+  | { type: "rerank"; id: string; query: string; documents: string[] }
   | { type: "shutdown" };
 
 export type FromRunner =

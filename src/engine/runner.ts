@@ -18,6 +18,7 @@ import type { GenerateEvent, ModelInfo } from "./types.ts";
 
 const send = (message: FromRunner) => process.send!(message);
 
+const NOT_RERANKER = "this model is not a reranker: it declares no rank pooling (use a reranker GGUF such as BGE or Jina rerankers)";
 const NOT_GENERATIVE = "this is an embedding model: it serves /v1/embeddings, not text generation";
 
 /** One model's runner: `init` loads it, `handle` takes the supervisor's messages, `loop` decodes. */
@@ -68,7 +69,7 @@ export class Runner {
           nPredict: config.nPredict,
         });
       }
-      send({ type: "ready", info: this.describe(devices) });
+      send({ type: "ready", info: { ...this.describe(devices), nBatch: config.nBatch, nPredict: config.nPredict ?? -1 } });
     } catch (err) {
       drainNativeLog();
       send({ type: "failed", message: (err as Error).message });
@@ -93,6 +94,8 @@ export class Runner {
       devices,
       maxChoices: this.scheduler?.maxChoices ?? 1,
       pooling: POOLING_NAMES[this.pooling] ?? null,
+      fim: fimTokens(vocab),
+      eogTokens: Array.from({ length: vocab.nTokens }, (_, t) => t).filter(t => vocab.isEog(t)),
       ...(this.embedder ? { nEmbd: this.embedder.width } : {}),
     };
   }
@@ -130,8 +133,14 @@ export class Runner {
         this.reply(message.id, () => {
           if (!this.embedder) throw new Error("this model cannot produce embeddings: it declares no pooling type (a generative model)");
           if (this.pooling === RANK_POOLING) throw new Error("this is a reranking model (rank pooling): it scores pairs, it does not produce embeddings");
-          const { vectors, promptTokens } = this.embedder.embed(message.inputs);
+          const { vectors, promptTokens } = this.embedder.embed(message.inputs, message.normalize ?? true);
           return { vectors: vectors.map(v => Array.from(v)), promptTokens };
+        });
+        break;
+      case "rerank":
+        this.reply(message.id, () => {
+          if (!this.embedder?.rank) throw new Error(NOT_RERANKER);
+          return this.embedder.rerank(message.query, message.documents);
         });
         break;
       case "shutdown":
@@ -187,6 +196,13 @@ export class Runner {
     this.model?.dispose();
     this.flush();
   }
+}
+
+/** The vocabulary's FIM tokens for ModelInfo (llama.cpp's -1 becomes null). */
+function fimTokens(vocab: LlamaModel["vocab"]): NonNullable<ModelInfo["fim"]> {
+  const id = (t: number) => (t >= 0 ? t : null);
+  const f = vocab.fim;
+  return { pre: id(f.pre), suf: id(f.suf), mid: id(f.mid), pad: id(f.pad), rep: id(f.rep), sep: id(f.sep), bos: id(vocab.bos), addBos: vocab.addBos };
 }
 
 export async function runnerMain(): Promise<void> {

@@ -164,6 +164,11 @@ export interface ModelInfo {
   nEmbd?: number;
   /** How the model pools token vectors ("mean", "cls", "last", "rank"), or null when it does not (a generative model). */
   pooling?: string | null;
+  /** Most tokens one decode step takes (--batch-size), and the output limit of a request that sets none (-1: none). */
+  nBatch?: number;
+  nPredict?: number;
+  /** End-of-generation token ids (what ignore_eos bans), for llama-server's generation_settings. */
+  eogTokens?: number[];
   /** Fill-in-the-middle tokens (null where the vocabulary has none) and the BOS a prompt starts with. */
   fim?: { pre: number | null; suf: number | null; mid: number | null; pad: number | null; rep: number | null; sep: number | null; bos: number | null; addBos: boolean };
 }
@@ -177,8 +182,10 @@ export interface Engine {
   detokenize(tokens: number[]): Promise<string>;
   /** Each token's piece, as bytes (a piece may be part of a multi-byte character). */
   tokenPieces(tokens: number[]): Promise<Uint8Array[]>;
-  /** One L2-normalized, pooled vector per input (embedding models only). */
-  embed(inputs: Array<string | number[]>): Promise<{ vectors: Float32Array[]; promptTokens: number }>;
+  /** One pooled vector per input, L2-normalized unless `normalize` is false (embedding models only). */
+  embed(inputs: Array<string | number[]>, options?: { normalize?: boolean }): Promise<{ vectors: Float32Array[]; promptTokens: number }>;
+  /** A reranker's (rank pooling) score of each document for the query, in order. */
+  rerank(query: string, documents: string[]): Promise<{ scores: number[]; promptTokens: number }>;
   info(): Promise<ModelInfo>;
   health(): EngineHealth;
   close(): Promise<void>;

@@ -135,6 +135,11 @@ export class LlamaModel {
    * The pooling type the GGUF declares (`<arch>.pooling_type`: 1 mean, 2 cls, 3 last, 4 rank), or
    * 0 (none) when it declares none, as generative models do.
    */
+  /** Scores a reranker's classifier head gives per sequence (rank pooling). */
+  get nClsOut(): number {
+    return native().llama.llama_model_n_cls_out(this.ptr);
+  }
+
   get declaredPooling(): number {
     const meta = this.metadata();
     return Number(meta[`${meta["general.architecture"]}.pooling_type`] ?? 0) || 0;

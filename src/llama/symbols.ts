@@ -16,6 +16,7 @@ export const llamaSymbols = {
   llama_model_n_ctx_train: { args: ["ptr"], returns: "i32" },
   llama_model_n_embd: { args: ["ptr"], returns: "i32" },
   llama_model_n_embd_out: { args: ["ptr"], returns: "i32" },
+  llama_model_n_cls_out: { args: ["ptr"], returns: "u32" },
   llama_model_n_layer: { args: ["ptr"], returns: "i32" },
   llama_model_n_swa: { args: ["ptr"], returns: "i32" },
   llama_model_n_params: { args: ["ptr"], returns: "u64" },

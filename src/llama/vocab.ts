@@ -25,6 +25,13 @@ export class Vocab {
   readonly eos: number;
   readonly eot: number;
   readonly addBos: boolean;
+  /** Appends EOS / SEP when tokenizing with add_special (BERT-style encoders and rerankers). */
+  readonly addEos: boolean;
+  readonly addSep: boolean;
+  /** Sentence separator (-1: none). */
+  readonly sep: number;
+  /** Fill-in-the-middle tokens from the GGUF (or found by their text), -1 where the vocabulary has none. */
+  readonly fim: { pre: number; suf: number; mid: number; pad: number; rep: number; sep: number };
   /** llama_vocab_type: 1 = SentencePiece (adds a leading space), 2 = BPE, … */
   readonly type: number;
   /** Reused for every token_to_piece call: no allocation per token on the hot path. */
@@ -40,6 +47,17 @@ export class Vocab {
     this.eos = llama.llama_vocab_eos(ptr);
     this.eot = llama.llama_vocab_eot(ptr);
     this.addBos = llama.llama_vocab_get_add_bos(ptr);
+    this.addEos = llama.llama_vocab_get_add_eos(ptr);
+    this.addSep = llama.llama_vocab_get_add_sep(ptr);
+    this.sep = llama.llama_vocab_sep(ptr);
+    this.fim = {
+      pre: llama.llama_vocab_fim_pre(ptr),
+      suf: llama.llama_vocab_fim_suf(ptr),
+      mid: llama.llama_vocab_fim_mid(ptr),
+      pad: llama.llama_vocab_fim_pad(ptr),
+      rep: llama.llama_vocab_fim_rep(ptr),
+      sep: llama.llama_vocab_fim_sep(ptr),
+    };
     this.type = llama.llama_vocab_type(ptr);
   }
 

@@ -21,7 +21,10 @@ import { ModelNotFoundError, ModelNotNamedError, ModelUnavailableError } from ".
 import { ModelNames, type NameRules } from "./model-names.ts";
 import { log } from "../util/log.ts";
 
-export type RunnerDefaults = Omit<RunnerConfig, "modelPath">;
+export type RunnerDefaults = Omit<RunnerConfig, "modelPath"> & {
+  /** --temp and --seed: request defaults between a model's hearth.json sampling and its GGUF's / family's. */
+  sampling?: { temperature?: number; seed?: number };
+};
 
 /** How many models stay loaded, and for how long an idle one is kept. */
 export interface LoadPolicy {
@@ -317,10 +320,11 @@ export class ModelRegistry implements ModelSource {
       engine: entry.engine,
       info,
       defaults: {
-        temperature: configured.temperature ?? sampling.temperature,
+        temperature: configured.temperature ?? this.defaults.sampling?.temperature ?? sampling.temperature,
         topP: configured.top_p ?? sampling.topP,
         topK: configured.top_k ?? sampling.topK,
         minP: configured.min_p ?? sampling.minP,
+        ...(this.defaults.sampling?.seed !== undefined ? { seed: this.defaults.sampling.seed } : {}),
       },
       chat:
         entry.acquired?.chat ??
@@ -332,7 +336,9 @@ export class ModelRegistry implements ModelSource {
           family,
           override: settings.chat_template ?? this.chatTemplate,
         }),
-      fingerprint: `hearth-${Math.round(file.mtimeMs).toString(36)}-${file.sizeBytes.toString(36)}`,
+      // "b…" as llama-server's build tag (its clients check the prefix), then the file's identity.
+      fingerprint: `b-hearth-${Math.round(file.mtimeMs).toString(36)}-${file.sizeBytes.toString(36)}`,
+      path: file.path,
     };
     return entry.acquired;
   }

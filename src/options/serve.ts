@@ -43,6 +43,13 @@ export const SERVE_OPTIONS = {
     config: "max_tokens",
     help: "output limit of a request that sets no max_tokens",
   },
+  temp: {
+    kind: "string",
+    arg: "T",
+    defaultText: "the GGUF's or the family's, else 0.8",
+    help: "sampling temperature of a request that sets none (llama-server's --temp); hearth.json's sampling.temperature wins for its model",
+  },
+  seed: { kind: "int", arg: "N", min: -1, default: -1, defaultMeans: "a random seed per request", help: "sampling seed of a request that sets none (llama-server's --seed)" },
   threads: { kind: "int", short: ["t"], arg: "N", default: () => navigator.hardwareConcurrency || 4, defaultText: "all cores", help: "CPU threads" },
   "batch-size": { kind: "int", short: ["b"], arg: "N", default: 512, help: "max tokens per decode step" },
   "queue-size": { kind: "int", arg: "N", default: 64, help: "requests waiting for a slot before 503" },

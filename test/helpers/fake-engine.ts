@@ -67,6 +67,10 @@ export class FakeEngine implements Engine {
   async embed(): Promise<never> {
     throw new EngineError("invalid_request", "this model cannot produce embeddings: it declares no pooling type (a generative model)");
   }
+  /** Reranking: a generative fake, so it refuses as the runner does. */
+  async rerank(): Promise<never> {
+    throw new EngineError("invalid_request", "this model is not a reranker: it declares no rank pooling");
+  }
   async info() {
     return fakeInfo;
   }

@@ -59,7 +59,7 @@ export function resolveGeneration(
       topK: s.topK ?? defaults.topK,
       topP: s.topP ?? defaults.topP,
       minP: s.minP ?? defaults.minP,
-      seed: s.seed ?? null,
+      seed: s.seed ?? defaults.seed ?? null,
       repeatPenalty: s.repeatPenalty ?? 1,
       presencePenalty: s.presencePenalty ?? 0,
       frequencyPenalty: s.frequencyPenalty ?? 0,
