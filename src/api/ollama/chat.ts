@@ -5,7 +5,7 @@ import { prepareChat } from "../chat-core/prepare.ts";
 import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
 import type { GenerationContext } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
-import { requestModel } from "./lifecycle.ts";
+import { requestModel, settling } from "./lifecycle.ts";
 import { assistantMessage, toolCallsJson } from "./message.ts";
 import { requestContext } from "./options.ts";
 import type { ChatBody } from "./schema.ts";
@@ -28,13 +28,13 @@ export async function chat(body: ChatBody, models: ModelSource, ctx: GenerationC
     await after();
     return { model: name, created_at: createdAt(), message: { role: "assistant", content: "" }, ...lifecycleDone(unloads ? "unload" : "load", clock) };
   }
-  const prepared = await prepareChat(request, model, options.protect);
-  await fitToContext(prepared, { engine: model.engine, info: { ...model.info, nCtx: requestContext(body.options, model.info.nCtx) } });
-  const started = await startChat(model, prepared, ctx);
-  if (body.stream === false) {
+  return settling(after, async () => {
+    const prepared = await prepareChat(request, model, options.protect);
+    await fitToContext(prepared, { engine: model.engine, info: { ...model.info, nCtx: requestContext(body.options, model.info.nCtx) } });
+    const started = await startChat(model, prepared, ctx);
+    if (body.stream !== false) return answerStream(answerPieces(started, prepared), ctx, { model: name, clock, shape: "chat", after });
     const [a] = await collectAnswers(started, prepared);
     await after();
     return { model: name, created_at: createdAt(), message: assistantMessage(a!.content, a!.reasoning, toolCallsJson(a!.toolCalls)), ...doneFields(a!.finishReason, a!.usage, a!.timings, clock) };
-  }
-  return answerStream(answerPieces(started, prepared), ctx, { model: name, clock, shape: "chat", after });
+  });
 }

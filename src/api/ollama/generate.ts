@@ -6,14 +6,14 @@ import type { GenerateRequest } from "../../engine/types.ts";
 import { fitToContext } from "../chat-core/fit.ts";
 import { infillTokens, requireFim } from "../chat-core/infill.ts";
 import { prepareChat } from "../chat-core/prepare.ts";
-import type { AnswerPiece } from "../chat-core/request.ts";
+import type { AnswerPiece, ChatRequest } from "../chat-core/request.ts";
 import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
 import { resolveGeneration } from "../chat-core/sampling.ts";
 import { badRequest } from "../errors.ts";
 import { checkGenerative, collect, startAll, textPieces, type GenerationContext } from "../generation.ts";
 import type { AcquiredModel, ModelSource } from "../model-source.ts";
 import type { OllamaOptions } from "./chat.ts";
-import { requestModel } from "./lifecycle.ts";
+import { requestModel, settling } from "./lifecycle.ts";
 import { generationOptions, requestContext } from "./options.ts";
 import type { GenerateBody } from "./schema.ts";
 import { answerStream } from "./stream.ts";
@@ -59,33 +59,47 @@ async function* rawPieces(pieces: ReturnType<typeof textPieces>): AsyncGenerator
   }
 }
 
+/** One request's model and how its answer is written and ended. */
+interface Run {
+  model: AcquiredModel;
+  ctx: GenerationContext;
+  /** The model's name as the request gave it (echoed in every line). */
+  name: string;
+  clock: RequestClock;
+  after: () => Promise<void>;
+}
+
 export async function generate(body: GenerateBody, models: ModelSource, ctx: GenerationContext, options: OllamaOptions): Promise<object | Response> {
   const clock = new RequestClock();
   refuseUnsupported(body);
   const request = body.raw || body.suffix ? null : generateRequest(body);
   const { model, after, unloads } = await requestModel(models, body.model, body.keep_alive, clock);
   ctx.trace.model = model.id;
-  const name = body.model || model.id;
+  const run: Run = { model, ctx, name: body.model || model.id, clock, after };
   if (!body.prompt && !body.suffix) {
     await after();
-    return { model: name, created_at: createdAt(), response: "", ...lifecycleDone(unloads ? "unload" : "load", clock) };
+    return { model: run.name, created_at: createdAt(), response: "", ...lifecycleDone(unloads ? "unload" : "load", clock) };
   }
-  const stream = body.stream !== false;
-  if (request === null) {
-    const generate = await rawRequest(body, model);
-    const started = await startAll(model.engine, [generate], ctx, { prompt: "prompt", grammar: generate.grammar ? "format" : null });
-    ctx.trace.promptTokens = started[0]!.promptTokens;
-    if (stream) return answerStream(rawPieces(textPieces(started)), ctx, { model: name, clock, shape: "generate", after });
-    const r = await collect(started[0]!, { prompt: "prompt" });
-    await after();
-    return { model: name, created_at: createdAt(), response: r.text, ...doneFields(r.finishReason, r.usage, r.timings, clock) };
-  }
-  const prepared = await prepareChat(request, model, options.protect);
-  await fitToContext(prepared, { engine: model.engine, info: { ...model.info, nCtx: requestContext(body.options, model.info.nCtx) } });
-  const started = await startChat(model, prepared, ctx);
-  if (stream) return answerStream(answerPieces(started, prepared), ctx, { model: name, clock, shape: "generate", after });
-  const [a] = await collectAnswers(started, prepared);
-  await after();
-  return { model: name, created_at: createdAt(), response: a!.content, ...(a!.reasoning ? { thinking: a!.reasoning } : {}), ...doneFields(a!.finishReason, a!.usage, a!.timings, clock) };
+  return settling(after, () => (request === null ? rawGenerate(body, run) : templatedGenerate(body, request, run, options)));
 }
 
+async function rawGenerate(body: GenerateBody, run: Run): Promise<object | Response> {
+  const generate = await rawRequest(body, run.model);
+  const started = await startAll(run.model.engine, [generate], run.ctx, { prompt: "prompt", grammar: generate.grammar ? "format" : null });
+  run.ctx.trace.promptTokens = started[0]!.promptTokens;
+  if (body.stream !== false) return answerStream(rawPieces(textPieces(started)), run.ctx, { model: run.name, clock: run.clock, shape: "generate", after: run.after });
+  const r = await collect(started[0]!, { prompt: "prompt" });
+  await run.after();
+  return { model: run.name, created_at: createdAt(), response: r.text, ...doneFields(r.finishReason, r.usage, r.timings, run.clock) };
+}
+
+async function templatedGenerate(body: GenerateBody, request: ChatRequest, run: Run, options: OllamaOptions): Promise<object | Response> {
+  const { model } = run;
+  const prepared = await prepareChat(request, model, options.protect);
+  await fitToContext(prepared, { engine: model.engine, info: { ...model.info, nCtx: requestContext(body.options, model.info.nCtx) } });
+  const started = await startChat(model, prepared, run.ctx);
+  if (body.stream !== false) return answerStream(answerPieces(started, prepared), run.ctx, { model: run.name, clock: run.clock, shape: "generate", after: run.after });
+  const [a] = await collectAnswers(started, prepared);
+  await run.after();
+  return { model: run.name, created_at: createdAt(), response: a!.content, ...(a!.reasoning ? { thinking: a!.reasoning } : {}), ...doneFields(a!.finishReason, a!.usage, a!.timings, run.clock) };
+}

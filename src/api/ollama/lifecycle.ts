@@ -22,3 +22,13 @@ export async function requestModel(models: ModelSource, name: string | undefined
   const unloads = seconds === 0;
   return { model, unloads, after: async () => (unloads ? models.keepAlive?.(model.id, 0) : undefined) };
 }
+
+/** Runs the request's work; when it fails, the keep_alive step still runs (keep_alive 0 unloads a failed request's model too). */
+export async function settling<T>(after: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    await after().catch(() => {});
+    throw err;
+  }
+}

@@ -58,10 +58,11 @@ export function answerStream(pieces: AsyncIterable<AnswerPiece>, ctx: Generation
         }
       } finally {
         await it.return?.();
+        // keep_alive's step runs however the stream ended (a client gone, an engine error).
+        await target.after?.().catch(() => {});
       }
       if (timedOut(ctx.signal)) throw timeoutError();
       if (controller.signal.aborted) ctx.trace.error ??= "client disconnected";
-      else await target.after?.();
     },
     ctx,
     () => controller.abort(),
