@@ -74,7 +74,7 @@ export async function startServer(config: ServerConfig) {
     maxStreamBufferBytes: config.maxStreamBufferBytes,
     responsesStoreBytes: config.responsesStoreBytes,
     ui: config.ui ?? true,
-    ollama: { hfEndpoint: config.hfEndpoint },
+    ollama: { hfEndpoint: config.hfEndpoint ?? process.env.HF_ENDPOINT },
   });
   const server = Bun.serve({
     hostname: config.host,

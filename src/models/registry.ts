@@ -4,7 +4,7 @@
 // (Past 350 lines on purpose: finding a file, loading it, the --max-loaded and --idle-unload
 // policies and the listing all read and change the same entries map; name resolution is already
 // model-names.ts, discovery discover.ts, header reading gguf.ts.)
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import type { AcquiredModel, ModelListing, ModelSource } from "../api/model-source.ts";
 import { detectFamily, samplingDefaults } from "../chat/families.ts";
 import { ChatRenderer } from "../chat/renderer.ts";
@@ -19,6 +19,7 @@ import { readGgufHeader, summarize, type GgufSummary } from "./gguf.ts";
 import type { HearthConfig, ModelSettings } from "./config.ts";
 import { ModelNotFoundError, ModelNotNamedError, ModelUnavailableError } from "./errors.ts";
 import { ModelNames, type NameRules } from "./model-names.ts";
+import { DeletionRefused, deletionRefusal, modelFiles } from "./removal.ts";
 import { log } from "../util/log.ts";
 
 export type RunnerDefaults = Omit<RunnerConfig, "modelPath"> & {
@@ -56,6 +57,11 @@ interface Entry {
   /** The load under way (making room, then the engine's start), shared by concurrent requests. */
   loading: Promise<AcquiredModel> | null;
   acquired: AcquiredModel | null;
+  /**
+   * Ollama's keep_alive for this model, seconds: negative keeps it loaded, 0 unloads it once idle,
+   * more is its own idle-unload time. Unset: --idle-unload's.
+   */
+  keepAliveS?: number;
 }
 
 /** States in which a model holds (or is about to hold) memory, for --max-loaded. */
@@ -82,7 +88,8 @@ export class ModelRegistry implements ModelSource {
     /** --alias and --default-model; the config's aliases come first, flags' aliases over them. */
     names: NameRules = {},
   ) {
-    this.names = new ModelNames({ ...names, aliases: { ...config.aliases, ...names.aliases } });
+    this.nameRules = { ...names, aliases: { ...config.aliases, ...names.aliases } };
+    this.names = new ModelNames(this.nameRules);
     this.rescan();
     if (policy.idleUnloadS > 0) {
       this.idleTimer = setInterval(() => void this.unloadIdle(), Math.min(5000, policy.idleUnloadS * 250));
@@ -91,7 +98,8 @@ export class ModelRegistry implements ModelSource {
   }
 
   private idleTimer: ReturnType<typeof setInterval> | null = null;
-  private readonly names: ModelNames;
+  private nameRules: NameRules;
+  private names: ModelNames;
 
   private now(): number {
     return this.policy.now?.() ?? Date.now();
@@ -112,13 +120,49 @@ export class ModelRegistry implements ModelSource {
    * Runs on a timer; tests call it after moving the clock.
    */
   async unloadIdle(): Promise<void> {
-    const cutoff = this.now() - this.policy.idleUnloadS * 1000;
     for (const [id, entry] of this.entries) {
-      if (this.isIdle(entry) && entry.idleSince < cutoff) {
-        log("info", `unloading ${id}: idle for ${this.policy.idleUnloadS} s`);
+      const limit = this.idleLimitS(entry);
+      if (limit !== null && this.isIdle(entry) && entry.idleSince <= this.now() - limit * 1000) {
+        log("info", `unloading ${id}: idle for ${limit} s`);
         await this.stop(id);
       }
     }
+  }
+
+  /** Seconds a model may stay idle before it is unloaded; null: it stays. */
+  private idleLimitS(entry: Entry): number | null {
+    const s = entry.keepAliveS ?? (this.policy.idleUnloadS > 0 ? this.policy.idleUnloadS : null);
+    return s === null || s < 0 ? null : s;
+  }
+
+  /**
+   * Ollama's keep_alive for a loaded model: negative keeps it, 0 unloads it now if idle (else when
+   * its requests end), more sets its own idle-unload time. A model not loaded is left alone.
+   */
+  async keepAlive(id: string, seconds: number): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.keepAliveS = seconds;
+    if (seconds === 0 && this.isIdle(entry)) {
+      log("info", `unloading ${id}: keep_alive 0`);
+      await this.stop(id);
+    } else if (seconds > 0 && !this.idleTimer) {
+      this.idleTimer = setInterval(() => void this.unloadIdle(), 1000);
+      this.idleTimer.unref?.();
+    }
+  }
+
+  /** When a loaded model will be unloaded if it stays idle (ms since epoch); null: not planned. */
+  expiresAt(id: string): number | null {
+    const entry = this.entries.get(id);
+    const limit = entry ? this.idleLimitS(entry) : null;
+    return entry && limit !== null ? entry.idleSince + limit * 1000 : null;
+  }
+
+  /** A name for a model, from now on (Ollama's /api/copy; the caller keeps it in aliases.json). */
+  addAlias(name: string, id: string): void {
+    this.nameRules = { ...this.nameRules, aliases: { ...this.nameRules.aliases, [name]: id } };
+    this.names = new ModelNames(this.nameRules);
   }
 
   /** Keeps at most maxLoaded models: unloads the least recently used idle ones, never `keep`. */
@@ -232,6 +276,7 @@ export class ModelRegistry implements ModelSource {
         id: file.id,
         created: Math.floor(file.mtimeMs / 1000),
         sizeBytes: file.sizeBytes,
+        file: file.checkpoint ? undefined : { path: file.path, mtimeMs: file.mtimeMs },
         state: LIFECYCLE[state.state].listed,
         error: state.state === "failed" ? state.error : undefined,
         workers: this.settings(file.id).rpc ?? this.defaults.rpc,
@@ -293,7 +338,12 @@ export class ModelRegistry implements ModelSource {
       engine: new RunnerEngine(runner, {
         ...this.supervisor,
         ...(file.checkpoint ? { prepare, needsImport: !cachedImport(file.path) } : {}),
-        onIdle: () => (entry.idleSince = this.now()),
+        onIdle: () => {
+          entry.idleSince = this.now();
+          // keep_alive 0 asked while other requests ran: unload now they are done.
+          if (entry.keepAliveS === 0 && this.entries.get(file.id) === entry) void this.keepAlive(file.id, 0);
+        },
+
       }),
       idleSince: this.now(),
       loading: null,
@@ -356,6 +406,22 @@ export class ModelRegistry implements ModelSource {
     const file = this.find(name);
     if (!file) throw this.notFound(name);
     return this.stop(file.id);
+  }
+
+  /**
+   * Deletes a model's file(s), unloading it first: only a file Hearth pulled or imported into
+   * `home`/models (removal.ts); anything else is refused with DeletionRefused.
+   */
+  async remove(name: string, home: string): Promise<string> {
+    const file = this.find(name);
+    if (!file) throw this.notFound(name);
+    const refusal = file.checkpoint ? `${file.path} is a checkpoint folder, not a file Hearth pulled (remove it yourself)` : deletionRefusal(file.path, home);
+    if (refusal) throw new DeletionRefused(refusal);
+    await this.stop(file.id);
+    for (const path of modelFiles(file.path)) rmSync(path, { force: true });
+    this.headers.delete(file.path);
+    this.rescan();
+    return file.id;
   }
 
   /** Stops a model's runner and forgets it (its in-flight requests end with an error). */

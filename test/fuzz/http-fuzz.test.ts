@@ -36,8 +36,9 @@ async function completeKnown(): Promise<string> {
 beforeAll(async () => {
   // A queue deep enough for n up to 128 from 8 clients at once: 503 is for real overload only.
   // Its own HEARTH_HOME (Ollama's /api/copy writes aliases.json there); pulls reach no hub.
-  server = await startHearth(["--model", defaultModel, "--model", bert, "--threads", "1", "-np", "4", "-c", "512", "--queue-size", "4096", "--hf-endpoint", "http://127.0.0.1:1"], {
+  server = await startHearth(["--model", defaultModel, "--model", bert, "--threads", "1", "-np", "4", "-c", "512", "--queue-size", "4096"], {
     HEARTH_HOME: mkdtempSync(join(tmpdir(), "hearth-fuzz-")),
+    HF_ENDPOINT: "http://127.0.0.1:1",
   });
   knownText = await completeKnown();
   console.log(`fuzz: ${RUNS} bodies per endpoint, FUZZ_SEED=${SEED}`);

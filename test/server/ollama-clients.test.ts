@@ -44,8 +44,8 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "hearth-ollama-home-"));
   mkdirSync(join(home, "models"));
   server = await startHearth(
-    ["--model", defaultModel, "--model", bertPath, "--model", thinkPath, "--models-dir", join(home, "models"), "--hf-endpoint", `http://127.0.0.1:${hub.port}`, "--threads", "1", "--parallel", "2", "--ctx-size", "2048"],
-    { HEARTH_HOME: home },
+    ["--model", defaultModel, "--model", bertPath, "--model", thinkPath, "--models-dir", join(home, "models"), "--threads", "1", "--parallel", "2", "--ctx-size", "2048"],
+    { HEARTH_HOME: home, HF_ENDPOINT: `http://127.0.0.1:${hub.port}` },
   );
   client = new Ollama({ host: server.url });
 }, 120_000);
