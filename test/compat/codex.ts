@@ -7,7 +7,12 @@
 //      the answer: what it prints equals the last message it reports (--output-last-message);
 //   2. `codex exec resume --last "Say hi again"` does the same, and Hearth reads at least 90% of
 //      its prompt (the whole first turn, sent back) from the KV cache;
-//   every /v1/responses request Codex sent was answered 200.
+//   every /v1/responses request Codex sent was answered 200;
+//   3. a namespaced call round trip: Hearth's own app over a scripted model (a fake engine whose
+//      first answer is a call to Codex's namespace function multi_agent_v1.close_agent in the
+//      template's tool-call format, the second "Closed.") — Codex reads the call Hearth returns
+//      (`function_call` with `namespace`), runs the tool and sends the call and its output back
+//      in the next request, then prints "Closed.".
 //
 //   bun test/compat/codex.ts [--llama-server]   (--llama-server: the same run against llama-server)
 // Each request body Codex sent is written to test/.cache/agents/codex-requests.jsonl (through a
@@ -16,6 +21,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, resolve } from "node:path";
+import { createApp } from "../../src/api/app.ts";
+import type { GenerateRequest } from "../../src/engine/types.ts";
+import { FakeEngine, FakeModels } from "../helpers/fake-engine.ts";
 import { refBin, repoRoot } from "../helpers/paths.ts";
 import { compatModel, template, tinyQwenArgs } from "./models.ts";
 
@@ -75,6 +83,7 @@ const drained = Promise.all([drain(server.stdout), drain(server.stderr)]);
 
 // A recording proxy: Codex talks to it, it passes each request on unchanged and streams the answer
 // back, keeping the method, path, headers that matter and body of what Codex sent.
+let upstreamBase = serverBase;
 const requestsFile = resolve(LOG_DIR, "codex-requests.jsonl");
 writeFileSync(requestsFile, "");
 const proxy = Bun.serve({
@@ -90,11 +99,30 @@ const proxy = Bun.serve({
     try {
       json = body ? JSON.parse(body) : undefined;
     } catch {}
-    const upstream = await fetch(serverBase + url.pathname + url.search, { method: req.method, headers: req.headers, body });
+    const upstream = await fetch(upstreamBase + url.pathname + url.search, { method: req.method, headers: req.headers, body });
     writeFileSync(requestsFile, JSON.stringify({ method: req.method, path: url.pathname, status: upstream.status, headers, body: json }) + "\n", { flag: "a" });
     return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
   },
 });
+
+/** A fake engine that answers each request with the next script entry (the last one repeats). */
+class ScriptedEngine extends FakeEngine {
+  constructor(private readonly script: string[][]) {
+    super(script[0]);
+  }
+  override generate(request: GenerateRequest, signal?: AbortSignal) {
+    this.pieces = this.script[Math.min(this.requests.length, this.script.length - 1)]!;
+    return super.generate(request, signal);
+  }
+}
+
+/** The fake model with a context for Codex's prompt in the fake engine's one-token-per-byte tokenizer. */
+class WideModels extends FakeModels {
+  override async acquire(name?: string | null) {
+    const model = await super.acquire(name);
+    return { ...model, info: { ...model.info, nCtx: 1 << 20, nCtxTrain: 1 << 20 } };
+  }
+}
 
 let failed = false;
 const check = (ok: boolean, what: string) => {
@@ -174,6 +202,10 @@ try {
     const last = logged.at(-1);
     check(logged.length >= 2 && last.cached_tokens >= 0.9 * last.prompt_tokens, "turn 2's prompt is at least 90% read from the KV cache");
   }
+
+  // 3. A namespaced call round trip, the model scripted (Hearth's app, in this process; llama-server
+  // drops namespace tools, so it has no such turn).
+  if (!useLlamaServer) await namespacedRoundTrip(turn, lastMessage);
 } finally {
   proxy.stop(true);
   server.kill("SIGTERM");
@@ -182,6 +214,33 @@ try {
   await Promise.race([drained, Bun.sleep(1000)]);
   writeFileSync(resolve(LOG_DIR, `codex-${useLlamaServer ? "llama-server" : "hearth"}.log`), serverLog);
   rmSync(home, { recursive: true, force: true });
+}
+
+async function namespacedRoundTrip(turn: (n: number, args: string[]) => Promise<void>, lastMessage: string) {
+  const scripted = new ScriptedEngine([
+    ['<tool_call>\n{"name": "multi_agent_v1__close_agent", "arguments": {"target": "agent-1"}}\n</tool_call>'],
+    ["Closed."],
+  ]);
+  const app = createApp(new WideModels(scripted, id, undefined, await Bun.file(template("Qwen-Qwen2.5-7B-Instruct")).text()), { apiKeys: [], cors: null, maxBodyBytes: 1 << 24 });
+  const appServer = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: req => app.handle(req) });
+  upstreamBase = `http://127.0.0.1:${appServer.port}`;
+  const before = readFileSync(requestsFile, "utf8").split("\n").filter(Boolean).length;
+  try {
+    await turn(3, ["Close agent-1"]);
+  } finally {
+    appServer.stop(true);
+  }
+  const round = readFileSync(requestsFile, "utf8").split("\n").filter(Boolean).map(l => JSON.parse(l)).slice(before);
+  const items: any[] = round[1]?.body?.input ?? [];
+  const call = items.find(i => i.type === "function_call");
+  const output = items.find(i => i.type === "function_call_output");
+  console.log(`  turn 3 sent back: ${JSON.stringify(call)} / ${JSON.stringify(output)?.slice(0, 200)}`);
+  check(round.length === 2 && round.every(r => r.status === 200), "turn 3: two /v1/responses requests, both 200");
+  check(call?.namespace === "multi_agent_v1" && call?.name === "close_agent" && JSON.parse(call?.arguments ?? "null")?.target === "agent-1",
+    "Codex took Hearth's namespaced call (function_call with namespace multi_agent_v1, name close_agent) and sent it back");
+  check(output !== undefined && output.call_id === call?.call_id, "…with the tool's output for the same call_id");
+  const lastAnswer = existsSync(lastMessage) ? readFileSync(lastMessage, "utf8").trim() : "";
+  check(lastAnswer === "Closed.", "turn 3 prints the scripted model's second answer");
 }
 console.log(failed ? "agents: FAILED (logs in test/.cache/agents)" : "agents: Codex works against " + serverName);
 process.exit(failed ? 1 : 0);
