@@ -89,6 +89,7 @@ async function serve(argv: string[]): Promise<void> {
     responsesStoreBytes: values["responses-store-size"],
     config,
     names: { ...names, defaultModel: values["default-model"] || undefined },
+    hfEndpoint: values["hf-endpoint"],
     loadPolicy: { maxLoaded: values["max-loaded"], idleUnloadS: values["idle-unload"] },
     runner: {
       nCtx: values["ctx-size"],
