@@ -19,7 +19,8 @@ export const structuredOutputFields = {
       t.Object({
         type: t.Literal("json_schema"),
         json_schema: t.Object({
-          name: t.String({ minLength: 1, maxLength: 256 }),
+          // Optional: llama-server (and clients written for it) leave it out.
+          name: t.Optional(t.String({ minLength: 1, maxLength: 256 })),
           description: t.Optional(t.String()),
           schema: t.Optional(anySchema),
           strict: t.Optional(t.Union([t.Boolean(), t.Null()])),
