@@ -4,32 +4,34 @@
 import { EngineError } from "../../engine/types.ts";
 import { badRequest, fromEngineError } from "../errors.ts";
 import type { ModelSource } from "../model-source.ts";
-import { requestModel } from "./lifecycle.ts";
+import { requestModel, settling } from "./lifecycle.ts";
 import type { EmbedBody, EmbeddingsBody } from "./schema.ts";
 import { lifecycleDone, RequestClock } from "./timing.ts";
 
-async function vectors(models: ModelSource, body: { model?: string; keep_alive?: EmbedBody["keep_alive"] }, inputs: string[], clock: RequestClock) {
+async function vectors(models: ModelSource, body: { model?: string; keep_alive?: EmbedBody["keep_alive"]; dimensions?: number }, inputs: string[], clock: RequestClock) {
   const { model, after } = await requestModel(models, body.model, body.keep_alive, clock);
-  if (model.info.nEmbd === undefined) {
-    throw badRequest(`"${body.model || model.id}" does not support embeddings: it is a generative model (use an embedding model such as a BERT/BGE GGUF)`, { param: "model" });
-  }
-  try {
-    const result = inputs.length > 0 ? await model.engine.embed(inputs) : { vectors: [], promptTokens: 0 };
+  return settling(after, async () => {
+    if (model.info.nEmbd === undefined) {
+      throw badRequest(`"${body.model || model.id}" does not support embeddings: it is a generative model (use an embedding model such as a BERT/BGE GGUF)`, { param: "model" });
+    }
+    if (body.dimensions !== undefined && body.dimensions !== model.info.nEmbd) {
+      throw badRequest(`this model's embeddings have ${model.info.nEmbd} dimensions; it cannot shorten them to ${body.dimensions}`, { param: "dimensions" });
+    }
+    let result;
+    try {
+      result = inputs.length > 0 ? await model.engine.embed(inputs) : { vectors: [], promptTokens: 0 };
+    } catch (err) {
+      throw err instanceof EngineError ? fromEngineError(err.code, err.message, { prompt: "input" }) : err;
+    }
     await after();
-    return { name: body.model || model.id, width: model.info.nEmbd, ...result };
-  } catch (err) {
-    if (err instanceof EngineError) throw fromEngineError(err.code, err.message, { prompt: "input" });
-    throw err;
-  }
+    return { name: body.model || model.id, ...result };
+  });
 }
 
 export async function embed(body: EmbedBody, models: ModelSource) {
   const clock = new RequestClock();
   const inputs = typeof body.input === "string" ? [body.input] : body.input;
   const r = await vectors(models, body, inputs, clock);
-  if (body.dimensions !== undefined && body.dimensions !== r.width) {
-    throw badRequest(`this model's embeddings have ${r.width} dimensions; it cannot shorten them to ${body.dimensions}`, { param: "dimensions" });
-  }
   const { done: _, done_reason: __, ...durations } = lifecycleDone("load", clock);
   return { model: r.name, embeddings: r.vectors.map(v => Array.from(v)), ...durations, prompt_eval_count: r.promptTokens };
 }
