@@ -29,6 +29,8 @@ const METRICS: Array<{ key: string; label: string; higherIsBetter: boolean }> = 
   { key: "health_p99_ms", label: "/health p99 ms", higherIsBetter: false },
   { key: "turn1_ttft_ms", label: "turn 1 TTFT ms", higherIsBetter: false },
   { key: "later_turns_ttft_ms", label: "turns 2-8 mean TTFT ms", higherIsBetter: false },
+  { key: "turn2_ttft_ms", label: "turn 2 TTFT ms (after the restart / swap)", higherIsBetter: false },
+  { key: "turn2_over_turn1", label: "turn 2 TTFT / turn 1 TTFT", higherIsBetter: false },
   { key: "failed_requests", label: "failed or short requests", higherIsBetter: false },
 ];
 

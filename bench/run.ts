@@ -13,6 +13,7 @@ import { generatedModel } from "../test/helpers/models.ts";
 import { childPids, startHearth, startLlamaServer, postJson, type Running } from "../test/helpers/server.ts";
 import { fillerText, median, percentile, streamChat, type ChatMessage, type StreamResult } from "./load.ts";
 import { writeReport, type WorkloadResult } from "./report.ts";
+import { agentWorkloads, type AgentWorkload, type Restart } from "./agent-session.ts";
 
 const { values } = parseArgs({
   options: {
@@ -48,9 +49,19 @@ function freshCopy(server: string): string {
 }
 const hearthModelPath = freshCopy("hearth");
 const llamaModelPath = freshCopy("llama-server");
+// A second model for the model-swap workload: another copy under another name (its id differs).
+const secondCopy = (server: string) => {
+  const path = join(copies, server, `${modelId}-b.gguf`);
+  copyFileSync(modelPath, path);
+  return path;
+};
+let second: { hearth: string; llama: string } | null = null;
+const secondModel = () => (second ??= { hearth: secondCopy("hearth"), llama: secondCopy("llama-server") });
 
-const hearthArgs = ["--model", hearthModelPath, "--threads", threads, "--ctx-size", String(CTX), "--parallel", String(PARALLEL), "--batch-size", String(BATCH), "--queue-size", "256"];
-const llamaArgs = ["-m", llamaModelPath, "-t", threads, "-c", String(CTX), "-np", String(PARALLEL), "-b", String(BATCH), "-kvu", "--no-webui"];
+const hearthCommon = ["--threads", threads, "--ctx-size", String(CTX), "--parallel", String(PARALLEL), "--batch-size", String(BATCH), "--queue-size", "256"];
+const hearthArgs = ["--model", hearthModelPath, ...hearthCommon];
+const llamaCommon = ["-t", threads, "-c", String(CTX), "-np", String(PARALLEL), "-b", String(BATCH), "-kvu", "--no-webui"];
+const llamaArgs = ["-m", llamaModelPath, ...llamaCommon];
 
 /** A process and all its descendants (Hearth's runners are children of its HTTP process). */
 function processTree(pid: number): number[] {
@@ -85,7 +96,8 @@ const tokensPerWord = new Map<string, number>();
 async function promptOfTokens(server: Running, tokens: number, seed: number): Promise<string> {
   if (!tokensPerWord.has(server.url)) {
     const probe = fillerText(2000, 7);
-    const res = await postJson(`${server.url}/tokenize`, { content: probe }, { headers: { "content-type": "application/json", connection: "close" } });
+    // (`model`: a Hearth serving two models needs it; llama-server ignores it.)
+    const res = await postJson(`${server.url}/tokenize`, { content: probe, model: modelId }, { headers: { "content-type": "application/json", connection: "close" } });
     const n = ((await res.json()) as any).tokens.length as number;
     tokensPerWord.set(server.url, n / 2000);
   }
@@ -94,7 +106,10 @@ async function promptOfTokens(server: Running, tokens: number, seed: number): Pr
 
 interface Workload {
   name: string;
-  run(server: Running): Promise<{ results: StreamResult[]; wallMs: number; extra?: Record<string, number> }>;
+  /** Hearth's model flags when not just --model (agent-session.ts). */
+  hearthModels?: AgentWorkload["hearthModels"];
+  /** `restart` starts the server again (agent-session.ts); other workloads ignore it. */
+  run(server: Running, restart: Restart): Promise<{ results: StreamResult[]; wallMs: number; extra?: Record<string, number> }>;
 }
 
 async function concurrent(server: Running, conversations: ChatMessage[][], maxTokens: number) {
@@ -175,6 +190,9 @@ const workloads: Workload[] = [
   },
 ];
 
+// The prompt cache's files live with the model copies (removed at exit); each run draws new prompts.
+workloads.push(...agentWorkloads({ a: modelId, b: `${modelId}-b` }, promptOfTokens, join(copies, "kv-cache")));
+
 function summarize(results: StreamResult[], wallMs: number) {
   const tokens = results.reduce((n, r) => n + r.tokens, 0);
   const ttfts = results.map(r => r.ttftMs);
@@ -199,7 +217,26 @@ function summarize(results: StreamResult[], wallMs: number) {
  * one's speed drifts by 10–20% within a minute) lands on both; an idle server takes no CPU.
  */
 async function benchWorkload(w: Workload): Promise<WorkloadResult> {
-  const servers = { hearth: await startHearth(hearthArgs), "llama-server": await startLlamaServer(llamaArgs) };
+  const hearthStart = w.hearthModels ? [...w.hearthModels(hearthModelPath, secondModel().hearth), ...hearthCommon] : hearthArgs;
+  const servers = { hearth: await startHearth(hearthStart), "llama-server": await startLlamaServer(llamaArgs) };
+  // Hearth restarts with the same flags, and swaps models by itself (a request names the model);
+  // llama-server serves one model, so a swap is a restart with the other one.
+  const restarts: Record<keyof typeof servers, Restart> = {
+    hearth: async swapTo => {
+      if (swapTo) {
+        const res = await postJson(`${servers.hearth.url}/models/load`, { model: swapTo === "b" ? `${modelId}-b` : modelId });
+        if (!res.ok) throw new Error(`/models/load: HTTP ${res.status}: ${await res.text()}`);
+        return servers.hearth;
+      }
+      await servers.hearth.stop();
+      return (servers.hearth = await startHearth(hearthStart));
+    },
+    "llama-server": async swapTo => {
+      await servers["llama-server"].stop();
+      const model = swapTo === "b" ? secondModel().llama : llamaModelPath;
+      return (servers["llama-server"] = await startLlamaServer(["-m", model, ...llamaCommon]));
+    },
+  };
   const rows: Record<keyof typeof servers, Array<Record<string, number>>> = { hearth: [], "llama-server": [] };
   try {
     // One untimed run of the workload itself on each server first, so the timed runs measure the
@@ -207,14 +244,14 @@ async function benchWorkload(w: Workload): Promise<WorkloadResult> {
     // stream: 170 and 114 ms of compiling in runs 1 and 2, then 2-30 ms per run), and llama-server
     // has warmed up by a decode at load. Every run draws fresh prompts, so the warm-up leaves
     // nothing for the timed runs but what each run leaves for the next.
-    for (const server of Object.values(servers)) await w.run(server);
+    for (const name of Object.keys(servers) as Array<keyof typeof servers>) await w.run(servers[name], restarts[name]);
     for (let r = 0; r < runs; r++) {
       // Who goes first alternates (Hearth, llama-server, llama-server, Hearth, …): a drift of the
       // machine's speed within a pair then favours neither.
       const order = Object.entries(servers) as Array<[keyof typeof servers, Running]>;
       if (r % 2 === 1) order.reverse();
-      for (const [name, server] of order) {
-        const { results, wallMs, extra } = await w.run(server);
+      for (const [name] of order) {
+        const { results, wallMs, extra } = await w.run(servers[name], restarts[name]);
         const row = { ...summarize(results, wallMs), ...extra };
         rows[name].push(row);
         console.error(`${name.padEnd(12)} ${w.name} run ${r + 1}: ${JSON.stringify(row, (_, v) => (typeof v === "number" ? Math.round(v * 10) / 10 : v))}`);

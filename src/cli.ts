@@ -2,7 +2,8 @@
 // hearth — command line entry. `hearth serve` runs the HTTP server; `__runner` (hidden) is the
 // per-model child process the server starts.
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { defaultCacheBytes } from "./engine/prompt-cache/budget.ts";
 import { LIST, PS, PULL, SERVE, parseCommand } from "./options/commands.ts";
 import { optionLines } from "./options/help.ts";
 import { hearthHome } from "./util/home.ts";
@@ -101,6 +102,7 @@ async function serve(argv: string[]): Promise<void> {
       cacheTypeK: values["cache-type-k"],
       cacheTypeV: values["cache-type-v"],
       flashAttn: values["flash-attn"],
+      promptCache: promptCacheConfig(values["prompt-cache-dir"] ?? join(home, "cache", "kv"), values["prompt-cache-size"]),
       queueSize: values["queue-size"],
       nPredict: values["n-predict"],
       sampling: requestSampling(values.temp, values.seed),
@@ -125,6 +127,11 @@ function requestSampling(temp: string | undefined, seed: number): { temperature?
   }
   if (seed >= 0) out.seed = seed;
   return out;
+}
+
+/** --prompt-cache-dir / --prompt-cache-size; the budget's default depends on the disk (prompt-cache/budget.ts). */
+function promptCacheConfig(dir: string, maxBytes: number | undefined): { dir: string; maxBytes: number } {
+  return { dir: resolve(dir), maxBytes: maxBytes ?? defaultCacheBytes(dir) };
 }
 
 /** One key a line; blank lines and # comments skipped. A file given but unreadable or empty stops the start. */

@@ -20,6 +20,7 @@ import { checkTransition, publicState, type Supervised } from "./lifecycle.ts";
 import { EventChannel } from "./event-channel.ts";
 import { RunnerProcess } from "./runner-process.ts";
 import { probeWorkers } from "./rpc-workers.ts";
+import { recordRunnerCacheStats } from "./prompt-cache/totals.ts";
 import { log } from "../util/log.ts";
 import { SERVE_DEFAULTS } from "../options/serve.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
@@ -217,6 +218,9 @@ export class RunnerEngine implements Engine {
           channel?.push(event);
           if (channel?.closed) this.channels.delete(id);
         }
+        break;
+      case "prompt-cache":
+        recordRunnerCacheStats(runner, message.stats, message.diskBytes);
         break;
       case "status":
         this.status = { slotsBusy: message.slotsBusy, queued: message.queued, kvTokens: message.kvTokens, kvCapacity: message.kvCapacity };

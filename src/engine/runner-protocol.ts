@@ -3,6 +3,7 @@
 // every job's output.
 import type { LoadModeSetting } from "./load-mode.ts";
 import type { FlashAttnMode, KvCacheType } from "../llama/kv-cache-types.ts";
+import type { PromptCacheConfig, PromptCacheStats } from "./prompt-cache/prompt-cache.ts";
 import type { GenerateEvent, GenerateRequest, ModelInfo, PromptSegment } from "./types.ts";
 
 export interface RunnerConfig {
@@ -16,6 +17,8 @@ export interface RunnerConfig {
   cacheTypeK?: KvCacheType;
   cacheTypeV?: KvCacheType;
   flashAttn?: FlashAttnMode;
+  /** The prompt cache on disk (prompt-cache/); absent or a budget of 0: off. */
+  promptCache?: PromptCacheConfig;
   /** How the weights reach memory (load-mode.ts); default "auto". */
   loadMode?: LoadModeSetting;
   /** RPC workers (HOST:PORT) whose devices take layers, as llama-server's --rpc. */
@@ -49,4 +52,6 @@ export type FromRunner =
   | { type: "failed"; message: string }
   | { type: "events"; events: Array<[string, GenerateEvent]> }
   | { type: "status"; slotsBusy: number; queued: number; kvTokens: number; kvCapacity: number }
+  /** The runner's prompt cache counters since it started, after each change; diskBytes: the cache directory's size. */
+  | { type: "prompt-cache"; stats: PromptCacheStats; diskBytes: number }
   | { type: "reply"; id: string; result?: unknown; error?: string };

@@ -14,6 +14,7 @@ import { summarizePlacement } from "./placement.ts";
 import { probeWorkers } from "./rpc-workers.ts";
 import { Embedder, POOLING_NAMES, RANK_POOLING } from "./embedder.ts";
 import { Scheduler } from "./scheduler.ts";
+import { openRunnerCache, type PromptCache } from "./prompt-cache/prompt-cache.ts";
 import type { GenerateEvent, ModelInfo } from "./types.ts";
 
 const send = (message: FromRunner) => process.send!(message);
@@ -25,6 +26,7 @@ const NOT_GENERATIVE = "this is an embedding model: it serves /v1/embeddings, no
 export class Runner {
   private model: LlamaModel | null = null;
   private scheduler: Scheduler | null = null;
+  private promptCache: PromptCache | null = null;
   private embedder: Embedder | null = null;
   private pooling = 0;
   /** Events of the current step, sent as one IPC message. */
@@ -60,6 +62,7 @@ export class Runner {
       if (this.pooling !== 0) {
         this.embedder = new Embedder(model, { nCtx: Math.min(nCtx, model.nCtxTrain || nCtx), threads: config.threads });
       } else {
+        const kvCache = { typeK: config.cacheTypeK ?? "f16", typeV: config.cacheTypeV ?? "f16", flashAttn: config.flashAttn ?? "auto" } as const;
         this.scheduler = new Scheduler(model, {
           nCtx,
           parallel: config.parallel,
@@ -67,6 +70,8 @@ export class Runner {
           threads: config.threads,
           queueSize: config.queueSize,
           nPredict: config.nPredict,
+          kvCache,
+          promptCache: (this.promptCache = openRunnerCache(config, kvCache, send)),
         });
       }
       send({ type: "ready", info: { ...this.describe(devices), nBatch: config.nBatch, nPredict: config.nPredict ?? -1 } });
@@ -192,6 +197,8 @@ export class Runner {
     }
     // Unloading: every job still running ends with an error event, delivered before we exit.
     this.scheduler?.dispose();
+    // dispose() saved the slots' sequences: let those writes finish before the process exits.
+    await this.promptCache?.drain();
     this.embedder?.dispose();
     this.model?.dispose();
     this.flush();

@@ -23,6 +23,7 @@ import { commonPrefix, lender, pickSlot, prefillDonor, sharedWithRunning } from 
 import { promptTokens } from "./prompt-tokens.ts";
 import { kvCacheContextOptions } from "./kv-cache-settings.ts";
 import type { KvCacheSettings } from "../llama/kv-cache-types.ts";
+import type { PromptCache } from "./prompt-cache/prompt-cache.ts";
 import type { EngineErrorCode, GenerateEvent, GenerateRequest } from "./types.ts";
 
 export interface SchedulerOptions {
@@ -40,6 +41,8 @@ export interface SchedulerOptions {
   idleCacheTokens?: number;
   /** -ctk / -ctv / -fa (default f16, f16, auto); settings llama.cpp cannot use throw here. */
   kvCache?: KvCacheSettings;
+  /** Where sequences go before their KV is lost, and come back from (prompt-cache/). */
+  promptCache?: PromptCache | null;
 }
 
 /** Default number of choice sequences: n up to 16 per request. */
@@ -226,6 +229,8 @@ export class Scheduler {
 
   dispose(): void {
     this.failAll("model_unavailable", "the model is unloading");
+    // Unload and shutdown: every slot's KV is about to go (the writes finish before the runner exits).
+    for (const slot of this.slots) this.saveToDisk(slot);
     this.ctx.dispose();
   }
 
@@ -259,7 +264,7 @@ export class Scheduler {
       for (const s of idle) {
         if (cells <= this.ctx.nCtx) break;
         cells -= s.cached.length;
-        this.dropCache(s);
+        this.evict(s);
       }
       this.queue.shift();
       this.start(job, slot);
@@ -278,6 +283,7 @@ export class Scheduler {
     // At least the last prompt token is decoded again: its logits give the first sampled token.
     keep = Math.min(keep, job.prompt.length - 1);
     if (keep > 0 && !this.holdsWindow(slot, keep)) keep = 0;
+    if (this.promptCache?.worthSaving(slot.cached.length, keep)) this.saveToDisk(slot);
     if (keep < slot.cached.length) {
       if (!this.ctx.seqRemove(slot.seq, keep, -1)) {
         this.ctx.seqRemove(slot.seq, 0, -1);
@@ -289,7 +295,10 @@ export class Scheduler {
     if (job.request.cachePrompt && this.canShareKv) {
       // Another slot may already hold more of this prompt than our own slot does.
       const lent = lender(this.slots, slot, job.prompt, keep, (from, len) => this.holdsWindow(from, len));
-      if (lent) keep = this.borrow(slot, lent.from, lent.len);
+      // Or a sequence saved on disk holds more than any slot: load it into this slot.
+      const restored = this.promptCache?.restoreInto(this.ctx, slot, job.prompt, Math.max(keep, lent?.len ?? 0)) ?? null;
+      if (restored !== null) keep = restored > 0 && this.holdsWindow(slot, restored) ? restored : this.dropCache(slot);
+      if (lent && !restored) keep = this.borrow(slot, lent.from, lent.len);
       // Or a job is prefilling the same prefix right now: wait for it rather than compute it twice.
       donor = prefillDonor(this.slots, job.prompt, keep);
     }
@@ -382,7 +391,7 @@ export class Scheduler {
   /** Idle caches that have cost as much attention as recomputing them would (idle-cache.ts). */
   private dropStaleCaches(): void {
     for (const slot of this.slots) {
-      if (!slot.choice && slot.cached.length > 0 && this.processedTokens - slot.idleSince >= this.idleCacheTokens) this.dropCache(slot);
+      if (!slot.choice && slot.cached.length > 0 && this.processedTokens - slot.idleSince >= this.idleCacheTokens) this.evict(slot);
     }
   }
 
@@ -408,7 +417,7 @@ export class Scheduler {
     }
     const idle = this.slots.filter(s => !s.choice && s.cached.length > 0);
     if (idle.length > 0) {
-      for (const slot of idle) this.dropCache(slot);
+      for (const slot of idle) this.evict(slot);
       return;
     }
     const newest = [...prefilled.keys()].sort((a, b) => b.slot.lastUseTick - a.slot.lastUseTick)[0];
@@ -444,8 +453,25 @@ export class Scheduler {
     return min >= 0 && min <= Math.max(0, len - this.nSwa + 1);
   }
 
-  private dropCache(slot: Slot): void {
+  /** Empties the slot's sequence; returns 0 (the tokens it keeps). */
+  private dropCache(slot: Slot): 0 {
     this.ctx.seqRemove(slot.seq, 0, -1);
     slot.cached = [];
+    return 0;
+  }
+
+  /** An idle cache gives way: saved to disk first (prompt-cache/), then dropped. */
+  private evict(slot: Slot): void {
+    this.saveToDisk(slot);
+    this.dropCache(slot);
+  }
+
+  private saveToDisk(slot: Slot): void {
+    // A recurrent state cannot be cut back to a prefix after a restore: such models keep no files.
+    if (this.canShareKv && slot.cached.length > 0) this.promptCache?.saveSlot(this.ctx, slot);
+  }
+
+  private get promptCache(): PromptCache | null {
+    return this.canShareKv ? (this.options.promptCache ?? null) : null;
   }
 }
