@@ -25,8 +25,8 @@ import { listModels, modelObject } from "./models/route.ts";
 import { isNativePath, nativeErrorResponse } from "./llama-server/errors.ts";
 import { llamaServerRoutes } from "./llama-server/routes.ts";
 import { detokenize, detokenizeBody, tokenize, tokenizeBody } from "./tokenize/route.ts";
-import { createResponse, deleteResponse, inputTokens, retrieveResponse } from "./responses/handler.ts";
-import { inputTokensBody, responsesBody } from "./responses/schema.ts";
+import { cancelResponse, createResponse, deleteResponse, inputTokens, listInputItems, retrieveResponse } from "./responses/handler.ts";
+import { inputItemsQuery, inputTokensBody, responsesBody } from "./responses/schema.ts";
 import { ResponseStore } from "./responses/store.ts";
 import { log } from "../util/log.ts";
 import { RequestTrace } from "./request-trace.ts";
@@ -282,6 +282,11 @@ export function createApp(models: ModelSource, options: AppOptions) {
     })
     .get("/v1/responses/:id", ({ params }) => retrieveResponse(params.id, responses.store), responsesDetail("A stored response"))
     .delete("/v1/responses/:id", ({ params }) => deleteResponse(params.id, responses.store), responsesDetail("Forget a stored response"))
+    .get("/v1/responses/:id/input_items", ({ params, query }) => listInputItems(params.id, query, responses.store), {
+      query: inputItemsQuery,
+      ...responsesDetail("A stored response's input items, a cursor page"),
+    })
+    .post("/v1/responses/:id/cancel", ({ params }) => cancelResponse(params.id, responses.store), responsesDetail("Cancel a background response (none are made here: a 400)"))
     .post("/v1/completions", ({ body, request }) => completions(body, models, generation(request)), { parse: "json", body: completionBody })
     .post("/v1/embeddings", ({ body }) => embeddings(body, models), { parse: "json", body: embeddingsBody })
     .post(

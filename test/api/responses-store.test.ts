@@ -94,7 +94,7 @@ describe("GET, DELETE, input_tokens", () => {
 
 describe("the store", () => {
   test("bounded by bytes: the least recently used goes first; one entry over the limit is not kept", () => {
-    const entry = (n: number) => ({ response: { pad: "x".repeat(n) }, conversation: [] });
+    const entry = (n: number) => ({ response: { pad: "x".repeat(n) }, conversation: [], input: [] });
     const size = Buffer.byteLength(JSON.stringify(entry(100)));
     const store = new ResponseStore(size * 3);
     for (const id of ["a", "b", "c"]) expect(store.put(id, entry(100))).toBe(true);

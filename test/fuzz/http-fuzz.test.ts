@@ -272,6 +272,17 @@ test("GET and DELETE /v1/responses/{id} with generated ids → 200 or 404", asyn
   for (const method of ["GET", "DELETE"]) await fuzz(method, i => `/v1/responses/${encodeURIComponent(ids[i] as string)}`, null);
 }, 3_600_000);
 
+test("GET /v1/responses/{id}/input_items with generated ids and queries, POST /v1/responses/{id}/cancel → 200, 400 or 404", async () => {
+  const stored = await fetch(`${server.url}/v1/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, input: [{ role: "user", content: "Once" }, { role: "user", content: "upon" }], max_output_tokens: 2 }) });
+  const id = ((await stored.json()) as any).id as string;
+  const ids = fc.sample(fc.oneof(fc.string(), fc.constant(id), fc.string({ unit: "binary" })), { numRuns: RUNS, seed: SEED + 800 });
+  const value = fc.oneof(fc.constantFrom("1", "2", "20", "100", "0", "101", "-1", "1.5", "asc", "desc", "up", "msg_nope", ""), fc.string({ maxLength: 12 }));
+  const queries = fc.sample(fc.dictionary(fc.constantFrom("limit", "order", "after", "include", "x"), value, { maxKeys: 4 }), { numRuns: RUNS, seed: SEED + 801 });
+  const statuses = await fuzz("GET", i => `/v1/responses/${encodeURIComponent(ids[i] as string)}/input_items?${new URLSearchParams(queries[i]!)}`, null);
+  expect(statuses.get(200) ?? 0).toBeGreaterThan(0); // the stored response's items are listed
+  await fuzz("POST", i => `/v1/responses/${encodeURIComponent(ids[i] as string)}/cancel`, null);
+}, 3_600_000);
+
 test("/models/unload with generated bodies, then the server still answers the known request exactly as before", async () => {
   await fuzz("POST", "/models/unload", sample(arb.modelAdminBody(model), 300));
   expect(server.proc.exitCode).toBeNull();

@@ -1,19 +1,22 @@
-// POST /v1/responses, GET and DELETE /v1/responses/{id}, POST /v1/responses/input_tokens: the
-// Responses body → the chat core → the response object or its event stream, kept in the store
-// so previous_response_id can continue it.
+// POST /v1/responses, GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items,
+// POST /v1/responses/{id}/cancel, POST /v1/responses/input_tokens: the Responses body → the chat
+// core → the response object or its event stream, kept in the store so previous_response_id can
+// continue it.
 import { fitToContext, promptIds } from "../chat-core/fit.ts";
-import { prepareChat } from "../chat-core/prepare.ts";
+import { prepareChat, type PreparedChat } from "../chat-core/prepare.ts";
 import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
 import { ApiError, badRequest, notFound } from "../errors.ts";
 import type { GenerationContext } from "../generation.ts";
 import type { AcquiredModel, ModelSource } from "../model-source.ts";
 import { log } from "../../util/log.ts";
 import { openReasoning } from "./encrypted.ts";
+import { inputItemsPage, listedInputItems } from "./input-items.ts";
 import { newId, outputItems, responseObject, responseStatus, usageJson, type ResponseHead } from "./output.ts";
-import type { InputItem, InputTokensBody, ResponsesBody } from "./schema.ts";
+import type { InputItem, InputItemsQuery, InputTokensBody, ResponsesBody } from "./schema.ts";
 import type { ResponseStore } from "./store.ts";
 import { responseStream } from "./stream.ts";
-import { toChatRequest } from "./translate.ts";
+import { inputItems, toChatRequest, type Lookups } from "./translate.ts";
+import { truncateToFit } from "./truncation.ts";
 
 export interface ResponsesOptions {
   /** Keep message text from acting as control tokens (off: --parse-special-in-chat). */
@@ -35,10 +38,31 @@ async function prepare(body: ResponsesBody | InputTokensBody, models: ModelSourc
   }
   const model = await models.acquire(body.model);
   const open = options.sign ? (text: string) => openReasoning(text, options.sign) : openReasoning;
-  const translated = toChatRequest(body, previous, { open, item: id => options.store.item(id) });
+  const lookups: Lookups = { open, item: id => options.store.item(id) };
+  const translated = toChatRequest(body, previous, lookups);
   if (translated.leftOut.length > 0) log("info", `hosted tools a local model cannot run were left out: ${translated.leftOut.join(", ")}`, { id: traceId });
-  const prepared = await prepareChat(translated.request, model, options.protect);
-  prepared.errorParams = { ...prepared.errorParams, prompt: "input" };
+  const prepareFor = async (request: typeof translated.request) => {
+    const prepared = await prepareChat(request, model, options.protect);
+    prepared.errorParams = { ...prepared.errorParams, prompt: "input" };
+    return prepared;
+  };
+  let prepared = await prepareFor(translated.request);
+  if (body.truncation === "auto") {
+    // The stored conversation and this input as one list of items, cut from the front.
+    const all = [...previous, ...inputItems(body.input)];
+    const most = model.info.nCtx - 1;
+    const fits = async (kept: InputItem[]): Promise<PreparedChat | null> => {
+      const candidate = await prepareFor(toChatRequest({ ...body, input: kept }, [], lookups).request);
+      return (await promptIds(candidate, model)).length <= most ? candidate : null;
+    };
+    if ((await promptIds(prepared, model)).length > most) {
+      const cut = await truncateToFit(all, fits);
+      if (cut) {
+        log("info", `truncation auto: the ${all.length - cut.kept.length} oldest input items were left out to fit the context`, { id: traceId });
+        prepared = cut.result;
+      }
+    }
+  }
   return { model, translated, prepared, previous };
 }
 
@@ -74,7 +98,7 @@ export async function createResponse(body: ResponsesBody, models: ModelSource, c
   const keep = (response: Record<string, unknown>, output: Array<Record<string, unknown>>) => {
     if (body.store === false) return;
     const conversation = [...previous, ...translated.input, ...(output as InputItem[])];
-    if (!options.store.put(head.id, { response, conversation })) log("warn", `response ${head.id} is larger than --responses-store-size: not stored`, { id: ctx.trace.id });
+    if (!options.store.put(head.id, { response, conversation, input: listedInputItems(translated.input) })) log("warn", `response ${head.id} is larger than --responses-store-size: not stored`, { id: ctx.trace.id });
   };
   if (!body.stream) {
     const [answer] = await collectAnswers(started, prepared);
@@ -91,6 +115,18 @@ export function retrieveResponse(id: string, store: ResponseStore): object {
   const stored = store.get(id);
   if (!stored) throw missing(id);
   return stored.response;
+}
+
+export function listInputItems(id: string, query: InputItemsQuery, store: ResponseStore): object {
+  const stored = store.get(id);
+  if (!stored) throw missing(id);
+  return inputItemsPage(stored.input, query);
+}
+
+/** Only background responses can be cancelled, and this server makes none: a stored one is already finished. */
+export function cancelResponse(id: string, store: ResponseStore): object {
+  if (!store.get(id)) throw missing(id);
+  throw badRequest(`response '${id}' was not created with background: true (this server makes no background responses): it has already finished and cannot be cancelled`, { param: "response_id", code: "response_not_cancellable" });
 }
 
 export function deleteResponse(id: string, store: ResponseStore): object {

@@ -152,7 +152,7 @@ const promptFields = {
   text: nullable(t.Object({ format: nullable(textFormat), verbosity: nullable(t.String({ maxLength: 32 })) }, open)),
   reasoning: nullable(reasoning),
   previous_response_id: nullable(t.String({ maxLength: 256 })),
-  // "auto" (drop from the front to fit) is accepted and not applied: a prompt past the context is a 400.
+  // "auto": the oldest turns are left out until the prompt fits (truncation.ts); "disabled": a 400.
   truncation: nullable(t.Union([t.Literal("auto"), t.Literal("disabled")])),
 };
 
@@ -174,7 +174,19 @@ export const responsesBody = t.Object({
 
 export const inputTokensBody = t.Object(promptFields);
 
+/** GET /v1/responses/{id}/input_items: a cursor page (`include` is accepted and adds nothing). */
+export const inputItemsQuery = t.Object(
+  {
+    // 1 to 100, as text: a query value (t.Numeric's range errors come without the field's name).
+    limit: t.Optional(t.String({ pattern: "^([1-9]|[1-9][0-9]|100)$" })),
+    order: t.Optional(t.Union([t.Literal("asc"), t.Literal("desc")])),
+    after: t.Optional(t.String({ maxLength: 256 })),
+  },
+  open,
+);
+
 export type ResponsesBody = typeof responsesBody.static;
 export type InputTokensBody = typeof inputTokensBody.static;
+export type InputItemsQuery = typeof inputItemsQuery.static;
 export type InputItem = typeof inputItem.static;
 export type WireTool = typeof tool.static;

@@ -10,6 +10,8 @@ export interface StoredResponse {
   response: Record<string, unknown>;
   /** The whole conversation up to and including this response's output, as input items. */
   conversation: InputItem[];
+  /** This request's own input items, with ids, as GET …/input_items lists them. */
+  input: Array<Record<string, unknown>>;
 }
 
 export class ResponseStore {
