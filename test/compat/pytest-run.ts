@@ -26,14 +26,15 @@ export function checkPython(): void {
   }
 }
 
-/** `name  reason…` lines (# comments, blank lines skipped) → name → reason. */
+/** `name  reason…` lines, the two separated by two spaces (test names hold single spaces); # comments and blank lines skipped. */
 export function readExpected(file: string): Map<string, string> {
   const expected = new Map<string, string>();
   for (const line of readFileSync(file, "utf8").split("\n")) {
     const trimmed = line.trim();
     if (!trimmed || trimmed.startsWith("#")) continue;
-    const [name, ...reason] = trimmed.split(/\s+/);
-    expected.set(name!, reason.join(" "));
+    const at = trimmed.search(/\s{2,}/);
+    if (at < 0) throw new Error(`${file}: no reason after the test name (two spaces apart): ${trimmed}`);
+    expected.set(trimmed.slice(0, at), trimmed.slice(at).trim());
   }
   return expected;
 }

@@ -1,14 +1,11 @@
 // POST /v1/embeddings: inputs → one pooled, L2-normalized vector each (embedding models only).
 import { EngineError } from "../../engine/types.ts";
+import { embeddingInputs } from "../llama-server/prompt.ts";
 import { badRequest, fromEngineError } from "../errors.ts";
 import type { ModelSource } from "../model-source.ts";
 import type { EmbeddingsBody } from "./schema.ts";
 
-function inputs(input: EmbeddingsBody["input"]): Array<string | number[]> {
-  if (typeof input === "string") return [input];
-  if (typeof input[0] === "number") return [input as number[]];
-  return input as Array<string | number[]>;
-}
+
 
 /** base64 of the vector's float32 little-endian bytes, as OpenAI sends it. */
 function base64(v: Float32Array): string {
@@ -29,7 +26,7 @@ export async function embeddings(body: EmbeddingsBody, models: ModelSource) {
   }
   let result;
   try {
-    result = await model.engine.embed(inputs(body.input));
+    result = await model.engine.embed(await embeddingInputs(body.input, model.engine, model.info.nVocab, "input"));
   } catch (err) {
     if (err instanceof EngineError) throw fromEngineError(err.code, err.message, { prompt: "input" });
     throw err;

@@ -5,9 +5,11 @@ import { t } from "elysia";
 import { EngineError } from "../../engine/types.ts";
 import { badRequest, fromEngineError } from "../errors.ts";
 import type { ModelSource } from "../model-source.ts";
+import { embeddingInputs } from "./prompt.ts";
 
-const tokenIds = t.Array(t.Integer({ minimum: 0 }), { minItems: 1, maxItems: 65536 });
-const inputs = t.Union([t.String(), tokenIds, t.Array(t.Union([t.String(), tokenIds]), { minItems: 1, maxItems: 2048 })]);
+const mixed = t.Array(t.Union([t.String(), t.Integer({ minimum: 0 })]), { minItems: 1, maxItems: 65536 });
+// Text, ids, ids and text mixed (one input), or a list of those.
+const inputs = t.Union([t.String(), mixed, t.Array(t.Union([t.String(), mixed]), { minItems: 1, maxItems: 2048 })]);
 
 export const embeddingBody = t.Object({
   model: t.Optional(t.Union([t.String({ maxLength: 512 }), t.Null()])),
@@ -40,14 +42,13 @@ export function scale(v: Float32Array, norm: number): Float32Array {
 export async function embedding(body: EmbeddingBody, models: ModelSource) {
   const given = body.content ?? body.input;
   if (given === undefined) throw badRequest("\"content\" (or \"input\") is required", { param: "content" });
-  const list: Array<string | number[]> =
-    typeof given === "string" ? [given] : typeof given[0] === "number" ? [given as number[]] : (given as Array<string | number[]>);
   const model = await models.acquire(body.model);
   if (model.info.nEmbd === undefined || model.info.pooling === "rank") {
     throw badRequest(`the model '${model.id}' cannot produce embeddings (it declares no embedding pooling type)`, { param: "model", code: "model_not_embedding" });
   }
   let result;
   try {
+    const list = await embeddingInputs(given, model.engine, model.info.nVocab, body.content !== undefined ? "content" : "input");
     result = await model.engine.embed(list, { normalize: false });
   } catch (err) {
     if (err instanceof EngineError) throw fromEngineError(err.code, err.message, { prompt: "content" });

@@ -31,13 +31,7 @@ async function one(p: unknown, engine: Engine, nVocab: number, param: string): P
   if (Array.isArray(p)) {
     if (p.every(x => typeof x === "number")) return { prompt: checkIds(p, nVocab, param), addSpecial: false };
     if (!isMixed(p)) throw badRequest(`${param} must be text, token ids, or text and token ids mixed`, { param });
-    // Text parts are tokenized one by one; only a first part that is text gets BOS (tokenize_mixed).
-    const ids: number[] = [];
-    for (const [i, part] of p.entries()) {
-      if (typeof part === "number") ids.push(...checkIds([part], nVocab, param));
-      else ids.push(...(await engine.tokenize(part as string, i === 0, true)));
-    }
-    return { prompt: ids, addSpecial: false };
+    return { prompt: await mixedIds(p as Array<string | number>, engine, nVocab, param), addSpecial: false };
   }
   if (p !== null && typeof p === "object") {
     const o = p as Record<string, unknown>;
@@ -49,6 +43,36 @@ async function one(p: unknown, engine: Engine, nVocab: number, param: string): P
     return { prompt: [{ text: o.prompt_string, parseSpecial: true }], addSpecial: true };
   }
   throw badRequest(`${param} must be a string, token ids, an object with prompt_string, or a list of those`, { param });
+}
+
+/**
+ * Text and token ids mixed in one array (llama-server's tokenize_mixed) → token ids: text parses
+ * special tokens, and a first part that is text gets the vocabulary's specials (BOS, or CLS…SEP).
+ */
+export async function mixedIds(parts: Array<string | number>, engine: Engine, nVocab: number, param: string): Promise<number[]> {
+  const ids: number[] = [];
+  for (const [i, part] of parts.entries()) {
+    if (typeof part === "number") ids.push(...checkIds([part], nVocab, param));
+    else ids.push(...(await engine.tokenize(part, i === 0, true)));
+  }
+  return ids;
+}
+
+type Part = string | number;
+
+/**
+ * Embedding inputs as llama-server takes them (OpenAI's `input` and its native `content`): text,
+ * token ids, ids and text mixed (one input), or a list of those → one engine input per vector.
+ */
+export async function embeddingInputs(input: string | Array<Part | Part[]>, engine: Engine, nVocab: number, param: string): Promise<Array<string | number[]>> {
+  const one = (x: string | Part[], name: string) => {
+    if (typeof x === "string" || x.every(p => typeof p === "number")) return x as string | number[];
+    return mixedIds(x, engine, nVocab, name);
+  };
+  if (typeof input === "string") return [input];
+  // One input of ids, or of ids and text together; else a list of inputs.
+  if (input.some(x => typeof x === "number")) return [await one(input as Part[], param)];
+  return Promise.all((input as Array<string | Part[]>).map((x, i) => one(x, `${param}[${i}]`)));
 }
 
 /** Every prompt of a request, in order. */
