@@ -134,21 +134,6 @@ function promptCacheConfig(dir: string, maxBytes: number | undefined): { dir: st
   return { dir: resolve(dir), maxBytes: maxBytes ?? defaultCacheBytes(dir) };
 }
 
-/** --temp and --seed as request defaults (a seed of -1 is llama-server's "random"). */
-function requestSampling(temp: string | undefined, seed: number): { temperature?: number; seed?: number } {
-  const out: { temperature?: number; seed?: number } = {};
-  if (temp !== undefined) {
-    const t = Number(temp);
-    if (temp.trim() === "" || !Number.isFinite(t) || t < 0 || t > 2) {
-      console.error(`hearth: --temp must be a number from 0 to 2, got '${temp}'`);
-      process.exit(2);
-    }
-    out.temperature = t;
-  }
-  if (seed >= 0) out.seed = seed;
-  return out;
-}
-
 /** One key a line; blank lines and # comments skipped. A file given but unreadable or empty stops the start. */
 function readKeyFile(path: string): string[] {
   let text: string;

@@ -262,8 +262,6 @@ export function createApp(models: ModelSource, options: AppOptions) {
     }, { detail: { summary: "One model; * is its id or alias (ids of models in sub-folders contain '/')" } })
     .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
     .post("/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
-    .use(llamaServerRoutes(models, generation))
-    .post("/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
     .use(llamaServerRoutes(models, generation, !options.parseSpecialInChat))
     .post("/v1/messages", ({ body, request }) => messages(body, models, generation(request), anthropic), {
       parse: "json",
