@@ -31,9 +31,10 @@ mm = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
 spec.loader.exec_module(mm)  # type: ignore[union-attr]
 gguf = mm.gguf
 
-TEXT = dict(vocab="qwen2", n_embd=64, n_layer=2, n_head=4, n_head_kv=2, n_ff=128, n_ctx=4096,
-            type="f32", template=mm.QWEN_TEMPLATE, tie_embeddings=False, pooling=None, fim=False,
-            rope_freq_base=1000000.0, rms_eps=1e-6, qkv_bias=True, std=0.02)
+# The text model, in make-model.py's own flags (its defaults fill in the rest).
+TEXT_EMBD = 64
+TEXT_ARGS = ["--vocab", "qwen2", "--n-embd", str(TEXT_EMBD), "--n-layer", "2", "--n-head", "4", "--n-head-kv", "2",
+             "--n-ff", "128", "--type", "f32", "--seed", "1", "--template", str(mm.QWEN_TEMPLATE)]
 # head_dim 16 -> 8 rotary pairs, split over time/height/width as Qwen2.5-VL splits its 64.
 ROPE_SECTIONS = [2, 3, 3, 0]
 
@@ -48,9 +49,14 @@ class QwenVLWriter(gguf.GGUFWriter):
 
 
 def write_text_model(projector: str, path: Path) -> None:
-    a = argparse.Namespace(**TEXT, arch="qwen2vl" if projector == "qwen2.5vl" else "qwen2",
-                           name=f"tiny-{projector}-text", seed=1)
-    mm.ARCH_DEFAULTS.setdefault("qwen2vl", mm.ARCH_DEFAULTS["qwen2"])
+    mm.ARCH_DEFAULTS.setdefault("qwen2vl", dict(mm.ARCH_DEFAULTS["qwen2"]))
+    arch = "qwen2vl" if projector == "qwen2.5vl" else "qwen2"
+    saved = sys.argv
+    sys.argv = ["make-model.py", *TEXT_ARGS, "--arch", arch, "--name", f"tiny-{projector}-text", "--out", str(path)]
+    try:
+        a = mm.parse_args()
+    finally:
+        sys.argv = saved
     mm.gguf.GGUFWriter = QwenVLWriter  # make-model.py builds its writer through the module attribute
     mm.write_model(a, path)
 
@@ -140,7 +146,7 @@ def main() -> None:
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     write_text_model(a.projector, a.out / "model.gguf")
-    write_projector(a.projector, a.out / "mmproj-model.gguf", TEXT["n_embd"])
+    write_projector(a.projector, a.out / "mmproj-model.gguf", TEXT_EMBD)
     print(f"{a.out}: model.gguf + mmproj-model.gguf ({a.projector})", file=sys.stderr)
 
 

@@ -32,6 +32,8 @@ export interface ServerConfig {
   maxStreamBufferBytes?: number;
   /** --responses-store-size */
   responsesStoreBytes?: number;
+  /** --allow-image-urls */
+  allowImageUrls?: boolean;
   loadPolicy?: LoadPolicy;
   config?: HearthConfig;
   /** --alias and --default-model. */
@@ -73,6 +75,7 @@ export async function startServer(config: ServerConfig) {
     requestTimeoutMs: (config.requestTimeoutS ?? 0) * 1000,
     maxStreamBufferBytes: config.maxStreamBufferBytes,
     responsesStoreBytes: config.responsesStoreBytes,
+    allowImageUrls: config.allowImageUrls,
     ui: config.ui ?? true,
     ollama: { hfEndpoint: config.hfEndpoint ?? process.env.HF_ENDPOINT },
   });

@@ -56,6 +56,8 @@ export interface AppOptions {
   anthropicPingMs?: number;
   /** Bytes of stored Responses-API responses kept for previous_response_id (default: --responses-store-size's). */
   responsesStoreBytes?: number;
+  /** Fetch http(s) image URLs in requests (--allow-image-urls; chat-core/image-fetch.ts). Off by default. */
+  allowImageUrls?: boolean;
   /** Ollama's API: $HEARTH_HOME (pulls, aliases.json, the digest cache; default hearthHome()) and --hf-endpoint for /api/pull. */
   ollama?: { home?: string; hfEndpoint?: string };
 }
@@ -141,9 +143,10 @@ function requestId(request: Request): string {
 // the OpenAPI generator so (it cannot see into a parser function).
 export function createApp(models: ModelSource, options: AppOptions) {
   const ui = options.ui ?? true;
-  const anthropic = { protect: !options.parseSpecialInChat, pingMs: options.anthropicPingMs ?? 5000 };
+  const images = { allowUrls: options.allowImageUrls === true };
+  const anthropic = { protect: !options.parseSpecialInChat, pingMs: options.anthropicPingMs ?? 5000, images };
   const maxStreamBufferBytes = options.maxStreamBufferBytes || SERVE_DEFAULTS["max-stream-buffer"];
-  const responses = { protect: !options.parseSpecialInChat, store: new ResponseStore(options.responsesStoreBytes ?? SERVE_DEFAULTS["responses-store-size"]) };
+  const responses = { protect: !options.parseSpecialInChat, store: new ResponseStore(options.responsesStoreBytes ?? SERVE_DEFAULTS["responses-store-size"]), images };
   const responsesDetail = (summary: string) => ({ detail: { summary, tags: ["Responses"] } });
   const home = options.ollama?.home ?? hearthHome();
   const ollama = {
@@ -260,8 +263,8 @@ export function createApp(models: ModelSource, options: AppOptions) {
       if (!found) throw modelNotFound(`The model '${id}' does not exist`);
       return modelObject(found);
     }, { detail: { summary: "One model; * is its id or alias (ids of models in sub-folders contain '/')" } })
-    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
-    .post("/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat), { parse: "json", body: chatCompletionBody })
+    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat, images), { parse: "json", body: chatCompletionBody })
+    .post("/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat, images), { parse: "json", body: chatCompletionBody })
     .use(llamaServerRoutes(models, generation, !options.parseSpecialInChat))
     .post("/v1/messages", ({ body, request }) => messages(body, models, generation(request), anthropic), {
       parse: "json",

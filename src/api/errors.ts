@@ -86,6 +86,8 @@ export interface ErrorParams {
   prompt: string;
   /** The field the grammar came from (`response_format`, `json_schema`, `grammar`), if any. */
   grammar?: string | null;
+  /** Where the request's images sit (e.g. `messages[0].content[1]`): an engine error about one names it. */
+  images?: string[];
 }
 
 /** Maps an engine failure to what the client sees, with `param` naming the request field it concerns. */
@@ -95,7 +97,7 @@ export function fromEngineError(code: EngineErrorCode, message: string, params: 
     case "context_length_exceeded":
       return badRequest(message, { param: promptParam, code: "context_length_exceeded" });
     case "invalid_request":
-      return badRequest(message, { param: promptParam });
+      return badRequest(message, { param: params?.images?.find(name => message.startsWith(`${name} `)) ?? promptParam });
     case "invalid_grammar":
       return badRequest(message, { param: params?.grammar ?? null, code: "invalid_grammar" });
     case "queue_full":

@@ -1,6 +1,7 @@
 // Prometheus metrics (GET /metrics): request counts by route and status, token counters, latency
 // histograms, and per-model slot, queue and KV-cache gauges read from the model source at scrape
 // time. Written by hand: the text format is small, and it keeps a dependency out.
+import { visionTotals } from "../engine/vision-totals.ts";
 import type { ModelSource } from "./model-source.ts";
 import { promptCacheTotals } from "../engine/prompt-cache/totals.ts";
 
@@ -94,5 +95,7 @@ export function renderMetrics(models: ModelSource): string {
   metric("hearth_prompt_cache_saved_bytes_total", "counter", "Bytes of KV state written to disk.", [["", disk.savedBytes]]);
   metric("hearth_prompt_cache_discarded_total", "counter", "Cache files that failed their checks (corrupt, truncated, foreign) and were removed.", [["", disk.discarded]]);
   metric("hearth_prompt_cache_bytes", "gauge", "Bytes of the prompt cache directory (--prompt-cache-dir).", [["", disk.diskBytes]]);
+  metric("hearth_image_encodes_total", "counter", "Images run through a vision encoder (an image resent in a later turn is not encoded again).", [["", visionTotals.encodes]]);
+  metric("hearth_image_cache_hits_total", "counter", "Images decoded from cached encoder output instead.", [["", visionTotals.cacheHits]]);
   return lines.join("\n") + "\n";
 }

@@ -20,11 +20,13 @@ export function checkRequest(
   vocab: Vocab,
   request: GenerateRequest,
   limits: RequestLimits,
+  /** The prompt already laid out with its images (image-prefill.ts), instead of tokenizing it here. */
+  laidOut?: number[],
 ): { prompt: number[]; maxTokens: number } | { code: EngineErrorCode; message: string } {
   const invalid = (message: string) => ({ code: "invalid_request" as const, message });
   let prompt: number[];
   try {
-    prompt = promptTokens(vocab, request);
+    prompt = laidOut ?? promptTokens(vocab, request);
   } catch (err) {
     return invalid((err as Error).message);
   }

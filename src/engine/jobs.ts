@@ -1,6 +1,7 @@
 // What the scheduler keeps per request, per running choice and per slot, and the events a
 // choice's state becomes.
 import type { Sampler, Vocab } from "../llama/index.ts";
+import type { ImagePrompt } from "./image-prompt.ts";
 import { choiceSampler, controlTokenIds } from "./job-sampler.ts";
 import { LogprobTrail } from "./logprobs.ts";
 import { TextStream } from "./text-stream.ts";
@@ -15,6 +16,8 @@ export interface Job {
   prompt: number[];
   maxTokens: number;
   emit: Emit;
+  /** The request's images and where they sit in `prompt` (image-prefill.ts). */
+  media?: ImagePrompt;
 }
 
 /** The choices of one request: one error ends them all, and only the first error is reported. */

@@ -21,6 +21,7 @@ import { EventChannel } from "./event-channel.ts";
 import { RunnerProcess } from "./runner-process.ts";
 import { probeWorkers } from "./rpc-workers.ts";
 import { recordRunnerCacheStats } from "./prompt-cache/totals.ts";
+import { recordRunnerVision } from "./vision-totals.ts";
 import { log } from "../util/log.ts";
 import { SERVE_DEFAULTS } from "../options/serve.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
@@ -221,6 +222,9 @@ export class RunnerEngine implements Engine {
         break;
       case "prompt-cache":
         recordRunnerCacheStats(runner, message.stats, message.diskBytes);
+        break;
+      case "vision":
+        recordRunnerVision(runner, message);
         break;
       case "status":
         this.status = { slotsBusy: message.slotsBusy, queued: message.queued, kvTokens: message.kvTokens, kvCapacity: message.kvCapacity };

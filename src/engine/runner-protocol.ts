@@ -19,6 +19,8 @@ export interface RunnerConfig {
   flashAttn?: FlashAttnMode;
   /** The prompt cache on disk (prompt-cache/); absent or a budget of 0: off. */
   promptCache?: PromptCacheConfig;
+  /** The vision projector (mmproj GGUF) paired with the model; absent: the model takes no images. */
+  mmproj?: string;
   /** How the weights reach memory (load-mode.ts); default "auto". */
   loadMode?: LoadModeSetting;
   /** RPC workers (HOST:PORT) whose devices take layers, as llama-server's --rpc. */
@@ -54,4 +56,6 @@ export type FromRunner =
   | { type: "status"; slotsBusy: number; queued: number; kvTokens: number; kvCapacity: number }
   /** The runner's prompt cache counters since it started, after each change; diskBytes: the cache directory's size. */
   | { type: "prompt-cache"; stats: PromptCacheStats; diskBytes: number }
+  /** The vision encoder's counters since the runner started, after each change (engine/vision.ts). */
+  | { type: "vision"; encodes: number; cacheHits: number }
   | { type: "reply"; id: string; result?: unknown; error?: string };

@@ -7,13 +7,14 @@
 // Threading: one JS thread. IPC messages are handled between steps (the loop yields with
 // setImmediate while there is work, and sleeps on `wake` when there is none).
 import { LlamaModel, addRpcServer, drainNativeLog, listDevices, takeLayerPlacement } from "../llama/index.ts";
-import { setLogLevel } from "../util/log.ts";
+import { log, setLogLevel } from "../util/log.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
 import { loadModeFor } from "./load-mode.ts";
 import { summarizePlacement } from "./placement.ts";
 import { probeWorkers } from "./rpc-workers.ts";
 import { Embedder, POOLING_NAMES, RANK_POOLING } from "./embedder.ts";
 import { Scheduler } from "./scheduler.ts";
+import { openVision, visionReporter } from "./runner-vision.ts";
 import { openRunnerCache, type PromptCache } from "./prompt-cache/prompt-cache.ts";
 import type { GenerateEvent, ModelInfo } from "./types.ts";
 
@@ -32,6 +33,9 @@ export class Runner {
   /** Events of the current step, sent as one IPC message. */
   private outbox: Array<[string, GenerateEvent]> = [];
   private wake: (() => void) | null = null;
+  /** Reports the vision encoder's counters when they change (vision models only). */
+  private reportVision: (() => void) | null = null;
+  private takesImages = false;
   private running = true;
   // What the supervisor last heard of slots, queue and KV fill (sent only when it changes).
   private lastStatus = "";
@@ -72,6 +76,7 @@ export class Runner {
           nPredict: config.nPredict,
           kvCache,
           promptCache: (this.promptCache = openRunnerCache(config, kvCache, send)),
+          vision: await this.openVision(config, model),
         });
       }
       send({ type: "ready", info: { ...this.describe(devices), nBatch: config.nBatch, nPredict: config.nPredict ?? -1 } });
@@ -80,6 +85,13 @@ export class Runner {
       send({ type: "failed", message: (err as Error).message });
       process.exit(1);
     }
+  }
+
+  private async openVision(config: RunnerConfig, model: LlamaModel) {
+    const vision = await openVision(config, model, message => log("warn", message));
+    this.takesImages = vision !== null;
+    if (vision) this.reportVision = visionReporter(vision, send);
+    return vision;
   }
 
   private describe(devices: ModelInfo["devices"]): ModelInfo {
@@ -99,6 +111,7 @@ export class Runner {
       devices,
       maxChoices: this.scheduler?.maxChoices ?? 1,
       pooling: POOLING_NAMES[this.pooling] ?? null,
+      ...(this.takesImages ? { vision: true } : {}),
       fim: fimTokens(vocab),
       eogTokens: Array.from({ length: vocab.nTokens }, (_, t) => t).filter(t => vocab.isEog(t)),
       ...(this.embedder ? { nEmbd: this.embedder.width } : {}),
@@ -188,6 +201,7 @@ export class Runner {
       const worked = scheduler?.step() ?? false;
       this.flush();
       if (scheduler) this.sendStatus(scheduler);
+      this.reportVision?.();
       if (worked || scheduler?.hasWork()) {
         await new Promise(resolve => setImmediate(resolve));
       } else {

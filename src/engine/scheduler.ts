@@ -16,6 +16,9 @@
 // files named above.)
 import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel } from "../llama/index.ts";
 import { checkRequest } from "./check-request.ts";
+import { decodeImagesAt, emitFreeingImages, imagePromptFor } from "./image-prefill.ts";
+import { textRunEnd } from "./image-prompt.ts";
+import type { Vision } from "./vision.ts";
 import { takeToken } from "./choice-token.ts";
 import { idleCacheLifetime } from "./idle-cache.ts";
 import { activate, doneEvent, emptySlot, reservation, takeTextEvent, type ActiveJob, type Emit, type Group, type Job, type Slot } from "./jobs.ts";
@@ -43,6 +46,8 @@ export interface SchedulerOptions {
   kvCache?: KvCacheSettings;
   /** Where sequences go before their KV is lost, and come back from (prompt-cache/). */
   promptCache?: PromptCache | null;
+  /** The model's vision projector and encoded-image cache (vision.ts); absent: images are refused. */
+  vision?: Vision | null;
 }
 
 /** Default number of choice sequences: n up to 16 per request. */
@@ -134,7 +139,11 @@ export class Scheduler {
 
   /** Validates (check-request.ts) and enqueues a job. Errors are emitted, never thrown. */
   submit(id: string, request: GenerateRequest, emit: Emit): void {
-    const checked = checkRequest(this.model.vocab, request, { slotCtx: this.slotCtx, maxChoices: this.maxChoices, nPredict: this.options.nPredict });
+    // A prompt with images is laid out by the vision projector (image-prefill.ts).
+    const media = imagePromptFor(this.options.vision, request, this.slotCtx);
+    if (media && "code" in media) return emit({ kind: "error", ...media });
+    if (media) emit = emitFreeingImages(emit, media);
+    const checked = checkRequest(this.model.vocab, request, { slotCtx: this.slotCtx, maxChoices: this.maxChoices, nPredict: this.options.nPredict }, media?.prompt);
     if ("code" in checked) return emit({ kind: "error", ...checked });
     // Jobs are admitted at the next step: the queue may hold one per free slot beyond its bound.
     const freeSlots = this.slots.filter(s => !s.choice).length;
@@ -142,7 +151,7 @@ export class Scheduler {
       return emit({ kind: "error", code: "queue_full", message: "the server is busy: all slots are in use and the queue is full" });
     }
     emit({ kind: "accepted", promptTokens: checked.prompt.length });
-    this.queue.push({ id, request, ...checked, emit });
+    this.queue.push({ id, request, ...checked, emit, ...(media ? { media } : {}) });
   }
 
   /** Stops a job at the next step boundary (or drops it from the queue). */
@@ -181,10 +190,17 @@ export class Scheduler {
     const prefilling = active
       .filter(choice => choice.nextToken < 0 && !choice.donor)
       .sort((a, b) => a.job.prompt.length - a.promptPos - (b.job.prompt.length - b.promptPos));
+    let imagesDecoded = false;
     for (const choice of prefilling) {
       const room = batch.capacity - batch.size;
       if (room <= 0) break;
-      const take = Math.min(room, choice.job.prompt.length - choice.promptPos);
+      // Images are decoded on their own, whole; the choice's text run then stops at the next one.
+      if (choice.job.media) {
+        imagesDecoded = true;
+        if (!this.decodeImages(choice)) continue;
+      }
+      const runEnd = choice.job.media ? textRunEnd(choice.job.media, choice.promptPos) : choice.job.prompt.length;
+      const take = Math.min(room, runEnd - choice.promptPos);
       const start = choice.slot.cached.length;
       for (let k = 0; k < take; k++) {
         const isLast = choice.promptPos + k === choice.job.prompt.length - 1;
@@ -194,7 +210,7 @@ export class Scheduler {
       if (choice.promptStart === 0) choice.promptStart = performance.now();
       prefilled.set(choice, take);
     }
-    if (batch.size === 0) return false;
+    if (batch.size === 0) return imagesDecoded;
 
     try {
       this.ctx.decode(batch);
@@ -368,6 +384,13 @@ export class Scheduler {
     } else {
       this.release(choice, { kind: "error", code: end.code, message: end.error });
     }
+  }
+
+  /** Decodes the images where the choice's prefill stands (image-prefill.ts); false when it failed. */
+  private decodeImages(choice: ActiveJob): boolean {
+    const failed = decodeImagesAt(this.options.vision!, this.ctx, choice);
+    if (failed) this.release(choice, { kind: "error", code: "engine_failure", message: failed });
+    return !failed;
   }
 
   private release(choice: ActiveJob, last: GenerateEvent): void {

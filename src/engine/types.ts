@@ -6,6 +6,16 @@ import type { ModelState } from "./lifecycle.ts";
 export interface PromptSegment {
   text: string;
   parseSpecial: boolean;
+  /** Set on an image's place in the prompt (text is then empty): index into GenerateRequest.images. */
+  image?: number;
+}
+
+/** An image a prompt shows (vision models): the file's bytes, and what the request calls it. */
+export interface ImageInput {
+  /** Base64 of the file (PNG, JPEG, GIF or BMP). */
+  data: string;
+  /** For errors, e.g. `messages[0].content[1]`. */
+  name?: string;
 }
 
 export interface GenerateRequest {
@@ -13,6 +23,8 @@ export interface GenerateRequest {
   prompt: PromptSegment[] | number[];
   /** Add BOS etc. as the vocabulary wants (true for raw completions; chat templates write their own). */
   addSpecial: boolean;
+  /** Images the prompt's image segments point at (a model with a projector only; see engine/vision.ts). */
+  images?: ImageInput[];
   /** null = up to the end of the context. */
   maxTokens: number | null;
   stop: string[];
@@ -164,6 +176,8 @@ export interface ModelInfo {
   nEmbd?: number;
   /** How the model pools token vectors ("mean", "cls", "last", "rank"), or null when it does not (a generative model). */
   pooling?: string | null;
+  /** The model takes images (a vision projector is loaded with it). */
+  vision?: boolean;
   /** Most tokens one decode step takes (--batch-size), and the output limit of a request that sets none (-1: none). */
   nBatch?: number;
   nPredict?: number;

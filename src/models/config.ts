@@ -27,6 +27,8 @@ const flagKeys = {
   cache_type_v: t.Optional(t.Union(KV_CACHE_TYPES.map(type => t.Literal(type)))),
   flash_attn: t.Optional(t.Union(FLASH_ATTN_MODES.map(mode => t.Literal(mode)))),
   chat_template: t.Optional(t.String({ minLength: 1 })),
+  // The vision projector (mmproj GGUF) paired with the model.
+  mmproj: t.Optional(t.String({ minLength: 1 })),
   // -1: no limit, as the flag's.
   max_tokens: t.Optional(t.Union([t.Literal(-1), t.Integer({ minimum: 1 })])),
   // RPC workers (ggml-rpc-server) that take this model's layers, and the devices' weights.

@@ -20,6 +20,9 @@ export interface ModelFile {
 
 const SPLIT = /-(\d{5})-of-(\d{5})\.gguf$/i;
 
+/** llama.cpp's and Hugging Face's name for vision projector files: mmproj-….gguf, …-mmproj-….gguf. */
+export const isProjectorName = (name: string) => /mmproj/i.test(name) && /\.gguf$/i.test(name);
+
 function stem(file: string): string {
   return basename(file).replace(SPLIT, "").replace(/\.gguf$/i, "");
 }
@@ -99,7 +102,8 @@ function walk(dir: string, out: string[], visited: Set<string>, stamps: FolderSt
       if (isCheckpointDir(full)) out.push(full);
       else walk(full, out, visited, stamps);
     }
-    else if (kind === "file" && /\.gguf$/i.test(e.name)) {
+    // A vision projector (mmproj*.gguf) is no model: it is paired with the model beside it (projector-pairing.ts).
+    else if (kind === "file" && /\.gguf$/i.test(e.name) && !isProjectorName(e.name)) {
       // A split model is listed once, by its first part.
       const split = SPLIT.exec(e.name);
       if (!split || Number(split[1]) === 1) out.push(full);

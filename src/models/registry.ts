@@ -328,6 +328,7 @@ export class ModelRegistry implements ModelSource {
       cacheTypeK: s.cache_type_k ?? this.defaults.cacheTypeK,
       cacheTypeV: s.cache_type_v ?? this.defaults.cacheTypeV,
       flashAttn: s.flash_attn ?? this.defaults.flashAttn,
+      mmproj: s.mmproj ?? this.defaults.mmproj,
       rpc: s.rpc ?? this.defaults.rpc,
       tensorSplit: s.tensor_split ?? this.defaults.tensorSplit,
       nPredict: s.max_tokens ?? this.defaults.nPredict,

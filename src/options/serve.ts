@@ -130,6 +130,17 @@ export const SERVE_OPTIONS = {
     config: "chat_template",
     help: "a family name (qwen, gemma, llama2, llama3, chatglm3, glm4, mistral, phi3, generic) or a .jinja file, instead of the GGUF's",
   },
+  mmproj: {
+    kind: "string",
+    arg: "FILE",
+    config: "mmproj",
+    defaultText: "an mmproj*.gguf beside the model whose metadata matches it",
+    help: "vision projector (mmproj GGUF) of the model, as llama-server's --mmproj: the model then takes images",
+  },
+  "allow-image-urls": {
+    kind: "bool",
+    help: "fetch http(s) image URLs in requests (public addresses only, 20 MB and 10 s an image); off: images come as data: URLs",
+  },
   "parse-special-in-chat": {
     kind: "bool",
     help: "let special-token text in chat messages become control tokens, as llama-server does (off: messages are always text)",

@@ -1,5 +1,6 @@
 // POST /v1/messages and /v1/messages/count_tokens: Anthropic's body → the chat core → Anthropic's
 // message, event stream or token count.
+import type { ImageFetchPolicy } from "../chat-core/image-fetch.ts";
 import { fitToContext, promptIds } from "../chat-core/fit.ts";
 import { prepareChat } from "../chat-core/prepare.ts";
 import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
@@ -18,13 +19,15 @@ export interface AnthropicOptions {
   /** Milliseconds between pings while a stream waits (a long prefill). */
   pingMs: number;
   sign?: (thinking: string) => string;
+  /** Whether image blocks may name http(s) URLs (--allow-image-urls). */
+  images?: ImageFetchPolicy;
 }
 
 /** The request prepared for `model`, with server tools it leaves out named in the log. */
 async function prepare(body: MessagesBody | CountTokensBody, model: AcquiredModel, options: AnthropicOptions, traceId: string) {
   const { request, leftOut } = toChatRequest(body);
   if (leftOut.length > 0) log("info", `server tools a local model cannot run were left out: ${leftOut.join(", ")}`, { id: traceId });
-  return prepareChat(request, model, options.protect);
+  return prepareChat(request, model, options.protect, options.images);
 }
 
 export async function messages(body: MessagesBody, models: ModelSource, ctx: GenerationContext, options: AnthropicOptions): Promise<Response | object> {

@@ -1,5 +1,6 @@
 // Anthropic's Messages request → the chat core's request (src/api/chat-core/request.ts).
 import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
+import { imageFromUrl } from "../chat-core/images.ts";
 import type { ChatRequest, ContentPart, RequestMessage, ToolChoice } from "../chat-core/request.ts";
 import { ApiError, badRequest } from "../errors.ts";
 import type { CountTokensBody, MessagesBody, WireBlock, WireMessage } from "./schema.ts";
@@ -28,21 +29,33 @@ export function withoutBillingHeader(text: string): string {
 const joined = (texts: string[]): ContentPart[] => (texts.length > 0 ? [{ type: "text", text: texts.join("\n") }] : []);
 
 function unsupported(block: { type: string }, param: string): ApiError {
-  if (block.type === "image") return refuse("image content is not supported: this server has no vision support yet", param);
   if (block.type === "document") return refuse("document content is not supported: send the document's text as a text block", param);
   return refuse(`content block type "${block.type}" is not supported here`, param);
 }
 
-/** A tool_result's content as text (text blocks only). */
-function resultText(content: Extract<WireBlock, { type: "tool_result" }>["content"], param: string): string {
-  if (content === undefined) return "";
-  if (typeof content === "string") return content;
-  return content
-    .map((b, i) => {
-      if (b.type !== "text") throw unsupported(b, `${param}.content[${i}]`);
-      return (b as { text: string }).text;
-    })
-    .join("\n");
+/** An image block's source: base64 data (any image media type), or a URL (--allow-image-urls). */
+function imageBlock(b: Record<string, unknown>, param: string): ContentPart {
+  const source = b.source as { type?: string; data?: unknown; url?: unknown } | undefined;
+  if (source?.type === "base64" && typeof source.data === "string") return { type: "image", source: { base64: source.data }, param };
+  if (source?.type === "url" && typeof source.url === "string") return imageFromUrl(source.url, param);
+  throw refuse(`${param}.source must be {"type":"base64","media_type","data"} or {"type":"url","url"}`, param);
+}
+
+/** A tool_result's content: its text blocks joined by lines, its images where they stand. */
+function resultParts(content: Extract<WireBlock, { type: "tool_result" }>["content"], param: string): ContentPart[] {
+  if (content === undefined) return [{ type: "text", text: "" }];
+  if (typeof content === "string") return [{ type: "text", text: content }];
+  const parts: ContentPart[] = [];
+  let texts: string[] = [];
+  content.forEach((b, i) => {
+    if (b.type === "text") texts.push((b as { text: string }).text);
+    else if (b.type === "image") {
+      parts.push(...joined(texts), imageBlock(b as Record<string, unknown>, `${param}.content[${i}]`));
+      texts = [];
+    } else throw unsupported(b, `${param}.content[${i}]`);
+  });
+  parts.push(...joined(texts));
+  return parts.length > 0 ? parts : [{ type: "text", text: "" }];
 }
 
 /**
@@ -53,9 +66,13 @@ function toMessages(m: WireMessage, i: number): RequestMessage[] {
   if (typeof m.content === "string") return [{ role: m.role, content: [{ type: "text", text: m.content }] }];
   const out: RequestMessage[] = [];
   let texts: string[] = [];
+  // A user turn's text blocks (joined by lines) and images, in order.
+  let parts: ContentPart[] = [];
   const flush = () => {
-    if (texts.length > 0) out.push({ role: m.role, content: joined(texts) });
+    parts.push(...joined(texts));
+    if (parts.length > 0) out.push({ role: m.role, content: parts });
     texts = [];
+    parts = [];
   };
   const reasoning: string[] = [];
   const calls: NonNullable<RequestMessage["toolCalls"]> = [];
@@ -63,12 +80,16 @@ function toMessages(m: WireMessage, i: number): RequestMessage[] {
     const param = `messages[${i}].content[${j}]`;
     const b = block as WireBlock & Record<string, unknown>;
     if (b.type === "text") texts.push(b.text as string);
+    else if (b.type === "image" && m.role === "user") {
+      parts.push(...joined(texts), imageBlock(b, param));
+      texts = [];
+    }
     else if (b.type === "thinking" && m.role === "assistant") reasoning.push(b.thinking as string);
     else if (b.type === "redacted_thinking" && m.role === "assistant") return; // encrypted: nothing to render
     else if (b.type === "tool_use" && m.role === "assistant") calls.push({ id: b.id as string, name: b.name as string, arguments: JSON.stringify(b.input ?? {}) });
     else if (b.type === "tool_result" && m.role === "user") {
       flush();
-      out.push({ role: "tool", toolCallId: b.tool_use_id as string, content: [{ type: "text", text: resultText(b.content as never, param) }] });
+      out.push({ role: "tool", toolCallId: b.tool_use_id as string, content: resultParts(b.content as never, param) });
     } else if (["thinking", "redacted_thinking", "tool_use", "tool_result"].includes(b.type)) {
       throw refuse(`a ${b.type} block belongs in ${b.type === "tool_result" ? "a user" : "an assistant"} message`, param);
     } else throw unsupported(b, param);

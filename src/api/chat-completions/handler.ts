@@ -1,4 +1,5 @@
 // POST /v1/chat/completions: OpenAI's body → the chat core → OpenAI's chat shapes.
+import type { ImageFetchPolicy } from "../chat-core/image-fetch.ts";
 import { prepareChat } from "../chat-core/prepare.ts";
 import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
 import { completionBody, responseHeader, type GenerationContext } from "../generation.ts";
@@ -8,10 +9,10 @@ import { answerChoice, answerStreamShape } from "./answer.ts";
 import type { ChatCompletionBody } from "./schema.ts";
 import { toChatRequest } from "./translate.ts";
 
-export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, ctx: GenerationContext, protect = true): Promise<Response | object> {
+export async function chatCompletions(body: ChatCompletionBody, models: ModelSource, ctx: GenerationContext, protect = true, images?: ImageFetchPolicy): Promise<Response | object> {
   const model = await models.acquire(body.model);
   ctx.trace.model = model.id;
-  const prepared = await prepareChat(toChatRequest(body), model, protect);
+  const prepared = await prepareChat(toChatRequest(body), model, protect, images);
   const started = await startChat(model, prepared, ctx);
   const promptTokens = started[0]!.promptTokens;
   const name = body.model || model.id;

@@ -3,8 +3,10 @@ import { t } from "elysia";
 import { samplingFields } from "../sampling-schema.ts";
 
 const textPart = t.Object({ type: t.Literal("text"), text: t.String() });
+// An image: a data: URL (base64) or, with --allow-image-urls, an http(s) URL (docs/vision.md).
+const imagePart = t.Object({ type: t.Literal("image_url"), image_url: t.Object({ url: t.String(), detail: t.Optional(t.String()) }) });
 const otherPart = t.Object({ type: t.String() }, { additionalProperties: true });
-const content = t.Union([t.String(), t.Array(t.Union([textPart, otherPart]), { maxItems: 1024 }), t.Null()]);
+const content = t.Union([t.String(), t.Array(t.Union([textPart, imagePart, otherPart]), { maxItems: 1024 }), t.Null()]);
 
 const toolCall = t.Object({
   id: t.Optional(t.String()),

@@ -1,6 +1,7 @@
 // OpenAI's chat request → the chat core's request (src/api/chat-core/request.ts). Field aliases
 // and llama-server's extensions are resolved here, once.
 import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
+import { imageFromUrl } from "../chat-core/images.ts";
 import type { ChatRequest, RequestMessage, ToolChoice } from "../chat-core/request.ts";
 import { badRequest } from "../errors.ts";
 import { chatLogprobsRequest } from "../logprobs.ts";
@@ -16,7 +17,15 @@ export function toRequestMessages(messages: WireMessage[]): RequestMessage[] {
     const content: RequestMessage["content"] = [];
     if (typeof m.content === "string") content.push({ type: "text", text: m.content });
     else if (Array.isArray(m.content)) {
-      for (const part of m.content) {
+      for (const [j, part] of m.content.entries()) {
+        if (part.type === "image_url") {
+          const url = (part as { image_url?: { url?: unknown } | string }).image_url;
+          const href = typeof url === "string" ? url : url?.url;
+          const param = `messages[${i}].content[${j}]`;
+          if (typeof href !== "string") throw badRequest(`${param}.image_url.url must be a string`, { param });
+          content.push(imageFromUrl(href, param));
+          continue;
+        }
         if (part.type !== "text") {
           throw badRequest(`content part type "${part.type}" is not supported by this model`, { param: `messages[${i}].content` });
         }

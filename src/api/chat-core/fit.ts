@@ -26,6 +26,8 @@ export async function fitToContext(prepared: Pick<PreparedChat, "generate">, mod
   }
   const room = model.info.nCtx - ids.length;
   const max = prepared.generate.maxTokens;
-  prepared.generate = { ...prepared.generate, prompt: ids, addSpecial: false, maxTokens: max === null ? null : Math.min(max, room) };
+  // A prompt with images stays segments: the runner lays the images out (their tokens are not in `ids`).
+  const decoded = prepared.generate.images?.length ? {} : { prompt: ids, addSpecial: false };
+  prepared.generate = { ...prepared.generate, ...decoded, maxTokens: max === null ? null : Math.min(max, room) };
   return ids.length;
 }

@@ -8,7 +8,9 @@ import type { ErrorParams } from "../errors.ts";
 import { checkGenerative } from "../generation.ts";
 import type { AcquiredModel } from "../model-source.ts";
 import { checkedChatPrompt, templateFailure, templateMessages } from "./prompt.ts";
-import type { ChatRequest } from "./request.ts";
+import type { ImageFetchPolicy } from "./image-fetch.ts";
+import { checkVision, promptWithImages } from "./images.ts";
+import type { ChatRequest, ImagePart } from "./request.ts";
 import { resolveGeneration } from "./sampling.ts";
 import { placeSystemTurns } from "./system-turns.ts";
 import { reasoningSetup, templateKwargs, toolPlan } from "./tools.ts";
@@ -28,13 +30,15 @@ export interface PreparedChat {
 }
 
 /** Renders `request` for `model`; 400s for what the model or its template cannot take. */
-export async function prepareChat(request: ChatRequest, model: AcquiredModel, protect: boolean): Promise<PreparedChat> {
+export async function prepareChat(request: ChatRequest, model: AcquiredModel, protect: boolean, imagePolicy?: ImageFetchPolicy): Promise<PreparedChat> {
   checkGenerative(model.info, request.n);
+  checkVision(request.messages, model.info);
+  const images: ImagePart[] = [];
   const tools = toolPlan(request, model.chat, request.output !== null);
   let rendered: RenderedChat;
   try {
     const messages = placeSystemTurns(request.messages, () => model.chat.acceptsInnerSystem);
-    rendered = model.chat.render(templateMessages(messages), true, tools.templateTools, templateKwargs(request));
+    rendered = model.chat.render(templateMessages(messages, images), true, tools.templateTools, templateKwargs(request));
   } catch (err) {
     throw templateFailure(err);
   }
@@ -45,7 +49,8 @@ export async function prepareChat(request: ChatRequest, model: AcquiredModel, pr
   const preserve = [...tools.preserve, ...reasoning.preserve];
   const generate: GenerateRequest = {
     ...params,
-    prompt: await checkedChatPrompt(rendered, protect, model.engine),
+    // Image parts become image segments and the images' bytes (chat-core/images.ts).
+    ...(await promptWithImages(await checkedChatPrompt(rendered, protect, model.engine), images, imagePolicy)),
     addSpecial: true,
     stop: [...params.stop, ...rendered.stopStrings],
     stopTokens: rendered.stopTokens,
@@ -59,7 +64,7 @@ export async function prepareChat(request: ChatRequest, model: AcquiredModel, pr
     setup,
     plain: !setup.reasoning && !setup.tools,
     stop: params.stop,
-    errorParams: { prompt: "messages", grammar: tools.grammar ? "tool_choice" : (request.output?.param ?? null) },
+    errorParams: { prompt: "messages", ...(generate.images ? { images: generate.images.map(i => i.name ?? "") } : {}), grammar: tools.grammar ? "tool_choice" : (request.output?.param ?? null) },
     rendered,
   };
 }

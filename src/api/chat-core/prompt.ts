@@ -4,12 +4,16 @@ import { TemplateError, TemplateLimitError } from "../../chat/renderer.ts";
 import type { ChatMessage, RenderedChat } from "../../chat/types.ts";
 import type { Engine, PromptSegment } from "../../engine/types.ts";
 import { badRequest } from "../errors.ts";
-import type { RequestMessage } from "./request.ts";
+import { contentText } from "./images.ts";
+import type { ImagePart, RequestMessage } from "./request.ts";
 
-/** The template's view of the messages: text parts joined, calls and reasoning in llama.cpp's names. */
-export function templateMessages(messages: RequestMessage[]): ChatMessage[] {
+/**
+ * The template's view of the messages: text parts joined (images as markers, appended to `images`;
+ * chat-core/images.ts), calls and reasoning in llama.cpp's names.
+ */
+export function templateMessages(messages: RequestMessage[], images: ImagePart[] = []): ChatMessage[] {
   return messages.map(m => {
-    const message: ChatMessage = { role: m.role, content: m.content.map(p => p.text).join("") };
+    const message: ChatMessage = { role: m.role, content: contentText(m.content, images) };
     if (m.name) message.name = m.name;
     if (m.toolCallId) message.tool_call_id = m.toolCallId;
     if (m.toolCalls?.length) {

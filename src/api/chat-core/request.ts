@@ -7,8 +7,18 @@ import type { ToolCall, ToolDefinition } from "../../chat/tool-calls/types.ts";
 import type { GrammarConstraint, TokenLogprob, Timings, Usage } from "../../engine/types.ts";
 import type { GenerationOptions } from "./sampling.ts";
 
-/** One part of a message's content. Only text for now; images join when vision lands. */
-export type ContentPart = { type: "text"; text: string };
+/** One part of a message's content: text, or an image (vision models; chat-core/images.ts). */
+export type ContentPart = { type: "text"; text: string } | ImagePart;
+
+/**
+ * An image in a message: the file's bytes (base64) or an http(s) URL to fetch them from (only with
+ * --allow-image-urls). `param` is where the request put it (e.g. `messages[0].content[1]`), for errors.
+ */
+export interface ImagePart {
+  type: "image";
+  source: { base64: string } | { url: string };
+  param: string;
+}
 
 /** A call an assistant turn made, as it comes back in history; `arguments` is JSON text. */
 export interface HistoryToolCall {

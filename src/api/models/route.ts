@@ -28,6 +28,8 @@ export function modelObject(m: ModelListing) {
       // Once loaded: an embedding model's pooling and vector width, or how many choices a request may ask.
       ...(m.info?.nEmbd !== undefined ? { embedding: { pooling: m.info.pooling ?? null, dimensions: m.info.nEmbd } } : {}),
       ...(m.info?.maxChoices !== undefined && m.info.nEmbd === undefined ? { max_choices: m.info.maxChoices } : {}),
+      // Takes images (a vision projector is loaded with it); null until the model is loaded.
+      vision: m.info ? m.info.vision === true : null,
     },
   };
 }

@@ -2,6 +2,7 @@
 // POST /v1/responses/{id}/cancel, POST /v1/responses/input_tokens: the Responses body → the chat
 // core → the response object or its event stream, kept in the store so previous_response_id can
 // continue it.
+import type { ImageFetchPolicy } from "../chat-core/image-fetch.ts";
 import { fitToContext, promptIds } from "../chat-core/fit.ts";
 import { prepareChat, type PreparedChat } from "../chat-core/prepare.ts";
 import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
@@ -24,6 +25,8 @@ export interface ResponsesOptions {
   store: ResponseStore;
   /** Signs reasoning text in encrypted_content (default: the thinking-signature key in $HEARTH_HOME). */
   sign?: (text: string) => string;
+  /** Whether input_image may name http(s) URLs (--allow-image-urls). */
+  images?: ImageFetchPolicy;
 }
 
 const missing = (id: string, param: string | null = null) => notFound(`Response with id '${id}' not found.`, { param, code: "response_not_found" });
@@ -42,7 +45,7 @@ async function prepare(body: ResponsesBody | InputTokensBody, models: ModelSourc
   const translated = toChatRequest(body, previous, lookups);
   if (translated.leftOut.length > 0) log("info", `hosted tools a local model cannot run were left out: ${translated.leftOut.join(", ")}`, { id: traceId });
   const prepareFor = async (request: typeof translated.request) => {
-    const prepared = await prepareChat(request, model, options.protect);
+    const prepared = await prepareChat(request, model, options.protect, options.images);
     prepared.errorParams = { ...prepared.errorParams, prompt: "input" };
     return prepared;
   };

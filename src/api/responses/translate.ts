@@ -5,6 +5,7 @@ import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
 import { jsonObjectGrammar } from "../../grammar/json-primitives.ts";
 import { jsonSchemaToGbnf } from "../../grammar/json-schema-grammar.ts";
 import { SchemaGrammarError } from "../../grammar/schema-error.ts";
+import { imageFromUrl } from "../chat-core/images.ts";
 import type { ChatRequest, ContentPart, RequestMessage, ToolChoice } from "../chat-core/request.ts";
 import { badRequest } from "../errors.ts";
 import { openReasoning } from "./encrypted.ts";
@@ -42,7 +43,12 @@ function textParts(content: string | Array<{ type: string; text?: string }>, par
   if (typeof content === "string") return [{ type: "text", text: content }];
   return content.map((part, i) => {
     if ((part.type === "input_text" || part.type === "output_text" || part.type === "text") && typeof part.text === "string") return { type: "text", text: part.text };
-    if (part.type === "input_image") throw badRequest("input_image is not supported: this server has no vision support yet", { param: `${param}[${i}]` });
+    if (part.type === "input_image") {
+      // image_url: a data: URL, or an http(s) URL (--allow-image-urls); file_id needs the Files API.
+      const url = (part as { image_url?: unknown }).image_url;
+      if (typeof url !== "string") throw badRequest("input_image needs image_url (a data: URL or an http(s) URL); file_id is not supported", { param: `${param}[${i}]` });
+      return imageFromUrl(url, `${param}[${i}]`);
+    }
     if (part.type === "input_file") throw badRequest("input_file is not supported: send the file's text as input_text", { param: `${param}[${i}]` });
     throw badRequest(`content part type "${part.type}" is not supported here`, { param: `${param}[${i}]` });
   });
