@@ -216,6 +216,9 @@ const MEASURE = Symbol("hearth.measure");
 
 const CLOCK_EVERY = 1024;
 
+/** A dict's methods that @huggingface/jinja has (ObjectValue's builtins). */
+const DICT_METHODS = new Set(["items", "keys", "values", "get"]);
+
 class BoundedInterpreter extends Interpreter {
   private steps = 0;
   private nesting = 0;
@@ -262,7 +265,7 @@ class BoundedInterpreter extends Interpreter {
       const type = statement.type;
       if (type === "FilterExpression" || type === "CallExpression") guard = guardOf(statement as unknown as Node);
       if (guard) this.checkAhead(guard, environment);
-      value = super.evaluate(statement, environment);
+      value = (type === "MemberExpression" && this.dictMethod(statement as unknown as Node, environment)) || super.evaluate(statement, environment);
     } finally {
       this.nesting--;
       // Whatever the library did not ask for (it refused the call first) must not answer a later evaluation.
@@ -270,6 +273,22 @@ class BoundedInterpreter extends Interpreter {
     }
     this.check(value as Loose);
     return value;
+  }
+
+  /**
+   * `d.items` (and `keys`, `values`, `get`) is the dict's method, as Python's Jinja2 reads it (an
+   * attribute comes before a key for `.`), even when `d` has a key of that name: gpt-oss's template
+   * calls `properties.items()` on tools whose parameters may be named "items" (Codex's are), and
+   * @huggingface/jinja would give the key. Undefined where that does not apply; the object, once
+   * evaluated, is handed to the library's own lookup rather than evaluated twice.
+   */
+  private dictMethod(node: Node, environment: Environment): Value | undefined {
+    if (node.computed || node.property?.type !== "Identifier" || !DICT_METHODS.has(node.property.value)) return undefined;
+    const object = this.evaluate(node.object as Statement, environment) as Value & { builtins?: Map<string, Value> };
+    const method = (object as Loose).type === "ObjectValue" ? object.builtins?.get(node.property.value) : undefined;
+    if (method !== undefined) return method;
+    this.ahead.set(node.object as Statement, object);
+    return undefined;
   }
 
   private tick(n: number): void {

@@ -16,6 +16,17 @@ export function tinyQwenArgs(templateFile: string, nCtx: number): string[] {
     "--n-head-kv", "2", "--n-ff", "128", "--type", "f32", "--n-ctx", String(nCtx), "--template", templateFile];
 }
 
+/**
+ * A tiny gpt-oss-shaped model: Qwen's vocabulary with harmony's control tokens in place of
+ * user-defined placeholders (llama.cpp treats them as gpt-oss's by their text: <|call|> and
+ * <|return|> end generation) and gpt-oss's own template, `nCtx` trained context.
+ */
+export function tinyGptOssArgs(nCtx: number): string[] {
+  const harmony = ["<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|constrain|>", "<|return|>", "<|call|>"];
+  return ["--vocab", "qwen2", "--arch", "llama", "--n-embd", "64", "--n-layer", "1", "--n-head", "4", "--n-head-kv", "2", "--n-ff", "128",
+    "--type", "f32", "--n-ctx", String(nCtx), ...harmony.flatMap((t, i) => ["--token", `${151900 + i}=${t}`]), "--template", template("openai-gpt-oss-120b")];
+}
+
 /** Path of the model `stem` made with `args`; its file name without `.gguf` is its model id `stem`
  * (the cache key goes in the folder name, so the id stays stable). */
 export async function compatModel(stem: string, args: string[]): Promise<string> {

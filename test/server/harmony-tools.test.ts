@@ -8,14 +8,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { basename } from "node:path";
 import OpenAI from "openai";
 import { postJson, startHearth, startLlamaServer, type Running } from "../helpers/server.ts";
-import { compatModel, template } from "../compat/models.ts";
+import { compatModel, tinyGptOssArgs } from "../compat/models.ts";
 
-const harmonyTokens = ["<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|constrain|>", "<|return|>", "<|call|>"];
-const args = [
-  "--vocab", "qwen2", "--arch", "llama", "--n-embd", "64", "--n-layer", "1", "--n-head", "4", "--n-head-kv", "2", "--n-ff", "128", "--type", "f32",
-  ...harmonyTokens.flatMap((t, i) => ["--token", `${151900 + i}=${t}`]),
-  "--template", template("openai-gpt-oss-120b"),
-];
 const cities = ["Paris", "Rome", "Oslo"];
 const tools = [{ type: "function" as const, function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string", enum: cities } }, required: ["city"] } } }];
 
@@ -23,7 +17,7 @@ let hearth: Running;
 let reference: Running;
 let model: string;
 beforeAll(async () => {
-  const path = await compatModel("family-gpt-oss", args);
+  const path = await compatModel("tiny-gpt-oss-64k", tinyGptOssArgs(65536));
   model = basename(path, ".gguf");
   [hearth, reference] = await Promise.all([
     startHearth(["--model", path, "--threads", "1", "--parallel", "1", "--ctx-size", "2048"]),
@@ -44,6 +38,14 @@ test("a call with its reasoning and the tool's result in history render to llama
   expect(theirs.prompt).toContain("<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>");
   expect(theirs.prompt).toContain("<|channel|>analysis<|message|>Need the weather.<|end|>");
   // The date line is the day's on both; the rest is the same text.
+  expect(ours.prompt).toBe(theirs.prompt);
+});
+
+test("a tool with parameters named items and get (as Codex's send_input and spawn_agent have) renders as llama-server renders it", async () => {
+  const params = { type: "object", properties: { items: { type: "array", items: { type: "string" }, description: "things" }, get: { type: "string" } } };
+  const body = { model, messages: [{ role: "user", content: "Hi" }], tools: [{ type: "function", function: { name: "send", description: "Send", parameters: params } }] };
+  const [ours, theirs]: any[] = await Promise.all([hearth, reference].map(s => postJson(`${s.url}/apply-template`, body).then(r => r.json())));
+  expect(theirs.prompt).toContain("items?: string[],\nget?: string,");
   expect(ours.prompt).toBe(theirs.prompt);
 });
 
