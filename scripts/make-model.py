@@ -107,6 +107,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--template", help="FILE.jinja, or 'none' to drop it (default: keep the vocab's)")
     p.add_argument("--pooling", choices=sorted(POOLING), help="<arch>.pooling_type (makes an embedding model; rank: a reranker with a classifier head)")
     p.add_argument("--fim", action="store_true", help="write tokenizer.ggml.fim_*_token_id for the vocab's FIM tokens (error if it has none)")
+    p.add_argument("--token", action="append", default=[], metavar="ID=TEXT",
+                   help="rename user-defined placeholder token ID (e.g. Qwen2's [PAD151667]) to TEXT, as "
+                        "reasoning models add <think> / </think> (repeatable)")
+    p.add_argument("--add-bos", action="store_true", help="write tokenizer.ggml.add_bos_token = true (DeepSeek-R1 distills on Qwen's vocabulary)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--std", type=float, default=0.02, help="weight std; small keeps logits finite")
     p.add_argument("--type", choices=["f32", "f16"], default="f32", help="type of 2-D weights; norms stay f32")
@@ -184,10 +188,21 @@ def read_kv(path: Path) -> list[tuple[str, gguf.GGUFValueType, object, gguf.GGUF
     return out
 
 
-def copy_tokenizer(w: gguf.GGUFWriter, vocab_path: Path, template: str | None) -> int:
-    """Copy every tokenizer.* key unchanged; return the token count."""
+def copy_tokenizer(w: gguf.GGUFWriter, vocab_path: Path, template: str | None, renamed: list[str] = []) -> int:
+    """Copy every tokenizer.* key unchanged but for `renamed` tokens (ID=TEXT); return the token count."""
     n_vocab = 0
-    for key, vtype, val, sub in read_kv(vocab_path):
+    kv = read_kv(vocab_path)
+    if renamed:
+        tokens = next(val for key, _, val, _ in kv if key == gguf.Keys.Tokenizer.LIST)
+        types = next(val for key, _, val, _ in kv if key == gguf.Keys.Tokenizer.TOKEN_TYPE)
+        for spec in renamed:
+            tid, _, text = spec.partition("=")
+            i = int(tid)
+            # Only a user-defined placeholder may become another token: ids and merges stay valid.
+            if not text or i >= len(tokens) or types[i] != gguf.TokenType.USER_DEFINED:  # type: ignore[index]
+                sys.exit(f"--token {spec}: not a user-defined token id of {vocab_path.name}, or no text")
+            tokens[i] = text.encode()  # type: ignore[index]
+    for key, vtype, val, sub in kv:
         if not key.startswith("tokenizer."):
             continue
         if key == gguf.Keys.Tokenizer.CHAT_TEMPLATE and template is not None:
@@ -310,7 +325,9 @@ def write_model(a: argparse.Namespace, path: Path) -> None:
     vocab_path = LLAMA_SRC / "models" / f"ggml-vocab-{a.vocab}.gguf"
     if not vocab_path.is_file():
         sys.exit(f"no vocab file {vocab_path}")
-    n_vocab = copy_tokenizer(w, vocab_path, a.template)
+    n_vocab = copy_tokenizer(w, vocab_path, a.template, a.token)
+    if a.add_bos:
+        w.add_add_bos_token(True)
     if a.fim:
         add_fim_ids(w, vocab_path)
     w.add_vocab_size(n_vocab)

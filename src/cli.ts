@@ -108,6 +108,7 @@ async function serve(argv: string[]): Promise<void> {
       queueSize: values["queue-size"],
       nPredict: values["n-predict"],
       sampling: requestSampling(values.temp, values.seed),
+      reasoningBudget: values["reasoning-budget"],
       verbose: values.verbose,
       rpc,
       tensorSplit: values["tensor-split"]?.length ? values["tensor-split"] : undefined,

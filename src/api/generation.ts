@@ -213,11 +213,14 @@ export async function* textPieces(started: Started[]): AsyncGenerator<TextPiece>
 export function sumUsage(usages: Usage[], promptTokens: number) {
   const completion = usages.reduce((n, u) => n + u.completionTokens, 0);
   const cached = usages.reduce((n, u) => Math.max(n, u.cachedTokens), 0);
+  // Thinking tokens, where the engine followed a reasoning model's thinking (OpenAI's field).
+  const thought = usages.some(u => u.reasoningTokens !== undefined) ? usages.reduce((n, u) => n + (u.reasoningTokens ?? 0), 0) : null;
   return {
     prompt_tokens: promptTokens,
     completion_tokens: completion,
     total_tokens: promptTokens + completion,
     prompt_tokens_details: { cached_tokens: cached },
+    ...(thought !== null ? { completion_tokens_details: { reasoning_tokens: thought } } : {}),
   };
 }
 

@@ -37,6 +37,8 @@ export interface AcquiredModel {
   info: ModelInfo;
   chat: ChatRenderer;
   defaults?: Defaults;
+  /** Thinking budget of a request that sets none (hearth.json's reasoning_budget, --reasoning-budget); -1 or absent: no limit. */
+  reasoningBudget?: number;
   /** A fingerprint of the model file and build, for system_fingerprint. */
   fingerprint: string;
   /** The model file (llama-server's /props model_path). */

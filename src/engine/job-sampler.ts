@@ -3,9 +3,16 @@
 // control tokens that end its turn or must be kept as text.
 import { Sampler, type Vocab } from "../llama/index.ts";
 import { grammarSampling } from "./grammar-sampling.ts";
+import { ThinkingBudget, ThinkingSampler, type ChoiceSampler } from "./thinking-budget.ts";
 import type { GenerateRequest } from "./types.ts";
 
-export function choiceSampler(vocab: Vocab, request: GenerateRequest, eogTokens: readonly number[], index: number): Sampler {
+/** The choice's sampler, which also follows (and budgets) a reasoning model's thinking when the request says how. */
+export function choiceSampler(vocab: Vocab, request: GenerateRequest, eogTokens: readonly number[], index: number): ChoiceSampler {
+  const sampler = chainSampler(vocab, request, eogTokens, index);
+  return request.thinking ? new ThinkingSampler(sampler, new ThinkingBudget(vocab, request.thinking)) : sampler;
+}
+
+function chainSampler(vocab: Vocab, request: GenerateRequest, eogTokens: readonly number[], index: number): Sampler {
   const s = request.sampling;
   const logitBias = new Map(s.logitBias);
   if (request.ignoreEos) for (const t of eogTokens) logitBias.set(t, -Infinity);

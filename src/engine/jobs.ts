@@ -1,10 +1,11 @@
 // What the scheduler keeps per request, per running choice and per slot, and the events a
 // choice's state becomes.
-import type { Sampler, Vocab } from "../llama/index.ts";
+import type { Vocab } from "../llama/index.ts";
 import type { ImagePrompt } from "./image-prompt.ts";
 import { choiceSampler, controlTokenIds } from "./job-sampler.ts";
 import { LogprobTrail } from "./logprobs.ts";
 import { TextStream } from "./text-stream.ts";
+import type { ChoiceSampler } from "./thinking-budget.ts";
 import type { FinishReason, GenerateEvent, GenerateRequest, TokenLogprob } from "./types.ts";
 
 export type Emit = (event: GenerateEvent) => void;
@@ -57,7 +58,7 @@ export interface ActiveJob {
   /** Next prompt index to decode. */
   promptPos: number;
   cachedTokens: number;
-  sampler: Sampler;
+  sampler: ChoiceSampler;
   stream: TextStream;
   stopTokenIds: Set<number>;
   /** Control tokens rendered as their text (the chat layer parses them: tool calls, channels). */
@@ -138,7 +139,12 @@ export function doneEvent(choice: ActiveJob, reason: FinishReason, stopText?: st
     ...(choice.logprobs ? { logprobs: choice.logprobsOut } : {}),
     finishReason: reason,
     ...(choice.stream.matched !== null ? { stopString: choice.stream.matched } : {}),
-    usage: { promptTokens: first ? choice.job.prompt.length : 0, completionTokens: choice.generated, cachedTokens: first ? choice.cachedTokens : 0 },
+    usage: {
+      promptTokens: first ? choice.job.prompt.length : 0,
+      completionTokens: choice.generated,
+      cachedTokens: first ? choice.cachedTokens : 0,
+      ...(choice.sampler.thinkingTokens !== undefined ? { reasoningTokens: choice.sampler.thinkingTokens } : {}),
+    },
     timings: {
       promptN: first ? choice.job.prompt.length - choice.cachedTokens : 0,
       promptMs: choice.promptEnd - choice.promptStart,

@@ -48,6 +48,8 @@ export interface GenerateRequest {
   };
   /** Constrains the output to a GBNF grammar (structured output, later tool calls). */
   grammar?: GrammarConstraint;
+  /** A reasoning model's thinking: counted, and closed when its budget is spent (thinking-budget.ts). */
+  thinking?: ThinkingControl;
   /**
    * Choices decoded from one prefill of the prompt (default 1): the prompt's KV is copied into a
    * sequence per choice; choice i samples with seed + i. Events carry their choice's `index`.
@@ -90,12 +92,33 @@ export interface GrammarConstraint {
   textOnly?: boolean;
 }
 
+/**
+ * Where a reasoning model's thinking starts and ends, as the template writes it. The engine counts
+ * the tokens between the markers and, once `budget` of them are spent, forces `end` + `after` into
+ * the sequence (the template's way of closing the thinking) so that the answer begins.
+ */
+export interface ThinkingControl {
+  /** Marker texts (tokenized with special tokens parsed, as llama.cpp does). */
+  start: string;
+  end: string;
+  /** Text forced after `end` when the budget closes the thinking (the family's newline), may be "". */
+  after: string;
+  /** The prompt left the thinking open (DeepSeek-R1's `<think>`), closed it (thinking off), or to the model (Qwen3). */
+  prompt: "open" | "closed" | "optional";
+  /** What an open prompt wrote after the start marker (R1: "\n"): thinking already, so it counts against the budget, as in llama.cpp. */
+  promptThinking?: string;
+  /** Most tokens of thinking (-1: no limit, only counted; 0: closed at once). */
+  budget: number;
+}
+
 export type FinishReason = "stop" | "length";
 
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
+  /** Tokens of thinking (between the markers), for requests with a ThinkingControl. */
+  reasoningTokens?: number;
 }
 
 export interface Timings {

@@ -249,6 +249,22 @@ export class Sampler {
     return native().shim.hearth_sample_grammar(this.ptr, this.grammar, ctx, i, this.nVocab, this.eogBanned ? 1 : 0);
   }
 
+  /**
+   * Takes `token` as if sampled (a token forced into the output, e.g. the end of a thinking budget):
+   * the grammar steps over it and the chain's state (penalties) sees it. False, with nothing
+   * changed, when the grammar does not allow it; throws when the grammar failed.
+   */
+  accept(token: number): boolean {
+    if (this.grammar) {
+      const taken = native().shim.hearth_grammar_accept(this.grammar, token) as number;
+      if (taken < 0) throw new Error(`the grammar failed (code ${taken})`);
+      if (taken === 0) return false;
+    }
+    // The fused greedy pick keeps no state (see sample()).
+    if (!this.greedy) native().llama.llama_sampler_accept(this.ptr, token);
+    return true;
+  }
+
   private static probIds = new Int32Array(32);
   private static probValues = new Float32Array(32);
   private static tokenProb = new Float32Array(1);

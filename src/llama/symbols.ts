@@ -84,6 +84,7 @@ export const llamaSymbols = {
   llama_sampler_init_penalties: { args: ["i32", "i32", "f32", "f32", "f32"], returns: "ptr" },
   llama_sampler_init_logit_bias: { args: ["i32", "i32", "ptr"], returns: "ptr" },
   llama_sampler_sample: { args: ["ptr", "ptr", "i32"], returns: "i32" },
+  llama_sampler_accept: { args: ["ptr", "i32"], returns: "void" },
   llama_sampler_reset: { args: ["ptr"], returns: "void" },
   llama_sampler_free: { args: ["ptr"], returns: "void" },
 } as const satisfies Record<string, FFIFunction>;

@@ -31,6 +31,8 @@ const flagKeys = {
   mmproj: t.Optional(t.String({ minLength: 1 })),
   // -1: no limit, as the flag's.
   max_tokens: t.Optional(t.Union([t.Literal(-1), t.Integer({ minimum: 1 })])),
+  // Thinking budget of a request that sets none; -1: no limit, 0: no thinking.
+  reasoning_budget: t.Optional(t.Integer({ minimum: -1 })),
   // RPC workers (ggml-rpc-server) that take this model's layers, and the devices' weights.
   rpc: t.Optional(t.Array(t.String({ pattern: "^[^:,\\s]+:[0-9]{1,5}$" }), { minItems: 1, maxItems: 16 })),
   tensor_split: t.Optional(t.Array(t.Number({ minimum: 0 }), { minItems: 1, maxItems: 16 })),

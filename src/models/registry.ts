@@ -25,6 +25,8 @@ import { log } from "../util/log.ts";
 export type RunnerDefaults = Omit<RunnerConfig, "modelPath"> & {
   /** --temp and --seed: request defaults between a model's hearth.json sampling and its GGUF's / family's. */
   sampling?: { temperature?: number; seed?: number };
+  /** --reasoning-budget: thinking budget of a request that sets none (-1: no limit); hearth.json's reasoning_budget wins. */
+  reasoningBudget?: number;
 };
 
 /** How many models stay loaded, and for how long an idle one is kept. */
@@ -391,6 +393,7 @@ export class ModelRegistry implements ModelSource {
           override: settings.chat_template ?? this.chatTemplate,
         }),
       // "b…" as llama-server's build tag (its clients check the prefix), then the file's identity.
+      reasoningBudget: settings.reasoning_budget ?? this.defaults.reasoningBudget ?? -1,
       fingerprint: `b-hearth-${Math.round(file.mtimeMs).toString(36)}-${file.sizeBytes.toString(36)}`,
       path: file.path,
     };

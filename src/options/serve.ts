@@ -43,6 +43,15 @@ export const SERVE_OPTIONS = {
     config: "max_tokens",
     help: "output limit of a request that sets no max_tokens",
   },
+  "reasoning-budget": {
+    kind: "int",
+    arg: "N",
+    min: -1,
+    default: -1,
+    defaultMeans: "no limit",
+    config: "reasoning_budget",
+    help: "most tokens a reasoning model thinks, for a request that sets no budget (llama-server's --reasoning-budget): then the thinking is closed and the answer begins; 0: no thinking",
+  },
   temp: {
     kind: "string",
     arg: "T",

@@ -8,10 +8,15 @@ import { repoRoot } from "./paths.ts";
 export type GeneratedPreset = "tiny-qwen2" | "tiny-qwen2-head32" | "tiny-llama-spm" | "qwen2.5-0.5b-q4_0" | "tiny-bert" | FamilyModel;
 
 /** One tiny model per chat family: the family's real vocabulary with its template embedded. */
-export type FamilyModel = "family-qwen" | "family-gemma" | "family-llama3" | "family-llama-spm" | "family-mistral" | "family-phi3" | "family-glm";
+export type FamilyModel = "family-qwen" | "family-gemma" | "family-llama3" | "family-llama-spm" | "family-mistral" | "family-phi3" | "family-glm" | ReasoningModel;
+
+/** Reasoning templates on Qwen's vocabulary, with `<think>` / `</think>` (and Qwen3's tool tokens) where the real models have them. */
+export type ReasoningModel = "family-qwen3" | "family-deepseek-r1";
 
 const tiny = ["--arch", "llama", "--n-embd", "64", "--n-layer", "1", "--n-head", "4", "--n-head-kv", "2", "--n-ff", "128", "--type", "f32"];
 const tmpl = (name: string) => ["--template", `lib/llama.cpp/models/templates/${name}.jinja`];
+/** Qwen3's added tokens, at its ids, in place of Qwen2's user-defined placeholders. */
+const qwen3Tokens = ["151657=<tool_call>", "151658=</tool_call>", "151665=<tool_response>", "151666=</tool_response>", "151667=<think>", "151668=</think>"].flatMap(t => ["--token", t]);
 
 const SCRIPT = resolve(repoRoot, "scripts/make-model.py");
 const PRESET_ARGS: Record<GeneratedPreset, string[]> = {
@@ -30,6 +35,9 @@ const PRESET_ARGS: Record<GeneratedPreset, string[]> = {
   "family-mistral": ["--vocab", "llama-spm", ...tiny, ...tmpl("mistralai-Mistral-Nemo-Instruct-2407")],
   "family-phi3": ["--vocab", "phi-3", ...tiny, ...tmpl("microsoft-Phi-3.5-mini-instruct")],
   "family-glm": ["--vocab", "qwen2", ...tiny, ...tmpl("GLM-4.6")],
+  "family-qwen3": ["--vocab", "qwen2", ...tiny, ...qwen3Tokens, ...tmpl("Qwen-Qwen3-0.6B")],
+  // DeepSeek-R1-Distill-Qwen: BOS added, <think> at 151648 (the real model's ids).
+  "family-deepseek-r1": ["--vocab", "qwen2", ...tiny, "--add-bos", "--token", "151648=<think>", "--token", "151649=</think>", ...tmpl("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B")],
 };
 
 export const modelCacheDir = resolve(repoRoot, "test/.cache/models");

@@ -70,7 +70,7 @@ const toolChoice = t.Union([
 ]);
 
 const thinking = t.Union([
-  // budget_tokens is accepted and not enforced yet.
+  // budget_tokens: the most tokens the model may think (chat-core/thinking.ts); the thinking is closed when it is spent.
   t.Object({ type: t.Literal("enabled"), budget_tokens: t.Optional(t.Integer({ minimum: 0 })) }),
   t.Object({ type: t.Literal("disabled") }),
   t.Object({ type: t.Literal("adaptive") }),

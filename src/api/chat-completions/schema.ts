@@ -56,7 +56,11 @@ export const chatCompletionBody = t.Object({
   tool_choice: t.Optional(t.Union([toolChoice, t.Null()])),
   parallel_tool_calls: t.Optional(t.Union([t.Boolean(), t.Null()])),
   // Reasoning models: passed to templates that read them (Qwen3's enable_thinking, gpt-oss's reasoning_effort).
-  reasoning_effort: t.Optional(t.Union([t.Literal("minimal"), t.Literal("low"), t.Literal("medium"), t.Literal("high"), t.Null()])),
+  // Each effort is also a thinking budget (chat-core/thinking.ts's EFFORT_BUDGETS); "none": no thinking.
+  reasoning_effort: t.Optional(t.Union([t.Literal("none"), t.Literal("minimal"), t.Literal("low"), t.Literal("medium"), t.Literal("high"), t.Null()])),
+  // llama-server's thinking budget in tokens (reasoning_budget_tokens wins); -1: the server's default.
+  thinking_budget_tokens: t.Optional(t.Union([t.Integer({ minimum: -1, maximum: 2147483647 }), t.Null()])),
+  reasoning_budget_tokens: t.Optional(t.Union([t.Integer({ minimum: -1, maximum: 2147483647 }), t.Null()])),
   enable_thinking: t.Optional(t.Union([t.Boolean(), t.Null()])),
   chat_template_kwargs: t.Optional(t.Union([t.Record(t.String(), t.Unknown()), t.Null()])),
   // llama-server's: "none" leaves thinking in `content` as the model wrote it.

@@ -47,13 +47,21 @@ function toolChoice(choice: ChatCompletionBody["tool_choice"]): ToolChoice {
   return typeof choice === "object" ? { name: choice.function.name } : choice;
 }
 
-/** The thinking switches and the client's template variables. */
-export function reasoningFields(body: Pick<ChatCompletionBody, "reasoning_format" | "enable_thinking" | "reasoning_effort" | "chat_template_kwargs">) {
+type ReasoningBody = Pick<ChatCompletionBody, "reasoning_format" | "enable_thinking" | "reasoning_effort" | "chat_template_kwargs"> &
+  Partial<Pick<ChatCompletionBody, "thinking_budget_tokens" | "reasoning_budget_tokens">>;
+
+/** The thinking switches, the thinking budget and the client's template variables. */
+export function reasoningFields(body: ReasoningBody) {
+  // As llama-server: reasoning_budget_tokens, else thinking_budget_tokens; -1 (or neither) leaves the default.
+  const budget = body.reasoning_budget_tokens ?? body.thinking_budget_tokens ?? -1;
   return {
     reasoning: {
       parse: body.reasoning_format !== "none",
       ...(body.enable_thinking != null ? { enable: body.enable_thinking } : {}),
-      ...(body.reasoning_effort != null ? { effort: body.reasoning_effort } : {}),
+      // "none" is a budget of 0 (no thinking) only: no template reads it as an effort.
+      ...(body.reasoning_effort != null && body.reasoning_effort !== "none" ? { effort: body.reasoning_effort } : {}),
+      ...(body.reasoning_effort === "none" ? { budgetTokens: 0 } : {}),
+      ...(budget !== -1 ? { budgetTokens: budget } : {}),
     },
     templateKwargs: { ...(body.chat_template_kwargs ?? {}) },
   };

@@ -13,6 +13,7 @@ import { checkVision, promptWithImages } from "./images.ts";
 import type { ChatRequest, ImagePart } from "./request.ts";
 import { resolveGeneration } from "./sampling.ts";
 import { placeSystemTurns } from "./system-turns.ts";
+import { afterThinking, thinkingBudget, thinkingControl, thinkMarkers, withBudgetSwitch, type PromptThinking } from "./thinking.ts";
 import { reasoningSetup, templateKwargs, toolPlan } from "./tools.ts";
 
 export interface PreparedChat {
@@ -27,6 +28,8 @@ export interface PreparedChat {
   /** Request fields engine failures concern. */
   errorParams: ErrorParams;
   rendered: RenderedChat;
+  /** The answer is a JSON value written after thinking: its fence and blanks are the grammar's (chat/json-answer.ts). */
+  jsonAfterThinking?: boolean;
 }
 
 /** Renders `request` for `model`; 400s for what the model or its template cannot take. */
@@ -35,18 +38,37 @@ export async function prepareChat(request: ChatRequest, model: AcquiredModel, pr
   checkVision(request.messages, model.info);
   const images: ImagePart[] = [];
   const tools = toolPlan(request, model.chat, request.output !== null);
+  const budget = thinkingBudget(request.reasoning, model.reasoningBudget);
+  const switches = withBudgetSwitch(request.reasoning, budget);
   let rendered: RenderedChat;
   try {
     const messages = placeSystemTurns(request.messages, () => model.chat.acceptsInnerSystem);
-    rendered = model.chat.render(templateMessages(messages, images), true, tools.templateTools, templateKwargs(request));
+    rendered = model.chat.render(templateMessages(messages, images), true, tools.templateTools, templateKwargs({ ...request, reasoning: switches }));
   } catch (err) {
     throw templateFailure(err);
   }
-  const reasoning = reasoningSetup(request.reasoning, model.chat, rendered.prompt);
+  const reasoning = reasoningSetup(switches, model.chat, rendered.prompt);
   const setup: AnswerSetup = { reasoning: reasoning.setup, tools: tools.tools };
   const params = resolveGeneration(request.generation, model.info.nVocab, model.defaults);
-  const grammar = tools.grammar ?? request.output?.grammar;
+  let grammar = tools.grammar ?? request.output?.grammar;
   const preserve = [...tools.preserve, ...reasoning.preserve];
+  // A thinking template: the thinking is followed (counted, budgeted) and a JSON answer or a forced
+  // call is constrained after it. A raw GBNF grammar still describes the whole output, and an
+  // optional call's grammar already waits for its trigger (as llama-server's).
+  let thinking: GenerateRequest["thinking"];
+  let jsonAfterThinking = false;
+  if (reasoning.setup?.format === "think") {
+    const r = reasoning.setup;
+    const prompt: PromptThinking = r.startsInReasoning ? "open" : r.thinkingClosed ? "closed" : "optional";
+    const markers = thinkMarkers(model.chat);
+    const json = !tools.grammar && request.output?.grammar.textOnly === true;
+    const forcedCall = tools.grammar !== undefined && !tools.grammar.lazy;
+    if (grammar && (json || forcedCall)) {
+      grammar = afterThinking(grammar, json, prompt, markers);
+      jsonAfterThinking = json;
+    }
+    thinking = thinkingControl(prompt, budget, markers, json || forcedCall, rendered.prompt);
+  }
   const generate: GenerateRequest = {
     ...params,
     // Image parts become image segments and the images' bytes (chat-core/images.ts).
@@ -55,6 +77,7 @@ export async function prepareChat(request: ChatRequest, model: AcquiredModel, pr
     stop: [...params.stop, ...rendered.stopStrings],
     stopTokens: rendered.stopTokens,
     ...(grammar ? { grammar } : {}),
+    ...(thinking ? { thinking } : {}),
     ...(preserve.length > 0 ? { preserveTokens: preserve } : {}),
     n: request.n,
     logprobs: request.logprobs,
@@ -66,5 +89,6 @@ export async function prepareChat(request: ChatRequest, model: AcquiredModel, pr
     stop: params.stop,
     errorParams: { prompt: "messages", ...(generate.images ? { images: generate.images.map(i => i.name ?? "") } : {}), grammar: tools.grammar ? "tool_choice" : (request.output?.param ?? null) },
     rendered,
+    ...(jsonAfterThinking ? { jsonAfterThinking } : {}),
   };
 }

@@ -49,7 +49,7 @@ export interface ReasoningOptions {
   enable?: boolean;
   /** reasoning_effort for templates that read it (gpt-oss). */
   effort?: string;
-  /** Most tokens to think (accepted, not enforced yet). */
+  /** Most tokens to think (-1: no limit); unset: the effort's budget, else the model's default (chat-core/thinking.ts). */
   budgetTokens?: number;
 }
 

@@ -1,6 +1,7 @@
 // Runs a prepared chat on the engine and reads its answers, whole or as neutral pieces (text,
 // reasoning and tool-call deltas), for any dialect to write in its own shapes.
 import { AnswerParser, parseAnswer, type AnswerDelta } from "../../chat/answer-parser.ts";
+import { JsonAnswerTrim } from "../../chat/json-answer.ts";
 import type { FinishReason } from "../../engine/types.ts";
 import { collect, startAll, textPieces, type GenerationContext, type Started } from "../generation.ts";
 import type { AcquiredModel } from "../model-source.ts";
@@ -28,6 +29,10 @@ export async function collectAnswers(started: Started[], prepared: PreparedChat)
   const results = await Promise.all(started.map(s => collect(s, prepared.errorParams)));
   return results.map((r, index) => {
     const a = prepared.plain ? { content: r.text, reasoning: "", toolCalls: [] } : parseAnswer(prepared.setup, r.text);
+    if (prepared.jsonAfterThinking) {
+      const trim = new JsonAnswerTrim();
+      a.content = trim.push(a.content) + trim.end();
+    }
     return {
       index,
       ...a,
@@ -44,6 +49,8 @@ export async function collectAnswers(started: Started[], prepared: PreparedChat)
 export async function* answerPieces(started: Started[], prepared: PreparedChat): AsyncGenerator<AnswerPiece> {
   const parsers = new Map<number, AnswerParser>();
   const parser = (index: number) => parsers.get(index) ?? parsers.set(index, new AnswerParser(prepared.setup)).get(index)!;
+  const trims = new Map<number, JsonAnswerTrim>();
+  const trim = (index: number) => trims.get(index) ?? trims.set(index, new JsonAnswerTrim()).get(index)!;
   for await (const p of textPieces(started)) {
     const { index, logprobs } = p;
     const lp = logprobs ? { logprobs } : {};
@@ -55,6 +62,7 @@ export async function* answerPieces(started: Started[], prepared: PreparedChat):
     const answer = parser(index);
     const delta = answer.push(p.text);
     if (!p.done) {
+      if (prepared.jsonAfterThinking) delta.content = trim(index).push(delta.content);
       yield { index, delta, ...lp };
       continue;
     }
@@ -62,6 +70,7 @@ export async function* answerPieces(started: Started[], prepared: PreparedChat):
     delta.content += end.content;
     delta.reasoning += end.reasoning;
     delta.toolCalls.push(...end.toolCalls);
+    if (prepared.jsonAfterThinking) delta.content = trim(index).push(delta.content) + trim(index).end();
     const finishReason = finishOf(p.done.finishReason, answer.toolCalls.length);
     yield { index, delta, ...lp, done: { ...p.done, finishReason, stopSequence: stopSequence(prepared, p.done.stopString) } };
   }

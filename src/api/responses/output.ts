@@ -75,7 +75,8 @@ export function usageJson(u: Usage, reasoningTokens: number) {
     input_tokens: u.promptTokens,
     input_tokens_details: { cached_tokens: u.cachedTokens, cache_write_tokens: 0 },
     output_tokens: u.completionTokens,
-    output_tokens_details: { reasoning_tokens: Math.min(reasoningTokens, u.completionTokens) },
+    // The engine's count where it followed the thinking; else the reasoning text's tokens.
+    output_tokens_details: { reasoning_tokens: u.reasoningTokens ?? Math.min(reasoningTokens, u.completionTokens) },
     total_tokens: u.promptTokens + u.completionTokens,
   };
 }

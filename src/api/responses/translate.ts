@@ -7,6 +7,7 @@ import { jsonSchemaToGbnf } from "../../grammar/json-schema-grammar.ts";
 import { SchemaGrammarError } from "../../grammar/schema-error.ts";
 import { imageFromUrl } from "../chat-core/images.ts";
 import type { ChatRequest, ContentPart, RequestMessage, ToolChoice } from "../chat-core/request.ts";
+import { EFFORT_BUDGETS, type ReasoningEffort } from "../chat-core/thinking.ts";
 import { badRequest } from "../errors.ts";
 import { openReasoning } from "./encrypted.ts";
 import type { InputItem, InputTokensBody, ResponsesBody, WireTool } from "./schema.ts";
@@ -203,11 +204,16 @@ function outputConstraint(format: NonNullable<InputTokensBody["text"]>["format"]
   }
 }
 
-/** reasoning.effort → the template's thinking switch: none / minimal close thinking, others open it (and reach gpt-oss's reasoning_effort). */
+/**
+ * reasoning.effort → a thinking budget (chat-core/thinking.ts's EFFORT_BUDGETS; none: 0, which closes
+ * the template's thinking) and the template's switch; low to xhigh also reach gpt-oss's reasoning_effort.
+ */
 function reasoningOptions(effort: string | null | undefined): ChatRequest["reasoning"] {
   if (effort == null) return { parse: true };
-  if (effort === "none" || effort === "minimal") return { parse: true, enable: false };
-  return { parse: true, enable: true, effort: effort === "xhigh" ? "high" : effort };
+  if (effort === "none") return { parse: true, budgetTokens: 0 };
+  if (effort === "minimal") return { parse: true, enable: true, budgetTokens: EFFORT_BUDGETS.minimal };
+  const level = effort === "xhigh" ? "high" : effort;
+  return { parse: true, enable: true, effort: level, ...(level in EFFORT_BUDGETS ? { budgetTokens: EFFORT_BUDGETS[level as ReasoningEffort] } : {}) };
 }
 
 /** This request's input as items. */
