@@ -178,8 +178,10 @@ soak: lib deps
 # source) against llama-server and Hearth: test/compat/anthropic.ts. They run on Debian's
 # /usr/bin/python3 with its packages, installed only when missing (as `chromium` above).
 COMPAT_PY_PKGS := python3-pytest python3-requests python3-aiohttp python3-filelock python3-wget
+# The llama-server suite's completion, chat, security, tokenize, basic, ignore_eos, infill, rerank
+# and embedding files run the same way: test/compat/llama-server.ts (both servers' counts).
 compat: lib deps compat-python
-	$(BUN) test/compat/anthropic.ts
+	$(BUN) test/compat/anthropic.ts; a=$$?; $(BUN) test/compat/llama-server.ts; b=$$?; exit $$((a || b))
 compat-python:
 	@if ! /usr/bin/python3 -c 'import pytest, requests, aiohttp, filelock, wget' 2>/dev/null; then \
 	  if command -v apt-get >/dev/null; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(COMPAT_PY_PKGS) >/dev/null; \

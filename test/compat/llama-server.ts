@@ -15,12 +15,15 @@ import { mkdirSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { defaultModel, repoRoot } from "../helpers/paths.ts";
 import { startHearth, startLlamaServer } from "../helpers/server.ts";
+import { fimModel, rerankerModel } from "../helpers/native-models.ts";
 import { compatModel } from "./models.ts";
 import { checkPython, readExpected, runPytest, withServer, type Result } from "./pytest-run.ts";
 
 const EXPECTED_FILE = resolve(import.meta.dir, "llama-server-expected-differences.txt");
 const LOG_DIR = resolve(repoRoot, "test/.cache/compat");
 const THREADS = process.env.COMPAT_THREADS ?? "2";
+const SLOT_DIR = resolve(LOG_DIR, "slots");
+for (const dir of ["llama-server", "hearth"]) mkdirSync(resolve(SLOT_DIR, dir), { recursive: true });
 
 /**
  * The presets of tests/utils.py and what stands for them here. The suite downloads its models from
@@ -70,10 +73,19 @@ const PRESETS: Preset[] = [
     hearth: [...tinyllama2.hearth, "--api-key", "sk-this-is-the-secret-key"],
   },
   {
+    // test_slot_save.py's fixture: tinyllama2 with slot_save_path (a temp folder) and temperature 0.
+    // Its legacy-format test reads the file from pytest's own tmp_path, which an external server
+    // never writes to: it fails on both. The multimodal tests need tinygemma3 (a download).
+    name: "tinyllama2+slot_save_path",
+    files: ["test_slot_save.py"],
+    model: tinyllama2.model,
+    llamaServer: [...tinyllama2.llamaServer, "--temp", "0", "--slot-save-path", `${SLOT_DIR}/llama-server/`],
+    hearth: [...tinyllama2.hearth, "--temp", "0", "--slot-save-path", `${SLOT_DIR}/hearth`],
+  },
+  {
     name: "infill",
     files: ["test_infill.py"],
-    model: () => compatModel("tiny-infill", ["--vocab", "starcoder", "--arch", "llama", "--n-embd", "64", "--n-layer", "2", "--n-head", "4",
-      "--n-head-kv", "2", "--n-ff", "128", "--n-ctx", "4096", "--type", "f32", "--tie-embeddings", "--template", "none", "--fim"]),
+    model: fimModel,
     // n_ctx 2048, n_batch 1024, n_slots 1, n_predict 64, temperature 0, seed 42
     llamaServer: ["-c", "2048", "-b", "1024", "-np", "1", "-n", "64", "--temp", "0", "--seed", "42", "--alias", "tinyllama-infill"],
     hearth: ["-c", "2048", "-b", "1024", "-np", "1", "-n", "64", "--temp", "0", "--seed", "42", "--alias", "tinyllama-infill"],
@@ -90,7 +102,7 @@ const PRESETS: Preset[] = [
   {
     name: "jina-reranker",
     files: ["test_rerank.py"],
-    model: () => compatModel("tiny-reranker", [...bertArgs, "--pooling", "rank"]),
+    model: rerankerModel,
     // n_ctx 512, n_batch 512, n_slots 1, reranking on.
     llamaServer: ["-c", "512", "-b", "512", "-np", "1", "--seed", "42", "--reranking", "--alias", "jina-reranker"],
     hearth: ["-c", "512", "-np", "1", "--alias", "jina-reranker"],
