@@ -323,11 +323,11 @@ const harmony: ToolFormat = {
     // where the call opens its commentary channel (the prompt ends with `<|start|>assistant`).
     // One call per message (the model stops at <|call|>), so `parallel` changes nothing.
     const head = `("<|channel|>" ("commentary" | "analysis"))? " "? "<|constrain|>"? "json"? "<|message|>"`;
-    const alternatives = tools.map((t, i) => `${literal(t.function.name)} head args${i}`);
+    const alternatives = tools.map((t, i) => `${literal(t.function.name)} harmony-head args${i}`);
     const budget = new SchemaBudget(); // one for all the tools, as one schema has
     return [
       `root ::= ${forced ? '"<|channel|>commentary" ' : ""}" to=functions." (${alternatives.join(" | ")})`,
-      `head ::= ${head}`,
+      `harmony-head ::= ${head}`,
       ...mergeRules(tools.map((t, i) => jsonSchemaToGbnf(params(t), `args${i}`, budget))),
     ].join("\n");
   },
