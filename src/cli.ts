@@ -89,6 +89,7 @@ async function serve(argv: string[]): Promise<void> {
     maxStreamBufferBytes: values["max-stream-buffer"],
     responsesStoreBytes: values["responses-store-size"],
     allowImageUrls: values["allow-image-urls"],
+    slotSavePath: values["slot-save-path"],
     config,
     names: { ...names, defaultModel: values["default-model"] || undefined },
     hfEndpoint: values["hf-endpoint"],

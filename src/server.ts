@@ -34,6 +34,8 @@ export interface ServerConfig {
   responsesStoreBytes?: number;
   /** --allow-image-urls */
   allowImageUrls?: boolean;
+  /** --slot-save-path: the folder of llama-server's slot files (POST /slots/{id}); absent: off. */
+  slotSavePath?: string;
   loadPolicy?: LoadPolicy;
   config?: HearthConfig;
   /** --alias and --default-model. */
@@ -76,6 +78,7 @@ export async function startServer(config: ServerConfig) {
     maxStreamBufferBytes: config.maxStreamBufferBytes,
     responsesStoreBytes: config.responsesStoreBytes,
     allowImageUrls: config.allowImageUrls,
+    slotSavePath: config.slotSavePath,
     ui: config.ui ?? true,
     ollama: { hfEndpoint: config.hfEndpoint ?? process.env.HF_ENDPOINT },
   });

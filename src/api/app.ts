@@ -24,6 +24,7 @@ import { counters, renderMetrics } from "./metrics.ts";
 import { listModels, modelObject } from "./models/route.ts";
 import { isNativePath, nativeErrorResponse } from "./llama-server/errors.ts";
 import { llamaServerRoutes } from "./llama-server/routes.ts";
+import { slotAction, slotActionBody } from "./llama-server/slot-actions.ts";
 import { detokenize, detokenizeBody, tokenize, tokenizeBody } from "./tokenize/route.ts";
 import { cancelResponse, createResponse, deleteResponse, inputTokens, listInputItems, retrieveResponse } from "./responses/handler.ts";
 import { inputItemsQuery, inputTokensBody, responsesBody } from "./responses/schema.ts";
@@ -58,6 +59,8 @@ export interface AppOptions {
   responsesStoreBytes?: number;
   /** Fetch http(s) image URLs in requests (--allow-image-urls; chat-core/image-fetch.ts). Off by default. */
   allowImageUrls?: boolean;
+  /** --slot-save-path: llama-server's POST /slots/{id}?action=… saves and restores there; absent: 501. */
+  slotSavePath?: string;
   /** Ollama's API: $HEARTH_HOME (pulls, aliases.json, the digest cache; default hearthHome()) and --hf-endpoint for /api/pull. */
   ollama?: { home?: string; hfEndpoint?: string };
 }
@@ -266,6 +269,10 @@ export function createApp(models: ModelSource, options: AppOptions) {
     .post("/v1/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat, images), { parse: "json", body: chatCompletionBody })
     .post("/chat/completions", ({ body, request }) => chatCompletions(body, models, generation(request), !options.parseSpecialInChat, images), { parse: "json", body: chatCompletionBody })
     .use(llamaServerRoutes(models, generation, !options.parseSpecialInChat))
+    .post("/slots/:id_slot", ({ params, query, body }) => slotAction(models, options.slotSavePath ?? null, params.id_slot, query, body), {
+      body: slotActionBody,
+      detail: { summary: "llama-server's slot save / restore / erase (action=…, filename in the body; needs --slot-save-path)", tags: ["llama-server"] },
+    })
     .post("/v1/messages", ({ body, request }) => messages(body, models, generation(request), anthropic), {
       parse: "json",
       body: messagesBody,

@@ -21,6 +21,7 @@ import { EventChannel } from "./event-channel.ts";
 import { RunnerProcess } from "./runner-process.ts";
 import { probeWorkers } from "./rpc-workers.ts";
 import { recordRunnerCacheStats } from "./prompt-cache/totals.ts";
+import type { SlotAction, SlotActionResult } from "./slot-files.ts";
 import { recordRunnerVision } from "./vision-totals.ts";
 import { log } from "../util/log.ts";
 import { SERVE_DEFAULTS } from "../options/serve.ts";
@@ -344,6 +345,10 @@ export class RunnerEngine implements Engine {
     const { vectors, promptTokens } = await this.call<{ vectors: number[][]; promptTokens: number }>(message);
     // float32 → JSON number → float32 is exact (the shortest decimal that reads back as the same double).
     return { vectors: vectors.map(v => Float32Array.from(v)), promptTokens };
+  }
+
+  slotAction(action: SlotAction): Promise<SlotActionResult> {
+    return this.call({ type: "slot-action", id: `t${++this.nextId}`, action });
   }
 
   info(): Promise<ModelInfo> {

@@ -4,6 +4,7 @@
 import type { LoadModeSetting } from "./load-mode.ts";
 import type { FlashAttnMode, KvCacheType } from "../llama/kv-cache-types.ts";
 import type { PromptCacheConfig, PromptCacheStats } from "./prompt-cache/prompt-cache.ts";
+import type { SlotAction } from "./slot-files.ts";
 import type { GenerateEvent, GenerateRequest, ModelInfo, PromptSegment } from "./types.ts";
 
 export interface RunnerConfig {
@@ -47,6 +48,8 @@ export type ToRunner =
   | { type: "pieces"; id: string; tokens: number[] }
   | { type: "embed"; id: string; inputs: Array<string | number[]>; normalize?: boolean }
   | { type: "rerank"; id: string; query: string; documents: string[] }
+  /** llama-server's POST /slots/{id}?action=… (slot-files.ts); the reply is a SlotActionResult. */
+  | { type: "slot-action"; id: string; action: SlotAction }
   | { type: "shutdown" };
 
 export type FromRunner =

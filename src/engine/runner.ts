@@ -161,6 +161,12 @@ export class Runner {
           return this.embedder.rerank(message.query, message.documents);
         });
         break;
+      case "slot-action":
+        this.reply(message.id, () => {
+          if (!this.scheduler) throw new Error(NOT_GENERATIVE);
+          return this.scheduler.slotAction(message.action);
+        });
+        break;
       case "shutdown":
         this.running = false;
         break;

@@ -27,6 +27,7 @@ import { promptTokens } from "./prompt-tokens.ts";
 import { kvCacheContextOptions } from "./kv-cache-settings.ts";
 import type { KvCacheSettings } from "../llama/kv-cache-types.ts";
 import type { PromptCache } from "./prompt-cache/prompt-cache.ts";
+import { runSlotAction, SlotActionError, type SlotAction, type SlotActionResult } from "./slot-files.ts";
 import type { EngineErrorCode, GenerateEvent, GenerateRequest } from "./types.ts";
 
 export interface SchedulerOptions {
@@ -145,6 +146,9 @@ export class Scheduler {
     if (media) emit = emitFreeingImages(emit, media);
     const checked = checkRequest(this.model.vocab, request, { slotCtx: this.slotCtx, maxChoices: this.maxChoices, nPredict: this.options.nPredict }, media?.prompt);
     if ("code" in checked) return emit({ kind: "error", ...checked });
+    if (request.slot !== undefined && request.slot >= this.slots.length) {
+      return emit({ kind: "error", code: "invalid_request", message: `id_slot ${request.slot}: the model has ${this.slots.length} slots (0-${this.slots.length - 1})` });
+    }
     // Jobs are admitted at the next step: the queue may hold one per free slot beyond its bound.
     const freeSlots = this.slots.filter(s => !s.choice).length;
     if (this.queue.length >= freeSlots + this.options.queueSize) {
@@ -237,6 +241,15 @@ export class Scheduler {
     return true;
   }
 
+  /** llama-server's slot actions on an idle slot (slot-files.ts); throws SlotActionError. */
+  slotAction(action: SlotAction): SlotActionResult {
+    const slot = this.slots[action.slot];
+    if (!slot) throw new SlotActionError("Invalid slot ID");
+    if (slot.choice) throw new SlotActionError("the slot is busy: try again when its request has ended");
+    const fits = (tokens: number[]) => tokens.length <= this.slotCtx && tokens.every(t => t >= 0 && t < this.model.vocab.nTokens);
+    return runSlotAction(this.ctx, slot, action, s => this.dropCache(s), fits);
+  }
+
   /** Fails every job (runner shutting down or the context is unusable). */
   failAll(code: EngineErrorCode, message: string): void {
     for (const job of this.queue.splice(0)) job.emit({ kind: "error", code, message });
@@ -268,7 +281,9 @@ export class Scheduler {
       if (free.length === 0) return;
       const job = this.queue[0]!;
       if ((job.request.n ?? 1) - 1 > this.freeChoiceSeqs()) return;
-      const slot = pickSlot(free, job);
+      // A job pinned to a slot (id_slot) waits for that slot.
+      const slot = job.request.slot === undefined ? pickSlot(free, job) : free.find(s => s.seq === job.request.slot);
+      if (!slot) return;
       const reserved = this.slots.reduce((n, s) => n + (s.choice?.reserved ?? 0), 0);
       // A prefix shared with a running job is shared KV (seq_cp), not new cells.
       const shared = this.canShareKv && job.request.cachePrompt ? sharedWithRunning(this.slots, job.prompt) : 0;

@@ -1,6 +1,7 @@
 // The narrow engine interface the API talks to. Plain data only: no HTTP, no pointers.
 // RunnerEngine implements it over a child process; tests implement it with fakes.
 import type { ModelState } from "./lifecycle.ts";
+import type { SlotAction, SlotActionResult } from "./slot-files.ts";
 
 /** A piece of prompt text and whether special-token text in it may become control tokens. */
 export interface PromptSegment {
@@ -34,6 +35,8 @@ export interface GenerateRequest {
   /** Control tokens whose text is kept in the output (e.g. `<|python_tag|>`), where it is otherwise dropped. */
   preserveTokens?: string[];
   cachePrompt: boolean;
+  /** llama-server's id_slot: run in this slot (0-based; it waits for it), else the scheduler picks. */
+  slot?: number;
   sampling: {
     temperature: number;
     topK: number;
@@ -224,6 +227,8 @@ export interface Engine {
   /** A reranker's (rank pooling) score of each document for the query, in order. */
   rerank(query: string, documents: string[]): Promise<{ scores: number[]; promptTokens: number }>;
   info(): Promise<ModelInfo>;
+  /** llama-server's slot save / restore / erase (engine/slot-files.ts); engines without slots leave it out. */
+  slotAction?(action: SlotAction): Promise<SlotActionResult>;
   health(): EngineHealth;
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
 import { type Pointer, toArrayBuffer } from "bun:ffi";
 import { native } from "./library.ts";
 import { drainNativeLog } from "./native-log.ts";
+import { cString } from "./cstring.ts";
 import type { LlamaModel } from "./model.ts";
 import { ggmlTypeId, type KvCacheType } from "./kv-cache-types.ts";
 
@@ -198,6 +199,37 @@ export class LlamaContext {
    */
   seqPosMin(seq: number): number {
     return native().llama.llama_memory_seq_pos_min(this.memory, seq);
+  }
+
+  /** The highest position the sequence holds; -1 if none. */
+  seqPosMax(seq: number): number {
+    return native().llama.llama_memory_seq_pos_max(this.memory, seq);
+  }
+
+  /** Writes one sequence's state and `tokens` to a file in llama.cpp's own layout; bytes written, 0 on failure. */
+  seqSaveFile(seq: number, path: string, tokens: Int32Array): number {
+    const n = Number(native().llama.llama_state_seq_save_file(this.ptr, cString(path), seq, tokens, tokens.length));
+    drainNativeLog();
+    return n;
+  }
+
+  /** Loads a file seqSaveFile (or llama-server) wrote into `seq`: bytes read and its tokens, or null (unreadable, or no room). */
+  seqLoadFile(seq: number, path: string): { bytes: number; words: Int32Array } | null {
+    const { llama } = native();
+    const file = cString(path);
+    const count = new BigUint64Array(1);
+    // A first call with no buffer only reports how many tokens the file holds.
+    if (Number(llama.llama_state_seq_load_file(this.ptr, file, seq, null, 0, count)) === 0) return this.loadFailed();
+    const words = new Int32Array(Math.max(1, Number(count[0])));
+    const bytes = Number(llama.llama_state_seq_load_file(this.ptr, file, seq, words, words.length, count));
+    if (bytes === 0) return this.loadFailed();
+    drainNativeLog();
+    return { bytes, words: words.subarray(0, Number(count[0])) };
+  }
+
+  private loadFailed(): null {
+    drainNativeLog();
+    return null;
   }
 
   clearMemory(): void {

@@ -72,6 +72,9 @@ export const llamaSymbols = {
   llama_state_seq_get_size: { args: ["ptr", "i32"], returns: "u64" },
   llama_state_seq_get_data: { args: ["ptr", "ptr", "u64", "i32"], returns: "u64" },
   llama_state_seq_set_data: { args: ["ptr", "ptr", "u64", "i32"], returns: "u64" },
+  llama_state_seq_save_file: { args: ["ptr", "ptr", "i32", "ptr", "u64"], returns: "u64" },
+  llama_state_seq_load_file: { args: ["ptr", "ptr", "i32", "ptr", "u64", "ptr"], returns: "u64" },
+  llama_memory_seq_pos_max: { args: ["ptr", "i32"], returns: "i32" },
 
   // samplers
   llama_sampler_chain_add: { args: ["ptr", "ptr"], returns: "void" },

@@ -187,6 +187,12 @@ export const SERVE_OPTIONS = {
     defaultText: "$HEARTH_HOME/cache/kv",
     help: "where sequences' KV states are saved before they are lost (unload, restart, eviction) and restored from",
   },
+  "slot-save-path": {
+    kind: "string",
+    arg: "DIR",
+    defaultText: "none: slot actions off",
+    help: "folder of llama-server's slot files: POST /slots/{id}?action=save|restore|erase with a filename (off without it: 501)",
+  },
   "prompt-cache-size": {
     kind: "int",
     arg: "BYTES",

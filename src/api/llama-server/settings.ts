@@ -123,7 +123,13 @@ export async function nativeParams(body: NativeGenerationFields, model: Acquired
     defaults,
   );
   const nProbs = body.n_probs ?? 0;
-  return { ...(grammar ? { grammar } : {}), ...params, ...(nProbs > 0 ? { logprobs: nProbs } : {}) };
+  return {
+    ...(grammar ? { grammar } : {}),
+    ...params,
+    ...(nProbs > 0 ? { logprobs: nProbs } : {}),
+    // id_slot: the request runs in that slot (the engine waits for it; -1 or absent: any).
+    ...(body.id_slot != null && body.id_slot >= 0 ? { slot: body.id_slot } : {}),
+  };
 }
 
 /** llama-server's `generation_settings` for a request's resolved parameters. */
