@@ -5,6 +5,7 @@
 // packed tokens, so files move between the two servers). `model` (query or body) picks the model
 // when several are served. Answers in llama-server's shapes; its error envelope comes from app.ts.
 import { Type as t } from "@sinclair/typebox";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { EngineError } from "../../engine/types.ts";
 import { ApiError, badRequest } from "../errors.ts";
@@ -49,6 +50,8 @@ export async function slotAction(
       const r = await model.engine.slotAction({ action, slot: id });
       return { id_slot: id, n_erased: r.nTokens };
     }
+    // The folder is made on first use, as llama-server makes it at start.
+    if (action === "save") mkdirSync(slotSavePath, { recursive: true });
     const r = await model.engine.slotAction({ action, slot: id, path: join(slotSavePath, filename!) });
     return action === "save"
       ? { id_slot: id, filename, n_saved: r.nTokens, n_written: r.nBytes, timings: { save_ms: r.ms } }
