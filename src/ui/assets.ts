@@ -7,6 +7,7 @@ import storeJs from "./page/store.js" with { type: "file" };
 import markdownJs from "./page/markdown.js" with { type: "file" };
 import messageJs from "./page/message.js" with { type: "file" };
 import settingsJs from "./page/settings.js" with { type: "file" };
+import attachmentsJs from "./page/attachments.js" with { type: "file" };
 import styleCss from "./page/style.css" with { type: "file" };
 import preact from "../../node_modules/preact/dist/preact.mjs" with { type: "file" };
 import preactHooks from "../../node_modules/preact/hooks/dist/hooks.mjs" with { type: "file" };
@@ -26,6 +27,7 @@ export const UI_FILES: Record<string, { path: string; type: string }> = {
   "markdown.js": file(markdownJs, JS),
   "message.js": file(messageJs, JS),
   "settings.js": file(settingsJs, JS),
+  "attachments.js": file(attachmentsJs, JS),
   "style.css": file(styleCss, "text/css; charset=utf-8"),
   "preact.mjs": file(preact, JS),
   "preact-hooks.mjs": file(preactHooks, JS),

@@ -4,6 +4,7 @@ import { h, render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
 import { apiKey, events, request } from "./api.js";
+import { Thumbnails, apiContent, imagesOf } from "./attachments.js";
 import { Message } from "./message.js";
 import { Settings, samplingFields } from "./settings.js";
 import { loadConversations, loadSettings, newConversation, saveConversations, saveSettings, titleOf } from "./store.js";
@@ -67,6 +68,13 @@ function App() {
   const [needKey, setNeedKey] = useState(false);
   const [streaming, setStreaming] = useState(null); // { convId, controller }
   const [draft, setDraft] = useState("");
+  // Images attached to the next message (data: URLs).
+  const [attached, setAttached] = useState([]);
+  const attach = async files => {
+    const images = await imagesOf(files);
+    if (images.length) setAttached(list => [...list, ...images]);
+    return images.length > 0;
+  };
   const [showSettings, setShowSettings] = useState(false);
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // An open drawer is phone-width state. At desktop width the sidebar shows anyway (and the ✕ is
@@ -122,7 +130,7 @@ function App() {
     setStreaming({ convId, controller });
 
     // Failed answers with no text are not part of what the model is shown.
-    const sent = history.filter(m => !(m.role === "assistant" && m.error && !m.content)).map(({ role, content }) => ({ role, content }));
+    const sent = history.filter(m => !(m.role === "assistant" && m.error && !m.content)).map(m => ({ role: m.role, content: apiContent(m) }));
     const system = settings.system.trim() ? [{ role: "system", content: settings.system }] : [];
     const body = { model: modelId, messages: [...system, ...sent], stream: true, stream_options: { include_usage: true }, ...samplingFields(settings) };
     const started = performance.now();
@@ -160,7 +168,7 @@ function App() {
 
   const send = () => {
     const text = draft.trim();
-    if (!text || busy || !model) return;
+    if ((!text && attached.length === 0) || busy || !model) return;
     let conv = current;
     if (!conv) {
       conv = newConversation(model);
@@ -168,11 +176,14 @@ function App() {
       setCurrentId(conv.id);
     }
     setDraft("");
-    void generate(conv.id, [...conv.messages, { role: "user", content: text }], model);
+    const images = attached;
+    setAttached([]);
+    void generate(conv.id, [...conv.messages, { role: "user", content: text, ...(images.length ? { images } : {}) }], model);
   };
 
   const regenerate = () => current && void generate(current.id, current.messages.slice(0, -1), model);
-  const edit = (index, text) => current && void generate(current.id, [...current.messages.slice(0, index), { role: "user", content: text }], model);
+  const edit = (index, text) =>
+    current && void generate(current.id, [...current.messages.slice(0, index), { ...current.messages[index], role: "user", content: text }], model);
   const remove = id => {
     if (streaming?.convId === id) streaming.controller.abort();
     setConversations(list => list.filter(c => c.id !== id));
@@ -235,13 +246,19 @@ function App() {
         </div>
       </div>
       <div class="composer">
+        <${Thumbnails} images=${attached} onRemove=${i => setAttached(list => list.filter((_, j) => j !== i))} />
         <form onSubmit=${e => (e.preventDefault(), send())}>
+          <label class="attach" title="Attach images (vision models); you can also paste them into the message">
+            <input type="file" accept="image/*" multiple aria-label="Attach image" onChange=${e => (void attach(e.currentTarget.files), (e.currentTarget.value = ""))} />
+            <span aria-hidden="true">+</span>
+          </label>
           <textarea aria-label="Message" name="message" rows="2" placeholder="Message (Enter to send, Shift+Enter for a new line)" value=${draft}
             onInput=${e => setDraft(e.currentTarget.value)}
+            onPaste=${e => e.clipboardData?.files?.length && (e.preventDefault(), void attach(e.clipboardData.files))}
             onKeyDown=${e => e.key === "Enter" && !e.shiftKey && !e.isComposing && (e.preventDefault(), send())}></textarea>
           ${busy
             ? html`<button type="button" class="stop" onClick=${() => streaming.controller.abort()}>Stop</button>`
-            : html`<button type="submit" class="primary send" disabled=${!draft.trim() || !model}>Send</button>`}
+            : html`<button type="submit" class="primary send" disabled=${(!draft.trim() && attached.length === 0) || !model}>Send</button>`}
         </form>
       </div>
     </main>

@@ -3,6 +3,7 @@
 import { h } from "preact";
 import { useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import htm from "htm";
+import { Thumbnails } from "./attachments.js";
 import { addCopyButtons, copyText, renderMarkdown } from "./markdown.js";
 
 const html = htm.bind(h);
@@ -45,7 +46,8 @@ export function Message({ message, busy, onEdit, onRegenerate, isLast }) {
               <button type="button" onClick=${() => (setEditing(false), setDraft(message.content))}>Cancel</button>
             </div>
           </form>`
-        : html`<div class="bubble">${message.content}</div>
+        : html`<${Thumbnails} images=${message.images} />
+            ${message.content ? html`<div class="bubble">${message.content}</div>` : null}
             <div class="actions">
               <button class="link" onClick=${copy}>${copied ? "Copied" : "Copy"}</button>
               <button class="link" disabled=${busy} onClick=${() => (setDraft(message.content), setEditing(true))}>Edit</button>
