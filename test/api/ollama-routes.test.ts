@@ -10,6 +10,9 @@ import { Ollama } from "ollama";
 import { createApp } from "../../src/api/app.ts";
 import { keepAliveSeconds } from "../../src/api/ollama/options.ts";
 import { FakeEngine, FakeModels } from "../helpers/fake-engine.ts";
+import { png } from "../helpers/images.ts";
+import type { AcquiredModel } from "../../src/api/model-source.ts";
+import type { PromptSegment } from "../../src/engine/types.ts";
 import { ChatOllama } from "@langchain/ollama";
 import { tool } from "@langchain/core/tools";
 import { generateText, tool as aiTool } from "ai";
@@ -27,6 +30,14 @@ function ollamaApp(engine = new FakeEngine()) {
 }
 
 const user = (content: string) => [{ role: "user", content }];
+
+/** The fake model with a vision projector. */
+class VisionModels extends FakeModels {
+  override async acquire(name?: string | null): Promise<AcquiredModel> {
+    const m = await super.acquire(name);
+    return { ...m, info: { ...m.info, vision: true } };
+  }
+}
 
 describe("chat", () => {
   test("non-streamed: the answer and the engine's own timings in nanoseconds", async () => {
@@ -197,11 +208,26 @@ describe("generate", () => {
     expect((await client.generate({ model: "fake-model", prompt: "", stream: false })).done_reason).toBe("load");
   });
 
-  test("images are a clear 400 (no vision yet); template overrides too", async () => {
+  test("images: image parts before the text on a vision model; a clear 400 on a model without one; template overrides refused", async () => {
+    const image = png(8, 6, (x, y) => [x * 30, y * 40, 7]);
+    const b64 = Buffer.from(image).toString("base64");
+    const engine = new FakeEngine();
+    const vision = createApp(new VisionModels(engine), { apiKeys: [], cors: null, maxBodyBytes: 1 << 20, ollama: { home: mkdtempSync(join(tmpdir(), "hearth-ollama-")) } });
+    const client = new Ollama({ host: "http://localhost", fetch: (async (u: RequestInfo | URL, i?: RequestInit) => vision.handle(new Request(u, i))) as typeof fetch });
+    await client.chat({ model: "fake-model", messages: [{ role: "user", content: "What is this?", images: [b64] }], stream: false });
+    await client.generate({ model: "fake-model", prompt: "And this?", images: [b64], stream: false });
+    for (const [i, name, text] of [[0, "messages[0].images[0]", "What is this?"], [1, "images[0]", "And this?"]] as const) {
+      const r = engine.requests[i]!;
+      expect(r.images).toEqual([{ data: b64, name }]);
+      const shown = (r.prompt as PromptSegment[]).map(s => (s.image !== undefined ? "[image]" : s.text)).join("");
+      expect(shown).toContain(`[image]${text}`);
+    }
     const { post } = ollamaApp();
-    const images = await post("/api/generate", { model: "fake-model", prompt: "x", images: ["aGk="] });
+    const images = await post("/api/generate", { model: "fake-model", prompt: "x", images: [b64] });
     expect(images.status).toBe(400);
-    expect((await images.json()).error).toContain("images are not supported");
+    expect((await images.json()).error).toMatch(/vision/);
+    const raw = await post("/api/generate", { model: "fake-model", prompt: "x", raw: true, images: [b64] });
+    expect(raw.status).toBe(400);
     const template = await post("/api/generate", { model: "fake-model", prompt: "x", template: "{{ .Prompt }}" });
     expect(template.status).toBe(400);
   });

@@ -14,7 +14,9 @@ import { basename, join } from "node:path";
 import { Ollama } from "ollama";
 import { createOllama } from "ollama-ai-provider-v2";
 import { compatModel, template, tinyQwenArgs } from "../compat/models.ts";
+import { dataUrl, png } from "../helpers/images.ts";
 import { generatedModel } from "../helpers/models.ts";
+import { visionModelDir } from "../helpers/vision-models.ts";
 import { defaultModel } from "../helpers/paths.ts";
 import { postJson, startHearth, type Running } from "../helpers/server.ts";
 
@@ -27,7 +29,7 @@ let bert: string;
 let thinker: string;
 
 beforeAll(async () => {
-  const [bertPath, thinkPath] = await Promise.all([generatedModel("tiny-bert"), compatModel("tiny-qwen35-think", tinyQwenArgs(template("Qwen3.5-4B"), 4096))]);
+  const [bertPath, thinkPath, visionDir] = await Promise.all([generatedModel("tiny-bert"), compatModel("tiny-qwen35-think", tinyQwenArgs(template("Qwen3.5-4B"), 4096)), visionModelDir("qwen2.5vl")]);
   bert = basename(bertPath, ".gguf");
   thinker = basename(thinkPath, ".gguf");
   // A Hugging Face stand-in: the model API lists a repository's files, resolve/ serves one.
@@ -44,7 +46,7 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "hearth-ollama-home-"));
   mkdirSync(join(home, "models"));
   server = await startHearth(
-    ["--model", defaultModel, "--model", bertPath, "--model", thinkPath, "--models-dir", join(home, "models"), "--threads", "1", "--parallel", "2", "--ctx-size", "2048"],
+    ["--model", defaultModel, "--model", bertPath, "--model", thinkPath, "--model", join(visionDir, "model.gguf"), "--models-dir", join(home, "models"), "--threads", "1", "--parallel", "2", "--ctx-size", "2048"],
     { HEARTH_HOME: home, HF_ENDPOINT: `http://127.0.0.1:${hub.port}` },
   );
   client = new Ollama({ host: server.url });
@@ -136,6 +138,21 @@ describe("the ollama library", () => {
     let thinking = "";
     for await (const part of await client.chat({ model: thinker, messages: [{ role: "user", content: "Why?" }], think: true, options: { temperature: 0, num_predict: 16 }, stream: true })) thinking += part.message.thinking ?? "";
     expect(thinking).toBe(on.message.thinking!);
+  });
+
+  test("images: the same greedy text as /v1/chat/completions with the image before the text; vision in show once loaded", async () => {
+    const image = png(40, 30, (x, y) => [(x * 6) % 256, (y * 8) % 256, (x * y) % 256]);
+    const b64 = Buffer.from(image).toString("base64");
+    const ours = await client.chat({ model: "model", messages: [{ role: "user", content: "What is in this picture?", images: [b64] }], options: { temperature: 0, num_predict: 12 }, stream: false });
+    const content = [{ type: "image_url", image_url: { url: dataUrl(image) } }, { type: "text", text: "What is in this picture?" }];
+    const openai: any = await postJson(`${server.url}/v1/chat/completions`, { model: "model", messages: [{ role: "user", content }], max_tokens: 12, temperature: 0 }).then(res => res.json());
+    expect(ours.message.content).toBe(openai.choices[0].message.content);
+    expect(ours.eval_count).toBe(12);
+    expect((await client.show({ model: "model" })).capabilities).toContain("vision");
+    const text = await client.generate({ model: "model", prompt: "What is in this picture?", images: [b64], options: { temperature: 0, num_predict: 12 }, stream: false });
+    expect(text.response).toBe(ours.message.content);
+    const noVision = await client.chat({ model: STORIES, messages: [{ role: "user", content: "x", images: [b64] }], stream: false }).catch(e => e);
+    expect(noVision.status_code).toBe(400);
   });
 
   test("embed: one unit vector per input, the same as /v1/embeddings; the older /api/embeddings too", async () => {

@@ -18,10 +18,12 @@ import { generationOptions, requestContext } from "./options.ts";
 import type { GenerateBody } from "./schema.ts";
 import { answerStream } from "./stream.ts";
 import { createdAt, doneFields, lifecycleDone, RequestClock } from "./timing.ts";
-import { generateRequest, outputConstraint, refuseImages } from "./translate.ts";
+import { generateRequest, outputConstraint } from "./translate.ts";
 
 function refuseUnsupported(body: GenerateBody): void {
-  refuseImages(body.images, "images");
+  if (body.images?.length && (body.raw || body.suffix)) {
+    throw badRequest("images go through the model's chat template: send them without raw and suffix", { param: "images" });
+  }
   if (body.template) throw badRequest("template overrides are not supported: send raw: true with the prompt already formatted", { param: "template" });
   if (body.context?.length) throw badRequest("context (Ollama's deprecated token history) is not supported: send the conversation to /api/chat", { param: "context" });
 }

@@ -80,6 +80,8 @@ export function capabilities(meta: Record<string, string>, info?: ModelListing["
   const out = ["completion"];
   if (/\btools\b/.test(template)) out.push("tools");
   if (detectReasoningFormat(template)) out.push("thinking");
+  // A projector is paired with the model when it loads: known from then on.
+  if (info?.vision) out.push("vision");
   // FIM tokens: named in the header, or (llama.cpp also finds them by their text) reported by the loaded model.
   const fim = info?.fim;
   const fimLoaded = fim && fim.pre !== null && fim.suf !== null && fim.mid !== null;

@@ -1,15 +1,18 @@
 // Ollama's /api/chat and templated /api/generate bodies → the chat core's request
 // (src/api/chat-core/request.ts). Raw /api/generate skips the template (see generate.ts).
 import type { ToolDefinition } from "../../chat/tool-calls/types.ts";
-import type { ChatRequest, ReasoningOptions, RequestMessage } from "../chat-core/request.ts";
+import type { ChatRequest, ContentPart, ReasoningOptions, RequestMessage } from "../chat-core/request.ts";
 import { badRequest } from "../errors.ts";
 import { requestGrammar } from "../response-format.ts";
 import { generationOptions } from "./options.ts";
 import type { ChatBody, GenerateBody, OllamaMessage } from "./schema.ts";
 
-/** Until the vision work lands, an image is refused by name rather than dropped. */
-export function refuseImages(images: string[] | null | undefined, param: string): void {
-  if (images && images.length > 0) throw badRequest("images are not supported: this server has no vision support yet", { param });
+/**
+ * A message's `images` (base64 file bytes, as Ollama takes them) as image parts, put before its
+ * text as Ollama does; the chat core checks them and refuses them for a model without a projector.
+ */
+export function imageParts(images: string[] | null | undefined, param: string): ContentPart[] {
+  return (images ?? []).map((base64, j) => ({ type: "image", source: { base64 }, param: `${param}[${j}]` }));
 }
 
 /** `format` → the grammar on the answer: "json" any JSON object, a schema its JSON; "" or null none. */
@@ -36,8 +39,7 @@ export function reasoningOptions(think: ChatBody["think"]): ReasoningOptions {
 const argumentText = (args: unknown) => (typeof args === "string" ? args : JSON.stringify(args ?? {}));
 
 function toMessage(m: OllamaMessage, i: number): RequestMessage {
-  refuseImages(m.images, `messages[${i}].images`);
-  const out: RequestMessage = { role: m.role, content: [{ type: "text", text: m.content ?? "" }] };
+  const out: RequestMessage = { role: m.role, content: [...imageParts(m.images, `messages[${i}].images`), { type: "text", text: m.content ?? "" }] };
   if (m.role === "assistant") {
     if (m.thinking) out.reasoning = m.thinking;
     if (m.tool_calls?.length) out.toolCalls = m.tool_calls.map(c => ({ ...(c.id ? { id: c.id } : {}), name: c.function.name, arguments: argumentText(c.function.arguments) }));
@@ -79,6 +81,6 @@ export function chatRequest(body: ChatBody): ChatRequest {
 export function generateRequest(body: GenerateBody): ChatRequest {
   const messages: RequestMessage[] = [];
   if (body.system) messages.push({ role: "system", content: [{ type: "text", text: body.system }] });
-  messages.push({ role: "user", content: [{ type: "text", text: body.prompt ?? "" }] });
+  messages.push({ role: "user", content: [...imageParts(body.images, "images"), { type: "text", text: body.prompt ?? "" }] });
   return request(messages, body, []);
 }
