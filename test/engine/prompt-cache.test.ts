@@ -206,6 +206,37 @@ test("a sequence already stored is not written again, and a longer one replaces 
   expect(third.cache.stats.saves).toBe(0);
 });
 
+test("the directory keeps to its byte budget, least recently used first (a restore counts as a use)", async () => {
+  const dir = newDir();
+  // Room for two of these sequences, not three.
+  const probe = await session(plain, dir, [request(ids(150, 20), 4)]);
+  const fileBytes = probe.cache.store.diskBytes;
+  rmSync(dir, { recursive: true, force: true });
+  const budget = Math.floor(fileBytes * 2.5);
+  const a = ids(150, 21), b = ids(150, 22), c = ids(150, 23);
+  const runIn = async (prompt: number[]) => {
+    const cache = PromptCache.open({ dir, maxBytes: budget }, plain.path, KV)!;
+    const s = new Scheduler(plain.model, { ...options, promptCache: cache });
+    const out = run(s, request(prompt, 4));
+    s.dispose();
+    await cache.drain();
+    return { out, cache };
+  };
+  await runIn(a);
+  await Bun.sleep(20); // distinct mtimes
+  await runIn(b);
+  await Bun.sleep(20);
+  // A is used again (restored): B is now the least recently used.
+  expect((await runIn([...a, ...ids(8, 24)])).out.cachedTokens).toBe(150);
+  await Bun.sleep(20);
+  const third = await runIn(c);
+  expect(third.cache.store.diskBytes).toBeLessThanOrEqual(budget);
+  expect(kvFiles(dir)).toHaveLength(2);
+  // (Each run saves its own sequence at the end, which makes room by the same rule: A first.)
+  expect((await runIn([...a, ...ids(8, 26)])).out.cachedTokens).toBe(150);
+  expect((await runIn([...b, ...ids(8, 25)])).out.cachedTokens).toBe(0);
+});
+
 describe("bad files are ignored with a warning and removed; the answer is the cold one", () => {
   const turn1 = ids(200, 8);
   const turn2 = [...turn1, ...ids(20, 9)];
