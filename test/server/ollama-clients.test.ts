@@ -3,7 +3,8 @@
 // embed, pull from a local Hugging Face stand-in, delete, copy, keep_alive, 404s), LangChain's
 // ChatOllama and the AI SDK's Ollama provider. Plus greedy parity with the OpenAI routes of the
 // same server and timings that hold together. Models: stories260K (text), a random-weight
-// Qwen3.5-template model (its prompt opens <think>), a random BERT (embeddings).
+// Qwen3.5-template model (its prompt opens <think>; --reasoning-budget 16 closes it), a random BERT
+// (embeddings), a random Qwen2.5-VL-shaped model with its projector (images).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ChatOllama } from "@langchain/ollama";
 import { generateText } from "ai";
@@ -46,7 +47,7 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "hearth-ollama-home-"));
   mkdirSync(join(home, "models"));
   server = await startHearth(
-    ["--model", defaultModel, "--model", bertPath, "--model", thinkPath, "--model", join(visionDir, "model.gguf"), "--models-dir", join(home, "models"), "--threads", "1", "--parallel", "2", "--ctx-size", "2048"],
+    ["--model", defaultModel, "--model", bertPath, "--model", thinkPath, "--model", join(visionDir, "model.gguf"), "--models-dir", join(home, "models"), "--threads", "1", "--parallel", "2", "--ctx-size", "2048", "--reasoning-budget", "16"],
     { HEARTH_HOME: home, HF_ENDPOINT: `http://127.0.0.1:${hub.port}` },
   );
   client = new Ollama({ host: server.url });
@@ -153,6 +154,20 @@ describe("the ollama library", () => {
     expect(text.response).toBe(ours.message.content);
     const noVision = await client.chat({ model: STORIES, messages: [{ role: "user", content: "x", images: [b64] }], stream: false }).catch(e => e);
     expect(noVision.status_code).toBe(400);
+  });
+
+  test("think with format: the thinking is free, the answer after it is JSON that validates (--reasoning-budget 16 closes the thinking)", async () => {
+    const schema = { type: "object", properties: { color: { enum: ["red", "green", "blue"] }, ok: { type: "boolean" } }, required: ["color", "ok"], additionalProperties: false };
+    const validate = new Ajv().compile(schema);
+    let stopped = 0;
+    for (const seed of [1, 2, 3]) {
+      const r = await client.chat({ model: thinker, messages: [{ role: "user", content: "Pick a color" }], think: true, format: schema, options: { temperature: 0.8, seed, num_predict: 96 }, stream: false });
+      expect(r.message.thinking?.length ?? 0).toBeGreaterThan(0);
+      if (r.done_reason !== "stop") continue;
+      stopped++;
+      expect(validate(JSON.parse(r.message.content))).toBe(true);
+    }
+    expect(stopped).toBeGreaterThan(0);
   });
 
   test("embed: one unit vector per input, the same as /v1/embeddings; the older /api/embeddings too", async () => {
