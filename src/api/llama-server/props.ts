@@ -19,7 +19,7 @@ export async function props(models: ModelSource, query: Record<string, string | 
     total_slots: state.total,
     model_alias: query.model || model.id,
     model_path: model.path ?? model.id,
-    modalities: { vision: false, audio: false },
+    modalities: { vision: info.vision === true, audio: false },
     chat_template: model.chat.templateText,
     bos_token: info.bosText,
     eos_token: info.eosText,
