@@ -10,7 +10,7 @@ const name = (model: string) => f(fc.constantFrom(model, `${model}:latest`), fc.
 const options = f(
   fc.record(
     {
-      num_ctx: fc.integer({ min: 1, max: 256 }),
+      num_ctx: fc.integer({ min: 96, max: 128 }), // stories260K holds 128 (more is a 400: in the edge values)
       num_predict: fc.integer({ min: -2, max: 16 }),
       temperature: fc.double({ min: 0, max: 2, noNaN: true }),
       top_k: fc.integer({ min: 0, max: 100 }),
