@@ -202,8 +202,17 @@ async function pullSource(source: string, hfEndpoint?: string): Promise<string> 
   const resolved = await resolveQuant(source, hfEndpoint, process.env.HF_TOKEN);
   const { fileName } = resolveSource(resolved, hfEndpoint);
   const dir = join(hearthHome(), "models");
-  if (existsSync(join(dir, fileName))) return join(dir, fileName);
-  return pull({ source: resolved, dir, token: process.env.HF_TOKEN, hfEndpoint, onProgress: progressReporter(fileName) });
+  const path = existsSync(join(dir, fileName)) ? join(dir, fileName) : await pull({ source: resolved, dir, token: process.env.HF_TOKEN, hfEndpoint, onProgress: progressReporter(fileName) });
+  await pullProjectorOf(source, path, hfEndpoint);
+  return path;
+}
+
+/** A vision repository's projector, beside the model just pulled (models/projector-pull.ts). */
+async function pullProjectorOf(source: string, modelPath: string, hfEndpoint?: string): Promise<void> {
+  const { progressReporter } = await import("./models/pull.ts");
+  const { pullProjector } = await import("./models/projector-pull.ts");
+  const projector = await pullProjector(source, modelPath, { token: process.env.HF_TOKEN, hfEndpoint, onProgress: progressReporter("projector") });
+  if (projector) console.error(`vision projector: ${projector}`);
 }
 
 async function pullCommand(argv: string[]): Promise<void> {
@@ -224,6 +233,7 @@ async function pullCommand(argv: string[]): Promise<void> {
     hfEndpoint,
     onProgress: progressReporter(fileName),
   });
+  await pullProjectorOf(positionals[0]!, path, hfEndpoint);
   console.log(path);
 }
 

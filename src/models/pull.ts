@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { isProjectorName } from "./discover.ts";
 
 export class PullError extends Error {
   override name = "PullError";
@@ -22,6 +23,8 @@ export interface PullOptions {
   token?: string;
   hfEndpoint?: string;
   onProgress?: (done: number, total: number | null) => void;
+  /** The name the file is saved under (default: its own). */
+  fileName?: string;
 }
 
 export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
@@ -65,18 +68,27 @@ async function hubFetch(url: string, headers: Record<string, string>, token: str
   throw new PullError(`${url}: more than ${MAX_REDIRECTS} redirects`);
 }
 
+/** OWNER/REPO:QUANT, Hugging Face's way of naming a repository's file by its quantization. */
+export const QUANT_SOURCE = /^([^/:@\s]+\/[^/:@\s]+):([A-Za-z0-9_]+)$/;
+
+/** The GGUF files of a Hugging Face repository (its model API lists them). */
+export async function repoGgufFiles(repo: string, hfEndpoint = DEFAULT_HF_ENDPOINT, token?: string): Promise<string[]> {
+  const { res } = await hubFetch(`${hfEndpoint.replace(/\/$/, "")}/api/models/${repo}`, {}, token, hfEndpoint);
+  if (!res.ok) throw new PullError(`${repo}: HTTP ${res.status} listing the repository`);
+  const body = (await res.json()) as { siblings?: Array<{ rfilename: string }> };
+  return (body.siblings ?? []).map(s => s.rfilename).filter(f => f.toLowerCase().endsWith(".gguf"));
+}
+
 /**
  * OWNER/REPO:QUANT → OWNER/REPO/FILE.gguf, choosing the repository's GGUF file whose name has that
  * quantization (Hugging Face's model API lists the files). Other sources pass through.
  */
 export async function resolveQuant(source: string, hfEndpoint = DEFAULT_HF_ENDPOINT, token?: string): Promise<string> {
-  const m = /^([^/:@\s]+\/[^/:@\s]+):([A-Za-z0-9_]+)$/.exec(source);
+  const m = QUANT_SOURCE.exec(source);
   if (!m) return source;
   const [, repo, quant] = m;
-  const { res } = await hubFetch(`${hfEndpoint.replace(/\/$/, "")}/api/models/${repo}`, {}, token, hfEndpoint);
-  if (!res.ok) throw new PullError(`${repo}: HTTP ${res.status} listing the repository`);
-  const body = (await res.json()) as { siblings?: Array<{ rfilename: string }> };
-  const files = (body.siblings ?? []).map(s => s.rfilename).filter(f => f.toLowerCase().endsWith(".gguf"));
+  // A vision repository's projector (mmproj-….gguf) is no model, whatever quantization its name says.
+  const files = (await repoGgufFiles(repo!, hfEndpoint, token)).filter(f => !isProjectorName(basename(f)));
   const match = files.filter(f => f.toLowerCase().includes(quant!.toLowerCase())).sort((a, b) => a.length - b.length)[0];
   if (!match) throw new PullError(`${repo} has no ${quant} GGUF file (it has: ${files.join(", ") || "none"})`);
   return `${repo}/${match}`;
@@ -98,7 +110,9 @@ async function hashFile(path: string, hash: ReturnType<typeof createHash>): Prom
 }
 
 export async function pull(options: PullOptions): Promise<string> {
-  const { url, fileName } = resolveSource(options.source, options.hfEndpoint);
+  const resolved = resolveSource(options.source, options.hfEndpoint);
+  const url = resolved.url;
+  const fileName = options.fileName ?? resolved.fileName;
   mkdirSync(options.dir, { recursive: true });
   const dest = join(options.dir, fileName);
   const part = `${dest}.part`;

@@ -135,6 +135,8 @@ describe("the token on the wire", () => {
       { server: "https", host: hubHost, path: "/renamed/repo/resolve/main/tiny-q4_0.gguf", auth: bearer },
       { server: "https", host: `127.0.0.2:${secure.cdn.port}`, path: "/cdn/blob", auth: null },
       { server: "https", host: hubHost, path: "/back/blob", auth: null },
+      // The repository is listed again for a vision projector (it has none): the endpoint, so with the token.
+      { server: "https", host: hubHost, path: "/api/models/owner/repo", auth: bearer },
     ]);
   });
 });
