@@ -67,9 +67,13 @@ describe("Qwen2.5-VL projector (M-RoPE)", () => {
     await Promise.all([hearth?.stop(), reference?.stop()]);
   });
 
-  test("/v1/models says the paired model takes images", async () => {
+  test("/v1/models and llama-server's /props say the paired model takes images; the other does not", async () => {
     const json: any = await (await fetch(`${hearth.url}/v1/models/model`)).json();
     expect(json.meta.vision).toBe(true);
+    const props: any = await (await fetch(`${hearth.url}/props?model=model`)).json();
+    expect(props.modalities).toEqual({ vision: true, audio: false });
+    await postJson(`${hearth.url}/v1/chat/completions`, { model: "plain", messages: [{ role: "user", content: "hi" }], max_tokens: 1 });
+    expect(((await (await fetch(`${hearth.url}/v1/models/plain`)).json()) as any).meta.vision).toBe(false);
   });
 
   test("one PNG: the same greedy tokens as llama-server --mmproj", async () => {
