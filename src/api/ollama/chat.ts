@@ -6,6 +6,7 @@ import { answerPieces, collectAnswers, startChat } from "../chat-core/run.ts";
 import type { GenerationContext } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
 import { requestModel, settling } from "./lifecycle.ts";
+import { ollamaName } from "./names.ts";
 import { assistantMessage, toolCallsJson } from "./message.ts";
 import { requestContext } from "./options.ts";
 import type { ChatBody } from "./schema.ts";
@@ -13,17 +14,17 @@ import { answerStream } from "./stream.ts";
 import { createdAt, doneFields, lifecycleDone, RequestClock } from "./timing.ts";
 import { chatRequest } from "./translate.ts";
 
-export interface OllamaOptions {
+export interface DialectOptions {
   /** Keep message text from acting as control tokens (off: --parse-special-in-chat). */
   protect: boolean;
 }
 
-export async function chat(body: ChatBody, models: ModelSource, ctx: GenerationContext, options: OllamaOptions): Promise<object | Response> {
+export async function chat(body: ChatBody, models: ModelSource, ctx: GenerationContext, options: DialectOptions): Promise<object | Response> {
   const clock = new RequestClock();
   const request = chatRequest(body); // bad input is refused before a model loads
   const { model, after, unloads } = await requestModel(models, body.model, body.keep_alive, clock);
   ctx.trace.model = model.id;
-  const name = body.model || model.id;
+  const name = body.model || ollamaName(model.id);
   if (request.messages.length === 0) {
     await after();
     return { model: name, created_at: createdAt(), message: { role: "assistant", content: "" }, ...lifecycleDone(unloads ? "unload" : "load", clock) };

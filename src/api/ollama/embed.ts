@@ -5,6 +5,7 @@ import { EngineError } from "../../engine/types.ts";
 import { badRequest, fromEngineError } from "../errors.ts";
 import type { ModelSource } from "../model-source.ts";
 import { requestModel, settling } from "./lifecycle.ts";
+import { ollamaName } from "./names.ts";
 import type { EmbedBody, EmbeddingsBody } from "./schema.ts";
 import { lifecycleDone, RequestClock } from "./timing.ts";
 
@@ -24,7 +25,7 @@ async function vectors(models: ModelSource, body: { model?: string; keep_alive?:
       throw err instanceof EngineError ? fromEngineError(err.code, err.message, { prompt: "input" }) : err;
     }
     await after();
-    return { name: body.model || model.id, ...result };
+    return { name: body.model || ollamaName(model.id), ...result };
   });
 }
 

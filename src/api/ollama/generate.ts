@@ -12,8 +12,9 @@ import { resolveGeneration } from "../chat-core/sampling.ts";
 import { badRequest } from "../errors.ts";
 import { checkGenerative, collect, startAll, textPieces, type GenerationContext } from "../generation.ts";
 import type { AcquiredModel, ModelSource } from "../model-source.ts";
-import type { OllamaOptions } from "./chat.ts";
+import type { DialectOptions } from "./chat.ts";
 import { requestModel, settling } from "./lifecycle.ts";
+import { ollamaName } from "./names.ts";
 import { generationOptions, requestContext } from "./options.ts";
 import type { GenerateBody } from "./schema.ts";
 import { answerStream } from "./stream.ts";
@@ -71,13 +72,13 @@ interface Run {
   after: () => Promise<void>;
 }
 
-export async function generate(body: GenerateBody, models: ModelSource, ctx: GenerationContext, options: OllamaOptions): Promise<object | Response> {
+export async function generate(body: GenerateBody, models: ModelSource, ctx: GenerationContext, options: DialectOptions): Promise<object | Response> {
   const clock = new RequestClock();
   refuseUnsupported(body);
   const request = body.raw || body.suffix ? null : generateRequest(body);
   const { model, after, unloads } = await requestModel(models, body.model, body.keep_alive, clock);
   ctx.trace.model = model.id;
-  const run: Run = { model, ctx, name: body.model || model.id, clock, after };
+  const run: Run = { model, ctx, name: body.model || ollamaName(model.id), clock, after };
   if (!body.prompt && !body.suffix) {
     await after();
     return { model: run.name, created_at: createdAt(), response: "", ...lifecycleDone(unloads ? "unload" : "load", clock) };
@@ -95,7 +96,7 @@ async function rawGenerate(body: GenerateBody, run: Run): Promise<object | Respo
   return { model: run.name, created_at: createdAt(), response: r.text, ...doneFields(r.finishReason, r.usage, r.timings, run.clock) };
 }
 
-async function templatedGenerate(body: GenerateBody, request: ChatRequest, run: Run, options: OllamaOptions): Promise<object | Response> {
+async function templatedGenerate(body: GenerateBody, request: ChatRequest, run: Run, options: DialectOptions): Promise<object | Response> {
   const { model } = run;
   const prepared = await prepareChat(request, model, options.protect);
   await fitToContext(prepared, { engine: model.engine, info: { ...model.info, nCtx: requestContext(body.options, model.info.nCtx) } });
