@@ -25,7 +25,13 @@ export function requestGrammarError(vocab: Vocab, request: GenerateRequest): str
 export function grammarSampling(vocab: Vocab, request: GenerateRequest, logitBias: Map<number, number>): Pick<SamplingParams, "grammar" | "eogBanned"> {
   const grammar = request.grammar;
   if (!grammar) return {};
-  if (grammar.textOnly) for (const t of controlTokens(vocab)) logitBias.set(t, -Infinity);
+  if (grammar.textOnly) {
+    // Control tokens the chat layer reads as text and the grammar itself writes (gpt-oss's channel
+    // markup around a JSON answer) stay allowed.
+    const placed = (request.preserveTokens ?? []).filter(text => grammar.gbnf.includes(text));
+    const kept = new Set(placed.map(text => vocab.tokenize(text, false, true)).filter(t => t.length === 1).map(t => t[0]!));
+    for (const t of controlTokens(vocab)) if (!kept.has(t)) logitBias.set(t, -Infinity);
+  }
   return { grammar: { gbnf: grammar.gbnf, lazy: grammar.lazy }, eogBanned: request.ignoreEos };
 }
 

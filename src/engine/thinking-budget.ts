@@ -1,5 +1,5 @@
 // A reasoning model's thinking, followed token by token: where it opens and closes (the template's
-// markers, as token sequences), how many tokens it has taken, and — once its budget is spent —
+// markers, found in the output's text), how many tokens it has taken, and — once its budget is spent —
 // the tokens that close it, forced into the sequence instead of sampled. The states follow
 // llama.cpp's reasoning-budget sampler (common/reasoning-budget.cpp) so that greedy answers match
 // llama-server's: a budget that runs out inside a UTF-8 character waits for the character to end,
@@ -19,26 +19,36 @@ export function utf8Complete(bytes: Uint8Array): boolean {
   return false;
 }
 
-/** Finds a token sequence as tokens arrive one by one. */
-class SequenceMatcher {
-  private recent: number[] = [];
+/** Bytes as a string of char codes 0-255, so that markers match byte for byte across token seams. */
+const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes);
+const utf8 = new TextEncoder();
 
-  constructor(readonly seq: readonly number[]) {}
+/**
+ * Finds a marker in the output's text as tokens arrive (their pieces, control tokens as their text),
+ * so a marker the model spells in several tokens counts as well as its single token.
+ */
+class MarkerMatcher {
+  private tail = "";
+  private readonly marker: string;
 
-  /** True when `token` completes the sequence (the history is then cleared). */
-  push(token: number): boolean {
-    if (this.seq.length === 0) return false;
-    this.recent.push(token);
-    if (this.recent.length > this.seq.length) this.recent.shift();
-    if (this.recent.length === this.seq.length && this.recent.every((t, i) => t === this.seq[i])) {
-      this.recent = [];
+  constructor(text: string) {
+    this.marker = latin1(utf8.encode(text));
+  }
+
+  /** True when `piece` completes the marker (what came before it is then forgotten). */
+  push(piece: string): boolean {
+    if (!this.marker) return false;
+    const text = this.tail + piece;
+    if (text.includes(this.marker)) {
+      this.tail = "";
       return true;
     }
+    this.tail = text.slice(-(this.marker.length - 1));
     return false;
   }
 
   reset(): void {
-    this.recent = [];
+    this.tail = "";
   }
 }
 
@@ -48,8 +58,8 @@ export class ThinkingBudget {
   private remaining: number;
   private forcePos = 0;
   private readonly budget: number;
-  private readonly start: SequenceMatcher;
-  private readonly end: SequenceMatcher;
+  private readonly start: MarkerMatcher;
+  private readonly end: MarkerMatcher;
   private readonly forced: number[];
   /** Tokens taken while the thinking was open, its markers left out (the first thinking only: what the answer parser reads as reasoning). */
   tokens = 0;
@@ -60,8 +70,8 @@ export class ThinkingBudget {
     control: ThinkingControl,
   ) {
     const ids = (text: string) => Array.from(vocab.tokenize(text, false, true));
-    this.start = new SequenceMatcher(ids(control.start));
-    this.end = new SequenceMatcher(ids(control.end));
+    this.start = new MarkerMatcher(control.start);
+    this.end = new MarkerMatcher(control.end);
     this.forced = ids(control.end + control.after);
     this.budget = control.budget < 0 ? Number.MAX_SAFE_INTEGER : control.budget;
     this.remaining = this.budget;
@@ -87,17 +97,18 @@ export class ThinkingBudget {
 
   /** Follows one token of the output (sampled or forced). */
   accept(token: number): void {
+    const piece = latin1(this.vocab.pieceBytes(token, true));
     switch (this.state) {
       case "idle":
       case "done":
-        if (this.start.push(token)) {
+        if (this.start.push(piece)) {
           this.end.reset();
           this.state = this.opened();
         }
         return;
       case "counting":
       case "waitingUtf8": {
-        if (this.end.push(token)) {
+        if (this.end.push(piece)) {
           this.state = "done";
           this.closedOnce = true;
           return;

@@ -104,7 +104,8 @@ const fakeVocab = {
     return Int32Array.from(out);
   },
   pieceBytes(token: number): Uint8Array {
-    return token === 2000 ? new Uint8Array([0xe4, 0xb8]) : new TextEncoder().encode(String.fromCharCode(token));
+    if (token === 2000) return new Uint8Array([0xe4, 0xb8]);
+    return new TextEncoder().encode(token === 1000 ? "<think>" : token === 1001 ? "</think>" : String.fromCharCode(token));
   },
 } as unknown as Vocab;
 
@@ -153,6 +154,15 @@ describe("the engine's thinking budget", () => {
     const b = new ThinkingBudget(fakeVocab, control({ prompt: "open", budget: 1, after: "" }));
     expect(run(b, [a, a, 1000, a, a], 6)).toEqual([a, 1001, a, 1000, a, 1001]);
     expect(b.tokens).toBe(1);
+  });
+
+  test("a marker the model spells in several tokens counts as its token does", () => {
+    const b = new ThinkingBudget(fakeVocab, control({ prompt: "open", budget: 10, after: "" }));
+    const spelled = [a, ..."</think>".split("").map(c => c.charCodeAt(0)), a];
+    expect(run(b, spelled, spelled.length)).toEqual(spelled);
+    // The end was found: no forcing later, and the thinking counted its text (the marker's pieces up to the last).
+    expect(b.forcedToken()).toBeNull();
+    expect(b.tokens).toBe(8);
   });
 
   test("no budget: only counted", () => {

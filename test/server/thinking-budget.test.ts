@@ -8,6 +8,7 @@ import Ajv2020 from "ajv/dist/2020";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { compatModel, tinyGptOssArgs } from "../compat/models.ts";
 import { generatedModel } from "../helpers/models.ts";
 import { postJson, startHearth, type Running } from "../helpers/server.ts";
 
@@ -128,6 +129,32 @@ test("hearth.json's reasoning_budget wins over --reasoning-budget", async () => 
   try {
     const r: any = await (await postJson(`${server.url}/v1/chat/completions`, { model, messages, temperature: 0, max_tokens: 100 })).json();
     expect(r.usage.completion_tokens_details.reasoning_tokens).toBe(4);
+  } finally {
+    await server.stop();
+  }
+}, 60_000);
+
+// gpt-oss: the thinking is the analysis message; the budget ends it with <|end|> and the grammar
+// then takes the answer into the final channel. The random model opens an analysis message when
+// "analysis" is favoured (34484 in Qwen's vocabulary).
+test("gpt-oss: the budget closes the analysis, the JSON answer follows in the final channel", async () => {
+  const path = await compatModel("tiny-gpt-oss-64k", tinyGptOssArgs(65536));
+  const id = basename(path, ".gguf");
+  const server = await startHearth(["--model", path, "--threads", "1", "--parallel", "1", "--ctx-size", "2048"]);
+  try {
+    const ask = (body: object) => postJson(`${server.url}/v1/chat/completions`, { model: id, messages, temperature: 0, max_tokens: 80, logit_bias: { "34484": 6 }, ...body }).then(r => r.json() as Promise<any>);
+    const r = await ask({ thinking_budget_tokens: 6, json_schema: { enum: ["alpha", "beta"] } });
+    expect(r.choices[0].finish_reason).toBe("stop");
+    expect(["alpha", "beta"]).toContain(JSON.parse(r.choices[0].message.content));
+    expect(r.choices[0].message.reasoning_content.length).toBeGreaterThan(0);
+    expect(thought(r)).toBe(6);
+    // Without a JSON answer the closing also opens the final channel (a raw grammar keeps this
+    // random model writing harmony; it applies from the first token and takes what the budget forces).
+    const grammar = 'root ::= "<|channel|>analysis<|message|>" [a-z]* "<|end|><|start|>assistant<|channel|>final<|message|>" [a-z]{1,8}';
+    const free = await ask({ thinking_budget_tokens: 6, grammar });
+    expect(thought(free)).toBe(6);
+    expect(free.choices[0].message.reasoning_content).toMatch(/^[a-z]+$/);
+    expect(free.choices[0].message.content).toMatch(/^[a-z]{1,8}$/);
   } finally {
     await server.stop();
   }

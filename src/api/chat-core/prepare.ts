@@ -13,7 +13,7 @@ import { checkVision, promptWithImages } from "./images.ts";
 import type { ChatRequest, ImagePart } from "./request.ts";
 import { resolveGeneration } from "./sampling.ts";
 import { placeSystemTurns } from "./system-turns.ts";
-import { afterThinking, thinkingBudget, thinkingControl, thinkMarkers, withBudgetSwitch, type PromptThinking } from "./thinking.ts";
+import { afterThinking, harmonyAfterThinking, harmonyThinkingControl, thinkingBudget, thinkingControl, thinkMarkers, withBudgetSwitch, type PromptThinking } from "./thinking.ts";
 import { reasoningSetup, templateKwargs, toolPlan } from "./tools.ts";
 
 export interface PreparedChat {
@@ -57,17 +57,23 @@ export async function prepareChat(request: ChatRequest, model: AcquiredModel, pr
   // optional call's grammar already waits for its trigger (as llama-server's).
   let thinking: GenerateRequest["thinking"];
   let jsonAfterThinking = false;
+  const json = !tools.grammar && request.output?.grammar.textOnly === true;
+  const forcedCall = tools.grammar !== undefined && !tools.grammar.lazy;
   if (reasoning.setup?.format === "think") {
     const r = reasoning.setup;
     const prompt: PromptThinking = r.startsInReasoning ? "open" : r.thinkingClosed ? "closed" : "optional";
     const markers = thinkMarkers(model.chat);
-    const json = !tools.grammar && request.output?.grammar.textOnly === true;
-    const forcedCall = tools.grammar !== undefined && !tools.grammar.lazy;
     if (grammar && (json || forcedCall)) {
       grammar = afterThinking(grammar, json, prompt, markers);
       jsonAfterThinking = json;
     }
     thinking = thinkingControl(prompt, budget, markers, json || forcedCall, rendered.prompt);
+  } else if (reasoning.setup?.format === "harmony") {
+    if (grammar && (json || forcedCall)) {
+      grammar = harmonyAfterThinking(grammar, json);
+      jsonAfterThinking = json;
+    }
+    thinking = harmonyThinkingControl(budget, json || forcedCall);
   }
   const generate: GenerateRequest = {
     ...params,

@@ -76,6 +76,11 @@ export type PromptThinking = ThinkingControl["prompt"];
  * grammar lets the model write the blanks after `</think>` (as llama-server forces the marker
  * alone); without one, closing writes them as the template does, so the answer starts as it would.
  */
+/** gpt-oss's thinking: its analysis message; the budget closes it and opens the final channel (when no grammar does). */
+export function harmonyThinkingControl(budget: number, constrained: boolean): ThinkingControl {
+  return { start: HARMONY_ANALYSIS, end: "<|end|>", after: constrained ? "" : "<|start|>assistant<|channel|>final<|message|>", prompt: "optional", budget };
+}
+
 export function thinkingControl(prompt: PromptThinking, budget: number, markers: ThinkMarkers, constrained: boolean, renderedPrompt: string): ThinkingControl {
   const control: ThinkingControl = { start: "<think>", end: "</think>", after: constrained ? "" : markers.afterEnd, prompt, budget };
   const opened = prompt === "open" ? renderedPrompt.slice(renderedPrompt.lastIndexOf("<think>") + "<think>".length) : "";
@@ -178,5 +183,27 @@ export function afterThinking(constraint: GrammarConstraint, json: boolean, prom
   else if (prompt === "open") root = `${BODY} ${close} ${answer}`;
   else root = `${WS} (${[literal("<think>"), optionalBlanks(markers.afterStart), BODY, close].filter(Boolean).join(" ")})? ${answer}`;
   const rules = [`root ::= ${root}`, WS_RULE, ...(prompt === "closed" ? [] : untilRules(BODY, "</think>")), answerRules];
+  return { ...constraint, gbnf: rules.join("\n") };
+}
+
+const HARMONY_ANALYSIS = "<|channel|>analysis<|message|>";
+
+/**
+ * gpt-oss (harmony) after its thinking, as llama-server's gpt-oss grammar (common/parsers/gpt-oss.cpp):
+ * an analysis message (free text up to `<|end|>`), then a JSON answer in the final channel (its
+ * header may name the format: `<|constrain|>json`) or the forced call, which opens its own
+ * commentary channel. The prompt ends with `<|start|>assistant`.
+ */
+export function harmonyAfterThinking(constraint: GrammarConstraint, json: boolean): GrammarConstraint {
+  let answerRules = renameRule(constraint.gbnf, "root", ANSWER);
+  if (json) answerRules = answerRules.replace(HEARTH_JSON_SPACE, `space ::= ${SPACE_BODY}`);
+  const analysis = `${literal(HARMONY_ANALYSIS)} ${BODY} "<|end|>" "<|start|>assistant"`;
+  // The format's name (`json`) is set off from the channel and bounded, unlike llama-server's
+  // (where `final` may run on into any word).
+  const format = `([ \\t\\n]* "<|constrain|>" [A-Za-z0-9_-]{1,16} | [ \\t\\n]+ [A-Za-z0-9_-]{1,16})?`;
+  const answer = json ? `"<|channel|>final" ${format} "<|message|>" ${ANSWER}` : ANSWER;
+  // One analysis message at most (llama-server allows any number): once the budget closes it, the
+  // answer must follow, where a model could otherwise open thinking after thinking.
+  const rules = [`root ::= (${analysis})? ${answer}`, ...untilRules(BODY, "<|end|>"), answerRules];
   return { ...constraint, gbnf: rules.join("\n") };
 }
