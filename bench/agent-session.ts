@@ -19,12 +19,57 @@ export type Restart = (model?: "a" | "b") => Promise<Running>;
 
 export interface AgentWorkload {
   name: string;
-  /** Hearth's flags beyond the common ones (the models included), and llama-server's model for "a" and "b". */
+  /** Hearth's model flags and its own (--prompt-cache-dir, --max-loaded), given the files of models "a" and "b". */
   hearthModels: (a: string, b: string) => string[];
+  /** Flags that override the bench's common ones on each server (they come last). */
+  overrides?: { hearth: string[]; llamaServer: string[] };
   run(server: Running, restart: Restart): Promise<{ results: StreamResult[]; wallMs: number; extra?: Record<string, number> }>;
 }
 
 export const AGENT_PROMPT_TOKENS = 12_000;
+
+/** One streamed /v1/completions request; the arrival time of every text chunk (one per token on both servers). */
+async function streamCompletion(url: string, model: string, prompt: string, maxTokens: number): Promise<{ t0: number; arrivals: number[] }> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", connection: "close" },
+    body: JSON.stringify({ model, prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true, stream: true }),
+  });
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  const arrivals: number[] = [];
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(part, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, cut).trim();
+      buffer = buffer.slice(cut + 2);
+      if (!event.startsWith("data: {")) continue;
+      if (JSON.parse(event.slice(6)).choices?.[0]?.text) arrivals.push(performance.now());
+    }
+  }
+  return { t0, arrivals };
+}
+
+const asResult = (r: { t0: number; arrivals: number[] }, maxTokens: number): StreamResult => {
+  const first = r.arrivals[0] ?? NaN;
+  const last = r.arrivals.at(-1) ?? NaN;
+  return {
+    ttftMs: first - r.t0,
+    decodeTps: r.arrivals.length > 1 ? ((r.arrivals.length - 1) * 1000) / (last - first) : 0,
+    tokens: r.arrivals.length,
+    totalMs: last - r.t0,
+    serverPerTokenMs: null,
+    failed: r.arrivals.length < maxTokens,
+  };
+};
+
+const pct = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+};
 
 /** The conversation of an agent's turn 1: system prompt, tool definitions, earlier turns (~12k tokens together). */
 async function conversation(server: Running, promptOfTokens: (server: Running, tokens: number, seed: number) => Promise<string>, seed: number): Promise<ChatMessage[]> {
@@ -50,6 +95,36 @@ export function agentWorkloads(
   cacheDir: string,
 ): AgentWorkload[] {
   return [
+    {
+      // Four slots: three streams decode while a fourth request takes the slot that holds a ~12k-token
+      // sequence, which Hearth saves to disk first (a state copy in the token loop, then a
+      // background write) and llama-server copies into its RAM prompt cache. The streams' time
+      // between tokens: median (one decode step), p99, and the largest gap over the median.
+      name: `streams while a ~${AGENT_PROMPT_TOKENS / 1000}k-token sequence is saved: 3 streams of 128 tokens, a 4th request takes the slot holding it (--parallel 4)`,
+      hearthModels: a => ["--model", a, "--prompt-cache-dir", cacheDir],
+      overrides: { hearth: ["--parallel", "4"], llamaServer: ["-np", "4"] },
+      async run(server) {
+        const seed = Math.floor(Math.random() * 1e6);
+        const OUT_STREAM = 128;
+        // Each prompt starts with its own word, so no stream shares a first token with the long sequence's slot.
+        const long = `Archive. ${await promptOfTokens(server, AGENT_PROMPT_TOKENS, seed)}`;
+        await streamCompletion(server.url, ids.a, long, 1);
+        const t0 = performance.now();
+        const streams = [1, 2, 3].map(async i => streamCompletion(server.url, ids.a, `Question ${i}. ${await promptOfTokens(server, 64, seed + i)}`, OUT_STREAM));
+        // Once the streams are decoding, the fourth request arrives.
+        await Bun.sleep(300);
+        const interrupt = streamCompletion(server.url, ids.a, `Interrupt. ${await promptOfTokens(server, 64, seed + 9)}`, 4);
+        const done = await Promise.all(streams);
+        const fourth = await interrupt;
+        const gaps = done.flatMap(r => r.arrivals.slice(1).map((t, k) => t - r.arrivals[k]!));
+        const p50 = pct(gaps, 50);
+        return {
+          results: [...done.map(r => asResult(r, OUT_STREAM)), asResult(fourth, 4)],
+          wallMs: performance.now() - t0,
+          extra: { tbt_p50_ms: p50, tbt_p99_ms: pct(gaps, 99), tbt_max_ms: Math.max(...gaps), tbt_max_over_p50: Math.max(...gaps) / p50 },
+        };
+      },
+    },
     {
       name: `agent session after a restart: ~${AGENT_PROMPT_TOKENS / 1000}k-token prompt, turn 1 cold, restart, turn 2 = the conversation + 1 message, ${OUT} out`,
       hearthModels: a => ["--model", a, "--prompt-cache-dir", cacheDir],

@@ -31,6 +31,9 @@ const METRICS: Array<{ key: string; label: string; higherIsBetter: boolean }> = 
   { key: "later_turns_ttft_ms", label: "turns 2-8 mean TTFT ms", higherIsBetter: false },
   { key: "turn2_ttft_ms", label: "turn 2 TTFT ms (after the restart / swap)", higherIsBetter: false },
   { key: "turn2_over_turn1", label: "turn 2 TTFT / turn 1 TTFT", higherIsBetter: false },
+  { key: "tbt_p50_ms", label: "time between tokens p50 ms", higherIsBetter: false },
+  { key: "tbt_p99_ms", label: "time between tokens p99 ms", higherIsBetter: false },
+  { key: "tbt_max_over_p50", label: "largest gap between tokens / p50", higherIsBetter: false },
   { key: "failed_requests", label: "failed or short requests", higherIsBetter: false },
 ];
 

@@ -106,8 +106,9 @@ async function promptOfTokens(server: Running, tokens: number, seed: number): Pr
 
 interface Workload {
   name: string;
-  /** Hearth's model flags when not just --model (agent-session.ts). */
+  /** Hearth's model flags when not just --model, and flags over the common ones (agent-session.ts). */
   hearthModels?: AgentWorkload["hearthModels"];
+  overrides?: AgentWorkload["overrides"];
   /** `restart` starts the server again (agent-session.ts); other workloads ignore it. */
   run(server: Running, restart: Restart): Promise<{ results: StreamResult[]; wallMs: number; extra?: Record<string, number> }>;
 }
@@ -217,8 +218,9 @@ function summarize(results: StreamResult[], wallMs: number) {
  * one's speed drifts by 10–20% within a minute) lands on both; an idle server takes no CPU.
  */
 async function benchWorkload(w: Workload): Promise<WorkloadResult> {
-  const hearthStart = w.hearthModels ? [...w.hearthModels(hearthModelPath, secondModel().hearth), ...hearthCommon] : hearthArgs;
-  const servers = { hearth: await startHearth(hearthStart), "llama-server": await startLlamaServer(llamaArgs) };
+  const hearthStart = w.hearthModels ? [...w.hearthModels(hearthModelPath, secondModel().hearth), ...hearthCommon, ...(w.overrides?.hearth ?? [])] : hearthArgs;
+  const llamaExtra = w.overrides?.llamaServer ?? [];
+  const servers = { hearth: await startHearth(hearthStart), "llama-server": await startLlamaServer([...llamaArgs, ...llamaExtra]) };
   // Hearth restarts with the same flags, and swaps models by itself (a request names the model);
   // llama-server serves one model, so a swap is a restart with the other one.
   const restarts: Record<keyof typeof servers, Restart> = {
@@ -234,7 +236,7 @@ async function benchWorkload(w: Workload): Promise<WorkloadResult> {
     "llama-server": async swapTo => {
       await servers["llama-server"].stop();
       const model = swapTo === "b" ? secondModel().llama : llamaModelPath;
-      return (servers["llama-server"] = await startLlamaServer(["-m", model, ...llamaCommon]));
+      return (servers["llama-server"] = await startLlamaServer(["-m", model, ...llamaCommon, ...llamaExtra]));
     },
   };
   const rows: Record<keyof typeof servers, Array<Record<string, number>>> = { hearth: [], "llama-server": [] };
