@@ -1,6 +1,6 @@
 // Fuzzing every endpoint of a real server with generated bodies (valid, near-valid, hostile):
 // every answer is 200 or 4xx in its dialect's envelope (Anthropic's on /v1/messages, Ollama's on
-// /api/..., else OpenAI's; Responses streams numbered typed events), never 5xx and never a stack trace, and the
+// /api/..., llama-server's on its native routes, else OpenAI's; Responses streams numbered typed events), never 5xx and never a stack trace, and the
 // server still answers a known request exactly as before. FUZZ_RUNS bodies per endpoint (CI: a
 // few hundred; `make fuzz`: 10,000). FUZZ_SEED reproduces a run.
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -10,8 +10,11 @@ import { generatedModel } from "../helpers/models.ts";
 import { defaultModel } from "../helpers/paths.ts";
 import { startHearth, type Running } from "../helpers/server.ts";
 import { MAX_TOKENS } from "../../src/api/tokenize/route.ts";
+import { isNativePath } from "../../src/api/llama-server/errors.ts";
 import * as arb from "./arbitraries.ts";
 import * as ollama from "./ollama-arbitraries.ts";
+import * as native from "./llama-server-bodies.ts";
+import { fimModel, rerankerModel } from "../helpers/native-models.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +25,9 @@ const CONCURRENCY = 8;
 const model = basename(defaultModel, ".gguf");
 // tiny-bert serves the embeddings bodies (an embedding model; stories260K cannot embed).
 const bert = await generatedModel("tiny-bert");
+// A FIM model serves /infill, a reranker /rerank (llama-server's native routes).
+const [fim, reranker] = await Promise.all([fimModel(), rerankerModel()]);
+const [bertId, fimId, rerankerId] = [bert, fim, reranker].map(p => basename(p, ".gguf")) as [string, string, string];
 
 let server: Running;
 const known = { model, prompt: "Once upon a time", max_tokens: 24, temperature: 0 };
@@ -36,7 +42,7 @@ async function completeKnown(): Promise<string> {
 beforeAll(async () => {
   // A queue deep enough for n up to 128 from 8 clients at once: 503 is for real overload only.
   // Its own HEARTH_HOME (Ollama's /api/copy writes aliases.json there); pulls reach no hub.
-  server = await startHearth(["--model", defaultModel, "--model", bert, "--threads", "1", "-np", "4", "-c", "512", "--queue-size", "4096"], {
+  server = await startHearth(["--model", defaultModel, "--model", bert, "--model", fim, "--model", reranker, "--threads", "1", "-np", "4", "-c", "512", "--queue-size", "4096"], {
     HEARTH_HOME: mkdtempSync(join(tmpdir(), "hearth-fuzz-")),
     HF_ENDPOINT: "http://127.0.0.1:1",
   });
@@ -53,6 +59,7 @@ async function judge(res: Response, path: string): Promise<string | null> {
   const text = await res.text();
   if (path.startsWith("/v1/messages")) return judgeAnthropic(res.status, type, text);
   if (path.startsWith("/api/")) return judgeOllama(res.status, type, text);
+  if (isNativePath(path)) return native.judgeNative(res.status, type, text);
   if (type.startsWith("text/event-stream") && (path === "/v1/responses" || path === "/responses")) return judgeResponsesStream(text);
   if (type.startsWith("text/event-stream")) {
     // A stream that failed after its first byte carries the error as an event: never a 5xx one.
@@ -185,6 +192,14 @@ const endpoints: Array<[string, fc.Arbitrary<unknown>]> = [
   ["/api/show", ollama.ollamaNameBody(model)],
   ["/api/copy", ollama.ollamaCopyBody(model)],
   ["/api/pull", ollama.ollamaPullBody()],
+  ["/completion", native.completionBody(model)],
+  ["/completions", native.completionBody(model)],
+  ["/infill", native.infillBody([fimId, model])],
+  ["/rerank", native.rerankBody([rerankerId, bertId])],
+  ["/v1/reranking", native.rerankBody([rerankerId, model])],
+  ["/embedding", native.embeddingBody([bertId, rerankerId])],
+  ["/chat/completions", arb.chatBody(model)],
+  ["/chat/completions/input_tokens", arb.chatBody(model)],
 ];
 
 endpoints.forEach(([path, body], salt) => {
@@ -258,6 +273,15 @@ test("DELETE /api/delete with generated names → 4xx (the fuzz server serves no
   const statuses = await fuzz("DELETE", "/api/delete", sample(ollama.ollamaNameBody(model), 700));
   expect(statuses.get(200) ?? 0).toBe(0);
   for (const path of ["/api/tags", "/api/ps", "/api/version"]) expect((await fetch(`${server.url}${path}`)).status).toBe(200);
+}, 3_600_000);
+
+test("GET /props and /slots with generated queries → 200 or 4xx in llama-server's envelope; POST /props → 501", async () => {
+  const queries = fc.sample(native.nativeQuery(model), { numRuns: RUNS, seed: SEED + 900 });
+  for (const path of ["/props", "/slots"]) {
+    const statuses = await fuzz("GET", i => `${path}?${new URLSearchParams(queries[i]!)}`, null);
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
+  }
+  expect((await fetch(`${server.url}/props`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(501);
 }, 3_600_000);
 
 test("GET /v1/models/{id} with generated ids → 200 or 404", async () => {

@@ -161,7 +161,9 @@ function nativeStream(run: NativeRun, started: Started[], ctx: GenerationContext
         ctx.trace.usage(ev.usage, ev.finishReason);
         counters.usage(ev.usage);
         const r = { text: texts[index]!, finishReason: ev.finishReason, stopString: ev.stopString, usage: ev.usage, timings: ev.timings };
-        send(pick({ index, content: "", tokens: [], id_slot: run.body.id_slot ?? -1, stop: true, ...finalFields(run, index, r, predicted[index]!) }, run.body.response_fields));
+        // response_fields picks the final chunk's fields, but `stop` stays: it is how a reader sees the end.
+        const final = { index, content: "", tokens: [], id_slot: run.body.id_slot ?? -1, stop: true, ...finalFields(run, index, r, predicted[index]!) };
+        send({ ...pick(final, run.body.response_fields), stop: true });
       }
     }
     if (timedOut(ctx.signal)) throw timeoutError();

@@ -26,7 +26,7 @@ export function slotCount(models: ModelSource, model: AcquiredModel): number {
 export async function slots(models: ModelSource, query: Record<string, string | undefined>) {
   const model = await models.acquire(query.model);
   const state = slotState(models, model);
-  if (isTrue(query.fail_on_no_slot) && state.busy >= state.total) {
+  if (isTrue(query.fail_on_no_slot) && state.total > 0 && state.busy >= state.total) {
     throw new ApiError(503, "no slot available", { code: "no_slot_available", headers: { "retry-after": "1" } });
   }
   return Array.from({ length: state.total }, (_, id) => ({
