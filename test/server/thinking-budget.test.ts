@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { compatModel, tinyGptOssArgs } from "../compat/models.ts";
 import { generatedModel } from "../helpers/models.ts";
-import { postJson, startHearth, type Running } from "../helpers/server.ts";
+import { postJson, readSse, startHearth, type Running } from "../helpers/server.ts";
 
 const ajv = new Ajv2020({ strict: false });
 const schema = {
@@ -68,6 +68,20 @@ describe("budget 16 at temperature 0.8, 20 seeds", () => {
     }
     for (const r of results) expect(thought(r)).toBeLessThanOrEqual(16);
   }, 60_000);
+});
+
+test("streamed, the same thinking and answer as whole, and the usage chunk counts the thinking", async () => {
+  const body = { temperature: 0, max_tokens: 120, thinking_budget_tokens: 16, response_format: { type: "json_schema", json_schema: { name: "r", schema } } };
+  const whole = await chat(body);
+  const events = await readSse(await postJson(`${hearth.url}/v1/chat/completions`, { model, messages, ...body, stream: true, stream_options: { include_usage: true } }));
+  const chunks = events.filter(e => e !== "[DONE]").map(e => JSON.parse(e));
+  const joined = { content: "", reasoning: "" };
+  for (const c of chunks) {
+    joined.content += c.choices[0]?.delta?.content ?? "";
+    joined.reasoning += c.choices[0]?.delta?.reasoning_content ?? "";
+  }
+  expect(joined).toEqual({ content: whole.choices[0].message.content, reasoning: whole.choices[0].message.reasoning_content });
+  expect(chunks.at(-1).usage.completion_tokens_details.reasoning_tokens).toBe(thought(whole));
 });
 
 describe("the budget through each dialect", () => {
