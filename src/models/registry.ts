@@ -124,7 +124,7 @@ export class ModelRegistry implements ModelSource {
   async unloadIdle(): Promise<void> {
     for (const [id, entry] of this.entries) {
       const limit = this.idleLimitS(entry);
-      if (limit !== null && this.isIdle(entry) && entry.idleSince <= this.now() - limit * 1000) {
+      if (limit !== null && this.isIdle(entry) && entry.idleSince < this.now() - limit * 1000) {
         log("info", `unloading ${id}: idle for ${limit} s`);
         await this.stop(id);
       }
