@@ -90,8 +90,8 @@ def vision_plan(projector: str, e: int, ff: int, layers: int, patch: int, n_pos:
     return plan
 
 
-def write_projector(projector: str, path: Path, text_embd: int) -> None:
-    e, ff, layers, heads = 32, 64, 2, 2
+def write_projector(projector: str, path: Path, text_embd: int, e: int = 32, layers: int = 2, heads: int = 2) -> None:
+    ff = 2 * e
     w = gguf.GGUFWriter(path, "clip")
     w.add_string("general.name", f"tiny-{projector}-mmproj")
     w.add_uint32("general.file_type", 0)
@@ -131,7 +131,7 @@ def write_projector(projector: str, path: Path, text_embd: int) -> None:
         else:
             # Larger than the text model's 0.02 so that different images give visibly different
             # embeddings, and so different answers from the text model.
-            data = rng.standard_normal(shape, dtype=np.float32) * np.float32(0.2)
+            data = rng.standard_normal(shape, dtype=np.float32) * np.float32(0.2 if e <= 32 else e ** -0.5)
         w.add_tensor(name, data)
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -143,10 +143,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--projector", choices=["qwen2.5vl", "gemma3"], required=True)
     p.add_argument("--out", required=True, type=Path, help="folder for model.gguf and mmproj-model.gguf")
+    # The tests' encoder is tiny; the bench (bench/vision.ts) asks for one whose cost shows.
+    p.add_argument("--vision-embd", type=int, default=32, help="the encoder's width (a multiple of 4 × heads)")
+    p.add_argument("--vision-layers", type=int, default=2)
+    p.add_argument("--vision-heads", type=int, default=2)
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     write_text_model(a.projector, a.out / "model.gguf")
-    write_projector(a.projector, a.out / "mmproj-model.gguf", TEXT_EMBD)
+    write_projector(a.projector, a.out / "mmproj-model.gguf", TEXT_EMBD, a.vision_embd, a.vision_layers, a.vision_heads)
     print(f"{a.out}: model.gguf + mmproj-model.gguf ({a.projector})", file=sys.stderr)
 
 
