@@ -237,11 +237,11 @@ export class LlamaContext {
     if (this.memory) native().llama.llama_memory_clear(this.memory, true);
   }
 
-  /** Serializes one sequence's KV state (for saving/restoring a slot). */
-  seqStateSave(seq: number): Uint8Array {
+  /** Serializes one sequence's KV state (for saving/restoring a slot), into `alloc`'s buffer when given. */
+  seqStateSave(seq: number, alloc: (size: number) => Uint8Array = size => new Uint8Array(size)): Uint8Array {
     const { llama } = native();
     const size = Number(llama.llama_state_seq_get_size(this.ptr, seq));
-    const out = new Uint8Array(size);
+    const out = alloc(size);
     const written = Number(llama.llama_state_seq_get_data(this.ptr, out, size, seq));
     return out.subarray(0, written);
   }

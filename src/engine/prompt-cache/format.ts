@@ -77,12 +77,16 @@ export function readTokens(path: string, key: bigint): { tokens: Int32Array; sta
   }
 }
 
-/** A stored sequence, fully checked: its tokens and the state to give llama_state_seq_set_data. */
-export function readEntry(path: string, key: bigint): { tokens: Int32Array; state: Uint8Array } {
+/**
+ * A stored sequence, fully checked: its tokens and the state to give llama_state_seq_set_data, read
+ * into `alloc`'s buffer (which may be longer: `state` is the part that holds it).
+ */
+export function readEntry(path: string, key: bigint, alloc: (size: number) => Uint8Array = n => new Uint8Array(n)): { tokens: Int32Array; state: Uint8Array; buffer: Uint8Array } {
   const fd = openSync(path, "r");
   try {
     const { tokens, stateLength, stateHash } = readHead(fd, key);
-    const state = new Uint8Array(stateLength);
+    const buffer = alloc(stateLength);
+    const state = buffer.subarray(0, stateLength);
     let at = 0;
     while (at < stateLength) {
       const n = readSync(fd, state, at, stateLength - at, HEADER_BYTES + 4 * tokens.length + at);
@@ -90,7 +94,7 @@ export function readEntry(path: string, key: bigint): { tokens: Int32Array; stat
       at += n;
     }
     if (Bun.hash.wyhash(state, 0n) !== stateHash) throw new CacheFileError("state checksum mismatch (corrupt)");
-    return { tokens, state };
+    return { tokens, state, buffer };
   } finally {
     closeSync(fd);
   }

@@ -10,6 +10,7 @@ import { commonPrefix } from "../prefix-sharing.ts";
 import { BLOCK_TOKENS } from "./block-chain.ts";
 import { cacheNamespace, modelFileIdentity } from "./identity.ts";
 import { DiskStore } from "./store.ts";
+import { BufferPool } from "./buffer-pool.ts";
 
 /** Sequences shorter than this are not worth a file (their prefill is short too). */
 export const MIN_SAVE_TOKENS = 64;
@@ -39,6 +40,8 @@ export const emptyStats = (): PromptCacheStats => ({ lookups: 0, hits: 0, restor
 
 export class PromptCache {
   readonly stats = emptyStats();
+  /** Buffers for states in flight (buffer-pool.ts): the copies in the token loop then touch no fresh memory. */
+  private readonly buffers = new BufferPool();
 
   constructor(
     readonly store: DiskStore,
@@ -75,9 +78,14 @@ export class PromptCache {
   saveSlot(ctx: LlamaContext, slot: Slot): void {
     const tokens = slot.cached;
     if (tokens.length < MIN_SAVE_TOKENS || !this.store.accepts(0) || this.store.covers(tokens)) return;
-    const state = ctx.seqStateSave(slot.seq);
-    if (state.length === 0 || !this.store.accepts(state.length)) return;
+    const held: { buffer?: Uint8Array } = {};
+    const state = ctx.seqStateSave(slot.seq, size => (held.buffer = this.buffers.take(size)));
+    const release = (): void => {
+      if (held.buffer) this.buffers.give(held.buffer);
+    };
+    if (state.length === 0 || !this.store.accepts(state.length)) return release();
     void this.store.save(tokens.slice(), state).then(ok => {
+      release();
       if (!ok) return;
       this.stats.savedBytes += state.length;
       this.count("saves");
@@ -105,8 +113,16 @@ export class PromptCache {
     this.stats.lookups++;
     const hit = this.store.lookup(prompt);
     if (!hit || Math.min(hit.blocks * BLOCK_TOKENS, prompt.length - 1) < have + MIN_RESTORE_GAIN) return null;
-    const got = this.store.read(hit.entry);
+    const got = this.store.read(hit.entry, size => this.buffers.take(size));
     if (!got) return null;
+    try {
+      return this.load(ctx, slot, prompt, got);
+    } finally {
+      this.buffers.give(got.buffer);
+    }
+  }
+
+  private load(ctx: LlamaContext, slot: Slot, prompt: readonly number[], got: { tokens: Int32Array; state: Uint8Array }): number {
     const len = Math.min(commonPrefix(Array.from(got.tokens), prompt), prompt.length - 1);
     ctx.seqRemove(slot.seq, 0, -1);
     slot.cached = [];

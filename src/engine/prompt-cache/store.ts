@@ -142,11 +142,14 @@ export class DiskStore {
     return entry !== undefined && entry.length >= tokens.length;
   }
 
-  /** Reads a stored sequence fully checked, or null (a bad file is discarded). Counts as a use. */
-  read(entry: StoredSequence): { tokens: Int32Array; state: Uint8Array } | null {
+  /**
+   * Reads a stored sequence fully checked, or null (a bad file is discarded). Counts as a use. The
+   * state is read into `alloc`'s buffer (`buffer`, which `state` is the start of).
+   */
+  read(entry: StoredSequence, alloc?: (size: number) => Uint8Array): { tokens: Int32Array; state: Uint8Array; buffer: Uint8Array } | null {
     const path = join(this.dir, entry.name);
     try {
-      const got = readEntry(path, this.ns.key);
+      const got = readEntry(path, this.ns.key, alloc);
       const t = new Date(this.now());
       utimesSync(path, t, t);
       return got;
