@@ -385,7 +385,10 @@ export class RunnerEngine implements Engine {
         const runner = s.runner;
         this.to({ state: "stopping", runner });
         runner.send({ type: "shutdown" });
-        const exited = await Promise.race([runner.exited.then(() => true), Bun.sleep(3000).then(() => false)]);
+        // With the prompt cache on, the runner first writes its slots' sequences to disk (a 7B
+        // model's 12k-token slot is ~1.5 GB): it exits as soon as they are written.
+        const graceMs = this.config.promptCache?.maxBytes ? 30_000 : 3000;
+        const exited = await Promise.race([runner.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
         if (!exited) runner.kill();
         const exit = await runner.ended;
         this.status = { slotsBusy: 0, queued: 0, kvTokens: 0, kvCapacity: 0 };
