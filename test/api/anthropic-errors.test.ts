@@ -69,12 +69,12 @@ describe("statuses", () => {
 describe("what a local server cannot take is refused with the reason", () => {
   const png = { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" };
   const cases: Array<[string, unknown[], RegExp]> = [
-    ["an image", [user([{ type: "image", source: png }, { type: "text", text: "What is this?" }])], /image content is not supported/],
+    ["an image", [user([{ type: "image", source: png }, { type: "text", text: "What is this?" }])], /model has no vision input/],
     ["an image in a tool result", [
       user("Read it"),
       { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "read", input: {} }] },
       user([{ type: "tool_result", tool_use_id: "t1", content: [{ type: "image", source: png }] }]),
-    ], /image content is not supported/],
+    ], /model has no vision input/],
     ["a document", [user([{ type: "document", source: { type: "text", media_type: "text/plain", data: "x" } }])], /document content is not supported/],
     ["a block type Hearth does not know", [user([{ type: "search_result", source: "x", title: "t", content: [] }])], /content block type "search_result" is not supported/],
     ["a tool_result in an assistant turn", [{ role: "assistant", content: [{ type: "tool_result", tool_use_id: "t", content: "x" }] }], /tool_result block belongs in a user message/],

@@ -132,10 +132,10 @@ describe("chat completions", () => {
     expect(res.headers.get("retry-after")).toBe("1");
   });
 
-  test("image parts are refused clearly", async () => {
+  test("image parts are refused clearly (here: a URL that is neither data: nor http(s); vision-inputs.test.ts has the rest)", async () => {
     const res = await post(appWith(), "/v1/chat/completions", chat({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }));
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).error.param).toBe("messages[0].content");
+    expect(((await res.json()) as any).error.param).toBe("messages[0].content[0]");
   });
 
   test("unknown fields are ignored, as OpenAI does", async () => {
