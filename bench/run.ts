@@ -58,7 +58,8 @@ const secondCopy = (server: string) => {
 let second: { hearth: string; llama: string } | null = null;
 const secondModel = () => (second ??= { hearth: secondCopy("hearth"), llama: secondCopy("llama-server") });
 
-const hearthCommon = ["--threads", threads, "--ctx-size", String(CTX), "--parallel", String(PARALLEL), "--batch-size", String(BATCH), "--queue-size", "256"];
+// (The prompt cache lives with the model copies, removed at exit: nothing from an earlier run.)
+const hearthCommon = ["--prompt-cache-dir", join(copies, "kv-cache"), "--threads", threads, "--ctx-size", String(CTX), "--parallel", String(PARALLEL), "--batch-size", String(BATCH), "--queue-size", "256"];
 const hearthArgs = ["--model", hearthModelPath, ...hearthCommon];
 const llamaCommon = ["-t", threads, "-c", String(CTX), "-np", String(PARALLEL), "-b", String(BATCH), "-kvu", "--no-webui"];
 const llamaArgs = ["-m", llamaModelPath, ...llamaCommon];
@@ -109,6 +110,11 @@ interface Workload {
   /** Hearth's model flags when not just --model, and flags over the common ones (agent-session.ts). */
   hearthModels?: AgentWorkload["hearthModels"];
   overrides?: AgentWorkload["overrides"];
+  /**
+   * Both servers load the one model file given (--model, or the generated one) instead of each its
+   * own fresh copy: what a user comparing the two servers on a downloaded model does.
+   */
+  sameFile?: boolean;
   /** `restart` starts the server again (agent-session.ts); other workloads ignore it. */
   run(server: Running, restart: Restart): Promise<{ results: StreamResult[]; wallMs: number; extra?: Record<string, number> }>;
 }
@@ -123,6 +129,15 @@ const OUT = quick ? 32 : 128;
 const workloads: Workload[] = [
   {
     name: `single stream: 512-token prompt, ${OUT} out`,
+    async run(server) {
+      const prompt = await promptOfTokens(server, 512, Math.floor(Math.random() * 1e6));
+      return concurrent(server, [[{ role: "user", content: prompt }]], OUT);
+    },
+  },
+  {
+    // The same workload with both servers on one model file (see "Model files" in bench/README.md).
+    name: `single stream, both servers on the same model file: 512-token prompt, ${OUT} out`,
+    sameFile: true,
     async run(server) {
       const prompt = await promptOfTokens(server, 512, Math.floor(Math.random() * 1e6));
       return concurrent(server, [[{ role: "user", content: prompt }]], OUT);
@@ -218,9 +233,12 @@ function summarize(results: StreamResult[], wallMs: number) {
  * one's speed drifts by 10–20% within a minute) lands on both; an idle server takes no CPU.
  */
 async function benchWorkload(w: Workload): Promise<WorkloadResult> {
-  const hearthStart = w.hearthModels ? [...w.hearthModels(hearthModelPath, secondModel().hearth), ...hearthCommon, ...(w.overrides?.hearth ?? [])] : hearthArgs;
+  const hearthStart = w.hearthModels
+    ? [...w.hearthModels(hearthModelPath, secondModel().hearth), ...hearthCommon, ...(w.overrides?.hearth ?? [])]
+    : w.sameFile ? ["--model", modelPath, ...hearthCommon] : hearthArgs;
   const llamaExtra = w.overrides?.llamaServer ?? [];
-  const servers = { hearth: await startHearth(hearthStart), "llama-server": await startLlamaServer([...llamaArgs, ...llamaExtra]) };
+  const llamaStart = w.sameFile ? ["-m", modelPath, ...llamaCommon] : llamaArgs;
+  const servers = { hearth: await startHearth(hearthStart), "llama-server": await startLlamaServer([...llamaStart, ...llamaExtra]) };
   // Hearth restarts with the same flags, and swaps models by itself (a request names the model);
   // llama-server serves one model, so a swap is a restart with the other one.
   const restarts: Record<keyof typeof servers, Restart> = {

@@ -48,7 +48,10 @@ function running(proc: Subprocess, port: number): Running {
 /** `hearth serve` from source; resolves once the (first) model is loaded. */
 export async function startHearth(args: string[], env: Record<string, string> = {}, options: { ownProcessGroup?: boolean } = {}): Promise<Running> {
   const port = await freePort();
-  const proc = Bun.spawn([process.execPath, `${repoRoot}/src/cli.ts`, "serve", "--port", String(port), ...args], {
+  // The prompt cache on disk is off unless a test asks for it: a test's server must not restore what
+  // another test's server saved (nor write into ~/.hearth).
+  const cache = args.some(a => a.startsWith("--prompt-cache")) ? [] : ["--prompt-cache-size", "0"];
+  const proc = Bun.spawn([process.execPath, `${repoRoot}/src/cli.ts`, "serve", "--port", String(port), ...cache, ...args], {
     cwd: repoRoot,
     // In its own group, a test can signal the server and its runners at once, as Ctrl-C does.
     detached: options.ownProcessGroup ?? false,
