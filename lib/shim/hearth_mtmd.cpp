@@ -22,9 +22,11 @@
 #define EXPORT extern "C" __attribute__((visibility("default")))
 
 // mtmd logs every image batch at INFO; only warnings and errors reach stderr (the runner's stderr
-// goes to the supervisor's log).
+// goes to the supervisor's log). While a client's bytes are decoded, its errors are not logged:
+// an undecodable image is the client's 400, not a server problem (one runner thread calls mtmd).
+static bool decoding_client_bytes = false;
 static void mtmd_log(enum ggml_log_level level, const char * text, void *) {
-    if (text == nullptr) return;
+    if (text == nullptr || decoding_client_bytes) return;
     if (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
 }
 
@@ -59,7 +61,9 @@ EXPORT int32_t hearth_mtmd_caps(const mtmd_context * ctx) {
 // Returns null for bytes that are no image (audio and video are refused here too).
 EXPORT mtmd_bitmap * hearth_mtmd_bitmap(const mtmd_context * ctx, const unsigned char * buf, int64_t len) {
     try {
+        decoding_client_bytes = true;
         mtmd_helper_bitmap_wrapper w = mtmd_helper_bitmap_init_from_buf(ctx, buf, (size_t) len, false, mtmd_helper_init_opt_default());
+        decoding_client_bytes = false;
         if (w.video_ctx != nullptr) {
             mtmd_helper_video_free(w.video_ctx);
             if (w.bitmap) mtmd_bitmap_free(w.bitmap);
@@ -71,6 +75,7 @@ EXPORT mtmd_bitmap * hearth_mtmd_bitmap(const mtmd_context * ctx, const unsigned
         }
         return w.bitmap;
     } catch (const std::exception & e) {
+        decoding_client_bytes = false;
         fprintf(stderr, "mtmd: %s\n", e.what());
         return nullptr;
     }

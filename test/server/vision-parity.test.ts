@@ -13,7 +13,7 @@ import { dataUrl, jpegFixture, png, pngHeaderOnly } from "../helpers/images.ts";
 import { postJson, startHearth, startLlamaServer, type Running } from "../helpers/server.ts";
 import { visionModelDir } from "../helpers/vision-models.ts";
 
-const common = ["-c", "4096", "-np", "1", "-t", "2", "-b", "512"];
+const common = ["-c", "4096", "-np", "1", "-t", "1", "-b", "512"];
 const imageA = png(40, 30, (x, y) => [(x * 6) % 256, (y * 8) % 256, (x * y) % 256]);
 const imageB = png(32, 32, (x, y) => [255 - x * 7, y * 7, 128]);
 let jpeg: Uint8Array;
