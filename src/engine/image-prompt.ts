@@ -47,3 +47,13 @@ export function textRunEnd(media: ImagePrompt, pos: number): number {
   for (const im of media.images) if (im.start >= pos) return im.start;
   return media.prompt.length;
 }
+
+/**
+ * KV cells the first `pos` prompt entries fill: `pos`, plus what each M-RoPE image before `pos`
+ * takes beyond its positions. Usage counts cells, as llama-server counts an image's embeddings.
+ */
+export function cellsUpTo(media: ImagePrompt | undefined, pos: number): number {
+  let cells = pos;
+  for (const im of media?.images ?? []) if (im.start + im.nPos <= pos) cells += im.nTokens - im.nPos;
+  return cells;
+}

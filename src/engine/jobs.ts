@@ -1,7 +1,7 @@
 // What the scheduler keeps per request, per running choice and per slot, and the events a
 // choice's state becomes.
 import type { Vocab } from "../llama/index.ts";
-import type { ImagePrompt } from "./image-prompt.ts";
+import { cellsUpTo, type ImagePrompt } from "./image-prompt.ts";
 import { choiceSampler, controlTokenIds } from "./job-sampler.ts";
 import { LogprobTrail } from "./logprobs.ts";
 import { TextStream } from "./text-stream.ts";
@@ -140,13 +140,13 @@ export function doneEvent(choice: ActiveJob, reason: FinishReason, stopText?: st
     finishReason: reason,
     ...(choice.stream.matched !== null ? { stopString: choice.stream.matched } : {}),
     usage: {
-      promptTokens: first ? choice.job.prompt.length : 0,
+      promptTokens: first ? cellsUpTo(choice.job.media, choice.job.prompt.length) : 0,
       completionTokens: choice.generated,
-      cachedTokens: first ? choice.cachedTokens : 0,
+      cachedTokens: first ? cellsUpTo(choice.job.media, choice.cachedTokens) : 0,
       ...(choice.sampler.thinkingTokens !== undefined ? { reasoningTokens: choice.sampler.thinkingTokens } : {}),
     },
     timings: {
-      promptN: first ? choice.job.prompt.length - choice.cachedTokens : 0,
+      promptN: first ? cellsUpTo(choice.job.media, choice.job.prompt.length) - cellsUpTo(choice.job.media, choice.cachedTokens) : 0,
       promptMs: choice.promptEnd - choice.promptStart,
       predictedN: choice.generated,
       predictedMs: now - choice.promptEnd,

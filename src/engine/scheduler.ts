@@ -154,7 +154,7 @@ export class Scheduler {
     if (this.queue.length >= freeSlots + this.options.queueSize) {
       return emit({ kind: "error", code: "queue_full", message: "the server is busy: all slots are in use and the queue is full" });
     }
-    emit({ kind: "accepted", promptTokens: checked.prompt.length });
+    emit({ kind: "accepted", promptTokens: media ? media.cells : checked.prompt.length });
     this.queue.push({ id, request, ...checked, emit, ...(media ? { media } : {}) });
   }
 

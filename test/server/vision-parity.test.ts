@@ -81,6 +81,8 @@ describe("Qwen2.5-VL projector (M-RoPE)", () => {
     const [ours, theirs] = await Promise.all([chat(hearth, messages), chat(reference, messages)]);
     expect(ours.tokens.length).toBe(12);
     expectSameTokens(ours, theirs);
+    // An M-RoPE image takes fewer positions than embeddings: usage counts the embeddings, as llama-server does.
+    expect(ours.usage.prompt_tokens).toBe(theirs.usage.prompt_tokens);
   });
 
   test("two images, PNG and JPEG, interleaved with text: the same greedy tokens", async () => {
@@ -131,6 +133,7 @@ describe("Qwen2.5-VL projector (M-RoPE)", () => {
     const b = await chat(hearth, second);
     // Everything up to the first new token is cached: the first turn's prompt, its image included.
     expect(b.usage.prompt_tokens_details.cached_tokens).toBeGreaterThanOrEqual(a.usage.prompt_tokens - 1);
+    expect(b.usage.prompt_tokens).toBe((await chat(reference, second)).usage.prompt_tokens);
     expect(await metric(hearth, "hearth_image_encodes_total")).toBe(encodes0 + 1);
     // The same tokens as llama-server for the resent conversation.
     expectSameTokens(b, await chat(reference, second));
