@@ -162,8 +162,8 @@ describe("fetching image URLs", () => {
       port: 0,
       fetch(req) {
         const path = new URL(req.url).pathname;
-        if (path === "/a.png") return new Response(image, { headers: { "content-type": "image/png" } });
-        if (path === "/big.png") return new Response(big);
+        if (path === "/a.png") return new Response(new Blob([image as Uint8Array<ArrayBuffer>]), { headers: { "content-type": "image/png" } });
+        if (path === "/big.png") return new Response(new Blob([big]));
         if (path === "/to-private") return Response.redirect("http://10.0.0.1/a.png", 302);
         if (path === "/to-a") return Response.redirect("/a.png", 302);
         return new Response("no", { status: 404 });
