@@ -121,7 +121,7 @@ export class Vision {
       if (bitmap.width > MAX_IMAGE_SIDE || bitmap.height > MAX_IMAGE_SIDE) {
         throw new VisionInputError(`${name} is ${bitmap.width}×${bitmap.height} pixels; the largest side Hearth takes is ${MAX_IMAGE_SIDE}`);
       }
-      const hash = Bun.hash.wyhash(bitmap.pixels(), BigInt(bitmap.width * 65536 + bitmap.height));
+      const hash = Bun.hash.wyhash(bitmap.pixelView(), BigInt(bitmap.width * 65536 + bitmap.height));
       const key = `${bitmap.width}x${bitmap.height}:${hash.toString(16)}`;
       const chunks = this.projector.tokenizeImage(bitmap, key);
       if (!chunks) throw new VisionInputError(`${name} could not be prepared for the vision encoder`);

@@ -55,10 +55,13 @@ export class Bitmap {
     return this.#ptr;
   }
 
-  /** The RGB bytes (width × height × 3), a copy. */
-  pixels(): Uint8Array {
+  /**
+   * The RGB bytes (width × height × 3), a view of native memory: valid until dispose(), so read it
+   * at once (an 8192×8192 image is 200 MB: no copy is made).
+   */
+  pixelView(): Uint8Array {
     const data = mtmd().hearth_mtmd_bitmap_data(this.ptr);
-    return new Uint8Array(toArrayBuffer(data!, 0, this.width * this.height * 3).slice(0));
+    return new Uint8Array(toArrayBuffer(data!, 0, this.width * this.height * 3));
   }
 
   dispose(): void {
