@@ -108,6 +108,14 @@ describe("what reaches the engine", () => {
     expect(shown(r)).toContain(typed);
   });
 
+  test("/apply-template shows an image as <__media__>: Hearth's own markers never leave the process", async () => {
+    const { post } = app();
+    const res = await post("/apply-template", { messages: [{ role: "user", content: [{ type: "text", text: "See" }, { type: "image_url", image_url: { url: dataUrl(image) } }] }] });
+    const body: any = await res.json();
+    expect(body.prompt).toContain("See<__media__>");
+    expect(body.prompt).not.toContain("hearth_image");
+  });
+
   test("text-only requests carry no images and keep their prompt as before", async () => {
     const { engine, post } = app();
     await post("/v1/chat/completions", { messages: [{ role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }] });

@@ -1,6 +1,7 @@
 // POST /apply-template (llama-server's debug endpoint): the prompt a chat request would be
 // rendered to, and with "tokens": true the token ids the engine would decode.
 import { t } from "elysia";
+import { imagesAsMarkerText } from "../chat-core/images.ts";
 import { checkedChatPrompt, templateFailure, templateMessages } from "../chat-core/prompt.ts";
 import { templateKwargs } from "../chat-core/tools.ts";
 import { chatCompletionBody, chatMessage } from "../chat-completions/schema.ts";
@@ -23,7 +24,7 @@ export async function applyTemplate(body: typeof applyTemplateBody.static, model
   const model = await models.acquire(body.model);
   let rendered;
   try {
-    const messages = templateMessages(toRequestMessages(body.messages));
+    const messages = templateMessages(toRequestMessages(body.messages).map(imagesAsMarkerText));
     rendered = model.chat.render(messages, body.add_generation_prompt ?? true, body.tools, templateKwargs(reasoningFields(body)));
   } catch (err) {
     throw templateFailure(err);

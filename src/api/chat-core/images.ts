@@ -50,6 +50,8 @@ export function imageSegments(segments: PromptSegment[], parts: ImagePart[]): { 
     let at = 0;
     for (const m of seg.text.matchAll(MARKER)) {
       const k = Number(m[1]);
+      // Only this request's own markers: anything else stays text (defence in depth: the nonce never leaves the process).
+      if (!parts[k]) continue;
       if (m.index! > at) out.push({ text: seg.text.slice(at, m.index), parseSpecial: seg.parseSpecial });
       if (!indexOf.has(k)) {
         indexOf.set(k, used.length);
@@ -121,4 +123,13 @@ export function imageFromUrl(url: string, param: string): ImagePart {
   if (base64 !== null) return { type: "image", source: { base64 }, param };
   if (!/^https?:\/\//i.test(url)) throw badRequest(`${param} must be a data: URL or an http(s) URL`, { param, code: "invalid_image_url" });
   return { type: "image", source: { url }, param };
+}
+
+/**
+ * A message for display (/apply-template): its images as llama.cpp's `<__media__>` marker text, so
+ * the rendered prompt shows where they go and Hearth's own markers never leave the process.
+ */
+export function imagesAsMarkerText<M extends { content: ContentPart[] }>(m: M): M {
+  if (!m.content.some(p => p.type === "image")) return m;
+  return { ...m, content: m.content.map(p => (p.type === "image" ? { type: "text" as const, text: "<__media__>" } : p)) };
 }
