@@ -66,6 +66,18 @@ const cases: Array<[string, AnswerSetup, string, Expected]> = [
     { reasoning: "", content: "<|channel|>analysis<|message|>Hmm.<|end|><|start|>assistant<|channel|>commentary", calls: [["get_weather", { city: "Rome" }]] },
   ],
   [
+    "the content type run into the name (llama.cpp's grammar lets the space before json go): the offered name",
+    withReasoning,
+    '<|channel|>commentary to=functions.get_weatherjson<|message|>{"city": "Oslo"}<|call|>',
+    { reasoning: "", content: "", calls: [["get_weather", { city: "Oslo" }]] },
+  ],
+  [
+    "the same with reasoning parsing off",
+    raw,
+    '<|channel|>commentary to=functions.searchjson<|message|>{"q": "x"}<|call|>',
+    { reasoning: "", content: "<|channel|>commentary", calls: [["search", { q: "x" }]] },
+  ],
+  [
     "a function not offered stays text",
     withReasoning,
     '<|channel|>commentary to=functions.rm_rf <|constrain|>json<|message|>{}<|call|>',
@@ -174,6 +186,17 @@ describe("grammars (the shim's, on Qwen2's vocabulary: harmony's markup as plain
     expect(allAccepted(accepts(gbnf, '<|channel|>commentary to=functions.search json<|message|>{"q": "x"}'))).toBe(true);
     expect(accepts(gbnf, '<|channel|>commentary to=functions.rm_rf <|constrain|>json<|message|>{}')).toContain(0);
     expect(accepts(gbnf, '<|channel|>final<|message|>Hi')).toContain(0);
+  });
+
+  test("forced: the header after the name is one of llama.cpp's forms, and the name cannot run into the content type", () => {
+    const gbnf = harmony.grammar(tools, true, true);
+    for (const header of [" <|constrain|>json", "<|constrain|>json", " json", ""]) {
+      expect(allAccepted(accepts(gbnf, `<|channel|>commentary to=functions.get_weather${header}<|message|>{"city": "Paris"}`))).toBe(true);
+    }
+    // Read as the name `get_weatherjson` by anything that splits the name at a space or `<`.
+    expect(accepts(gbnf, '<|channel|>commentary to=functions.get_weatherjson<|message|>{"city": "Paris"}')).toContain(0);
+    expect(accepts(gbnf, '<|channel|>commentary to=functions.searchjson<|message|>{"q": "x"}')).toContain(0);
+    expect(accepts(gbnf, '<|channel|>commentary to=functions.search <|constrain|><|message|>{"q": "x"}')).toContain(0);
   });
 
   test("lazy: free text until ' to=functions.', then a call in either header", () => {

@@ -272,6 +272,21 @@ const MESSAGE = "<|message|>";
 const HARMONY_HEADER = /^(?:<\|channel\|>(?:commentary|analysis))?\s*(?:<\|constrain\|>)?\s*[A-Za-z0-9_-]*$/;
 /** The headers models write, for telling whether a header cut off by the stream may still become one. */
 const HARMONY_HEADERS = ["<|channel|>commentary", "<|channel|>analysis", ""].flatMap(c => [`${c} <|constrain|>json`, `${c}<|constrain|>json`, `${c} json`, c]);
+/**
+ * The offered tool a header's name means. A content type run into the name (`lookupjson`: the
+ * space before `json` left out, which llama.cpp's gpt-oss grammar allows and its parser reads as
+ * `lookup` then `json`) is read the same way; an exact name wins.
+ */
+function harmonyTool(name: string, tools: ToolDefinition[]): string | null {
+  if (names(tools).has(name)) return name;
+  if (!name.endsWith("json")) return null;
+  const bare = name.slice(0, -"json".length);
+  return names(tools).has(bare) ? bare : null;
+}
+/** Whether a name cut off by the stream may still become an offered tool's (perhaps with `json` run in). */
+function mayBeHarmonyTool(name: string, tools: ToolDefinition[]): boolean {
+  return [...names(tools)].some(n => n.startsWith(name) || (name.startsWith(n) && "json".startsWith(name.slice(n.length))));
+}
 function mayBeHarmonyHeader(rest: string): boolean {
   // A `<|message|>` cut by the stream may end it.
   for (let n = Math.min(MESSAGE.length - 1, rest.length); n > 0; n--) {
@@ -299,14 +314,15 @@ const harmony: ToolFormat = {
     const nameStart = " to=functions.".length;
     const header = text.indexOf(MESSAGE, nameStart);
     const head = text.slice(nameStart, header < 0 ? text.length : header);
-    const name = /^[^\s<]*/.exec(head)![0];
-    const rest = head.slice(name.length);
+    const written = /^[^\s<]*/.exec(head)![0];
+    const rest = head.slice(written.length);
+    const name = harmonyTool(written, tools);
     if (header < 0) {
       // Still in the header: a name that may still grow into a tool's, then a header's prefix.
-      if (rest === "") return [...names(tools)].some(n => n.startsWith(name)) ? { calls: [], end: null } : null;
-      return names(tools).has(name) && mayBeHarmonyHeader(rest) ? { calls: [], end: null } : null;
+      if (rest === "") return mayBeHarmonyTool(written, tools) ? { calls: [], end: null } : null;
+      return name !== null && mayBeHarmonyHeader(rest) ? { calls: [], end: null } : null;
     }
-    if (!names(tools).has(name) || !HARMONY_HEADER.test(rest)) return null;
+    if (name === null || !HARMONY_HEADER.test(rest)) return null;
     const pos = skipWs(text, header + MESSAGE.length);
     if (pos >= text.length) return { calls: [{ name, args: "", complete: false }], end: null };
     const scan = scanValue(text, pos);
@@ -322,7 +338,9 @@ const harmony: ToolFormat = {
     // Lazy, it starts at the trigger, which either header holds; forced, at the answer's start,
     // where the call opens its commentary channel (the prompt ends with `<|start|>assistant`).
     // One call per message (the model stops at <|call|>), so `parallel` changes nothing.
-    const head = `("<|channel|>" ("commentary" | "analysis"))? " "? "<|constrain|>"? "json"? "<|message|>"`;
+    // The content type is set off from the name (a space, `<|constrain|>` or both, as the model
+    // writes ` <|constrain|>json` and the template ` json`), so the name cannot run into it.
+    const head = `("<|channel|>" ("commentary" | "analysis"))? ((" " | " <|constrain|>" | "<|constrain|>") "json")? "<|message|>"`;
     const alternatives = tools.map((t, i) => `${literal(t.function.name)} harmony-head args${i}`);
     const budget = new SchemaBudget(); // one for all the tools, as one schema has
     return [
