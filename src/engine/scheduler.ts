@@ -327,8 +327,8 @@ export class Scheduler {
       // Another slot may already hold more of this prompt than our own slot does.
       const lent = lender(this.slots, slot, job.prompt, keep, (from, len) => this.holdsWindow(from, len));
       // Or a sequence saved on disk holds more than any slot: load it into this slot.
-      const restored = this.promptCache?.restoreInto(this.ctx, slot, job.prompt, Math.max(keep, lent?.len ?? 0)) ?? null;
-      if (restored !== null) keep = restored > 0 && this.holdsWindow(slot, restored) ? restored : this.dropCache(slot);
+      const restored = this.promptCache?.restoreInto(this.ctx, slot, job.prompt, Math.max(keep, lent?.len ?? 0), len => this.holdsWindow(slot, len)) ?? null;
+      if (restored !== null) keep = restored;
       if (lent && !restored) keep = this.borrow(slot, lent.from, lent.len);
       // Or a job is prefilling the same prefix right now: wait for it rather than compute it twice.
       donor = prefillDonor(this.slots, job.prompt, keep);

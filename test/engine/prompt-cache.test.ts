@@ -149,6 +149,7 @@ test("on a sliding-window model, a stored sequence cut back past its window is p
   const turn2 = [...turn1, ...ids(24, 2)];
   const second = await session(swa, dir, [request(turn2, 12)]);
   expect(second.answers[0]!.cachedTokens).toBe(0);
+  expect(second.cache.stats.hits).toBe(0);
   expect(second.answers[0]!.texts).toEqual(cold(swa.model, request(turn2, 12)).texts);
 });
 

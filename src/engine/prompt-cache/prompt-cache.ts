@@ -107,27 +107,28 @@ export class PromptCache {
    * prefix (at least the prompt's last token is decoded again). Returns null when nothing was
    * tried (the slot is untouched), else the tokens the slot now holds: the restored prefix, or 0
    * when the state could not be loaded (the slot was emptied first; its tokens were a prefix of
-   * the stored ones anyway).
+   * the stored ones anyway, or the state lacks what a continuation from the cut needs: `holds`,
+   * for sliding-window caches).
    */
-  restoreInto(ctx: LlamaContext, slot: Slot, prompt: readonly number[], have: number): number | null {
+  restoreInto(ctx: LlamaContext, slot: Slot, prompt: readonly number[], have: number, holds: (len: number) => boolean = () => true): number | null {
     this.stats.lookups++;
     const hit = this.store.lookup(prompt);
     if (!hit || Math.min(hit.blocks * BLOCK_TOKENS, prompt.length - 1) < have + MIN_RESTORE_GAIN) return null;
     const got = this.store.read(hit.entry, size => this.buffers.take(size));
     if (!got) return null;
     try {
-      return this.load(ctx, slot, prompt, got);
+      return this.load(ctx, slot, prompt, got, holds);
     } finally {
       this.buffers.give(got.buffer);
     }
   }
 
-  private load(ctx: LlamaContext, slot: Slot, prompt: readonly number[], got: { tokens: Int32Array; state: Uint8Array }): number {
+  private load(ctx: LlamaContext, slot: Slot, prompt: readonly number[], got: { tokens: Int32Array; state: Uint8Array }, holds: (len: number) => boolean): number {
     const len = Math.min(commonPrefix(Array.from(got.tokens), prompt), prompt.length - 1);
     ctx.seqRemove(slot.seq, 0, -1);
     slot.cached = [];
     // llama.cpp needs free cells for the whole stored sequence (a full KV cache refuses it: a miss).
-    if (!ctx.seqStateLoad(slot.seq, got.state) || (len < got.tokens.length && !ctx.seqRemove(slot.seq, len, -1))) {
+    if (!ctx.seqStateLoad(slot.seq, got.state) || (len < got.tokens.length && !ctx.seqRemove(slot.seq, len, -1)) || !holds(len)) {
       ctx.seqRemove(slot.seq, 0, -1);
       return 0;
     }
