@@ -77,3 +77,27 @@ export function decodeImagesAt(vision: Vision, ctx: LlamaContext, choice: Active
   }
   return null;
 }
+
+/**
+ * The token ids of a prompt with images as the engine counts them: text tokens, and one negative
+ * id per image embedding (so the length is the KV cells the prompt fills). For counting only
+ * (count_tokens, fitting max_tokens); a bad image throws with its 400 message.
+ */
+export function imagePromptIds(vision: Vision | null | undefined, request: Pick<GenerateRequest, "prompt" | "addSpecial" | "images">): number[] {
+  const media = imagePromptFor(vision, { ...(request as GenerateRequest) }, Infinity);
+  if (!media) return [];
+  if ("code" in media) throw new Error(media.message);
+  try {
+    const ids: number[] = [];
+    let pos = 0;
+    for (const im of media.images) {
+      ids.push(...media.prompt.slice(pos, im.start));
+      for (let i = 0; i < im.nTokens; i++) ids.push(media.prompt[im.start]!);
+      pos = im.start + im.nPos;
+    }
+    ids.push(...media.prompt.slice(pos));
+    return ids;
+  } finally {
+    media.dispose();
+  }
+}

@@ -32,6 +32,7 @@ import {
   EngineError,
   type GenerateEvent,
   type GenerateRequest,
+  type ImageInput,
   type ModelInfo,
   type PromptSegment,
 } from "./types.ts";
@@ -323,8 +324,8 @@ export class RunnerEngine implements Engine {
     return this.call({ type: "tokenize", id: `t${++this.nextId}`, text, addSpecial, parseSpecial });
   }
 
-  tokenizePrompt(prompt: PromptSegment[], addSpecial: boolean): Promise<number[]> {
-    return this.call({ type: "tokenize-prompt", id: `t${++this.nextId}`, prompt, addSpecial });
+  tokenizePrompt(prompt: PromptSegment[], addSpecial: boolean, images?: ImageInput[]): Promise<number[]> {
+    return this.call({ type: "tokenize-prompt", id: `t${++this.nextId}`, prompt, addSpecial, ...(images?.length ? { images } : {}) });
   }
 
   detokenize(tokens: number[]): Promise<string> {

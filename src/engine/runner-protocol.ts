@@ -5,7 +5,7 @@ import type { LoadModeSetting } from "./load-mode.ts";
 import type { FlashAttnMode, KvCacheType } from "../llama/kv-cache-types.ts";
 import type { PromptCacheConfig, PromptCacheStats } from "./prompt-cache/prompt-cache.ts";
 import type { SlotAction } from "./slot-files.ts";
-import type { GenerateEvent, GenerateRequest, ModelInfo, PromptSegment } from "./types.ts";
+import type { GenerateEvent, GenerateRequest, ImageInput, ModelInfo, PromptSegment } from "./types.ts";
 
 export interface RunnerConfig {
   modelPath: string;
@@ -44,7 +44,7 @@ export type ToRunner =
   | { type: "cancel"; id: string }
   | { type: "tokenize"; id: string; text: string; addSpecial: boolean; parseSpecial: boolean }
   | { type: "detokenize"; id: string; tokens: number[] }
-  | { type: "tokenize-prompt"; id: string; prompt: PromptSegment[]; addSpecial: boolean }
+  | { type: "tokenize-prompt"; id: string; prompt: PromptSegment[]; addSpecial: boolean; images?: ImageInput[] }
   | { type: "pieces"; id: string; tokens: number[] }
   | { type: "embed"; id: string; inputs: Array<string | number[]>; normalize?: boolean }
   | { type: "rerank"; id: string; query: string; documents: string[] }

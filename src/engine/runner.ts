@@ -138,7 +138,7 @@ export class Runner {
       case "tokenize-prompt":
         this.reply(message.id, () => {
           if (!this.scheduler) throw new Error(NOT_GENERATIVE);
-          return this.scheduler.tokenizePrompt({ prompt: message.prompt, addSpecial: message.addSpecial });
+          return this.scheduler.tokenizePrompt({ prompt: message.prompt, addSpecial: message.addSpecial, images: message.images });
         });
         break;
       case "detokenize":

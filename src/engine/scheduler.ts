@@ -16,7 +16,7 @@
 // files named above.)
 import { Batch, DecodeError, LlamaContext, maxSequences, type LlamaModel } from "../llama/index.ts";
 import { checkRequest } from "./check-request.ts";
-import { decodeImagesAt, emitFreeingImages, imagePromptFor } from "./image-prefill.ts";
+import { decodeImagesAt, emitFreeingImages, imagePromptFor, imagePromptIds } from "./image-prefill.ts";
 import { textRunEnd } from "./image-prompt.ts";
 import type { Vision } from "./vision.ts";
 import { takeToken } from "./choice-token.ts";
@@ -266,7 +266,9 @@ export class Scheduler {
   // ---- internals ---------------------------------------------------------------------------
 
   /** The prompt's token ids, exactly as submit() takes them (prompt-tokens.ts). */
-  tokenizePrompt(request: Pick<GenerateRequest, "prompt" | "addSpecial">): number[] {
+  tokenizePrompt(request: Pick<GenerateRequest, "prompt" | "addSpecial" | "images">): number[] {
+    // With images: one id per image embedding, for counting (image-prefill.ts).
+    if (request.images?.length) return imagePromptIds(this.options.vision, request);
     return promptTokens(this.model.vocab, request);
   }
 

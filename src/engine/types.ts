@@ -217,8 +217,11 @@ export interface Engine {
   /** Streams the events of one generation; aborting `signal` stops it at the next step. */
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateEvent>;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Promise<number[]>;
-  /** Token ids of a prompt exactly as generate() would decode them. */
-  tokenizePrompt(prompt: PromptSegment[], addSpecial: boolean): Promise<number[]>;
+  /**
+   * Token ids of a prompt exactly as generate() would decode them; with `images` (vision models),
+   * one negative id per image embedding, for counting.
+   */
+  tokenizePrompt(prompt: PromptSegment[], addSpecial: boolean, images?: ImageInput[]): Promise<number[]>;
   detokenize(tokens: number[]): Promise<string>;
   /** Each token's piece, as bytes (a piece may be part of a multi-byte character). */
   tokenPieces(tokens: number[]): Promise<Uint8Array[]>;

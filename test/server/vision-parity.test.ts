@@ -121,6 +121,15 @@ describe("Qwen2.5-VL projector (M-RoPE)", () => {
     ).json();
     expect(anthropic.content[0].text).toBe(openai.text);
     expect(responses.output.find((o: any) => o.type === "message").content[0].text).toBe(openai.text);
+    // The token counts count the image's embeddings too: what the answers' usage reports.
+    const counted: any = await (
+      await postJson(`${hearth.url}/v1/messages/count_tokens`, {
+        model: "model",
+        messages: [{ role: "user", content: [{ type: "text", text: "Describe it." }, { type: "image", source: { type: "base64", media_type: "image/png", data: b64 } }] }],
+      })
+    ).json();
+    expect(counted.input_tokens).toBe(anthropic.usage.input_tokens + anthropic.usage.cache_read_input_tokens);
+    expect(counted.input_tokens).toBe(openai.usage.prompt_tokens);
   });
 
   test("a second turn resending the image reads it from the KV cache and does not encode it again", async () => {

@@ -10,7 +10,7 @@ import type { PreparedChat } from "./prepare.ts";
 export function promptIds(prepared: Pick<PreparedChat, "generate">, model: Pick<AcquiredModel, "engine">): Promise<number[]> {
   const prompt = prepared.generate.prompt;
   if (prompt.length > 0 && typeof prompt[0] === "number") return Promise.resolve(prompt as number[]);
-  return model.engine.tokenizePrompt(prompt as PromptSegment[], prepared.generate.addSpecial);
+  return model.engine.tokenizePrompt(prompt as PromptSegment[], prepared.generate.addSpecial, prepared.generate.images);
 }
 
 /**
