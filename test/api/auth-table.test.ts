@@ -5,8 +5,8 @@ import { createApp, type AppOptions } from "../../src/api/app.ts";
 import { FakeEngine, FakeModels } from "../helpers/fake-engine.ts";
 
 const options: AppOptions = { apiKeys: ["k-one", "k-two"], cors: null, maxBodyBytes: 1 << 20 };
-/** What needs no key: health, and the chat page with its assets (the page then asks for one). */
-const PUBLIC = (method: string, path: string) => path === "/health" || (method === "GET" && (path === "/" || path.startsWith("/ui/")));
+/** What needs no key: health (and llama-server's /v1/health), and the chat page with its assets (the page then asks for one). */
+const PUBLIC = (method: string, path: string) => path === "/health" || path === "/v1/health" || (method === "GET" && (path === "/" || path.startsWith("/ui/")));
 
 function requestFor(method: string, path: string, headers: Record<string, string>): Request {
   const url = `http://localhost${path.replace("*", "fake-model").replace(":file", "app.js")}`;
