@@ -8,9 +8,11 @@ import { checkGenerative, type GenerationContext } from "../generation.ts";
 import type { ModelSource } from "../model-source.ts";
 import { nativeGenerationFields } from "./completion-schema.ts";
 import { runNative, tokenPrompt } from "./completion.ts";
+import { MAX_TEXT_PARTS } from "./prompt.ts";
 import { nativeParams } from "./settings.ts";
 import { badRequest } from "../errors.ts";
 
+// Text, or text and token ids (each text part one tokenize call: bounded below).
 const fimText = t.Union([t.String(), t.Array(t.Union([t.String(), t.Integer({ minimum: 0 })]), { maxItems: 65536 })]);
 
 export const infillBody = t.Object({
@@ -33,6 +35,12 @@ export async function infill(body: InfillBody, models: ModelSource, ctx: Generat
   ctx.trace.model = model.id;
   checkGenerative(model.info, 1);
   const fim = requireFim(model.info, model.id);
+  for (const param of ["input_prefix", "input_suffix"] as const) {
+    const value = body[param];
+    if (typeof value !== "string" && value.filter(p => typeof p === "string").length > MAX_TEXT_PARTS) {
+      throw badRequest(`${param} mixes more than ${MAX_TEXT_PARTS} text parts with its token ids`, { param });
+    }
+  }
   const params = await nativeParams(body, model);
   const ids = await infillTokens(
     { prefix: body.input_prefix, suffix: body.input_suffix, extra: body.input_extra, prompt: body.prompt },

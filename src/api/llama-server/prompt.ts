@@ -13,6 +13,8 @@ export interface NativePrompt {
 
 /** Most prompts one request may hold (each one a generation). */
 export const MAX_PROMPTS = 128;
+/** Most text parts one prompt may mix with token ids. */
+export const MAX_TEXT_PARTS = 4096;
 
 const isMixed = (p: unknown[]) => p.every(x => typeof x === "string" || typeof x === "number") && p.some(x => typeof x === "number");
 
@@ -50,6 +52,10 @@ async function one(p: unknown, engine: Engine, nVocab: number, param: string): P
  * special tokens, and a first part that is text gets the vocabulary's specials (BOS, or CLS…SEP).
  */
 export async function mixedIds(parts: Array<string | number>, engine: Engine, nVocab: number, param: string): Promise<number[]> {
+  // Each text part is one tokenize call in the runner: bound them as /tokenize bounds its parts.
+  if (parts.filter(p => typeof p === "string").length > MAX_TEXT_PARTS) {
+    throw badRequest(`${param} mixes more than ${MAX_TEXT_PARTS} text parts with its token ids`, { param });
+  }
   const ids: number[] = [];
   for (const [i, part] of parts.entries()) {
     if (typeof part === "number") ids.push(...checkIds([part], nVocab, param));
