@@ -195,7 +195,18 @@ describe("Qwen2.5-VL projector (M-RoPE)", () => {
       expect(body.error.message).toContain(words);
       expect(body.error.param).toBe("messages[0].content[1]");
     }
-    // The same through the engine's own check (a header fine, the pixels not): still a 400.
+    // A cut file passes the header check and fails in the runner's decoder: still a 400 naming the
+    // part, also where the API counts the prompt's tokens before sending it (Anthropic, Responses).
+    const cut = Buffer.from(truncated).toString("base64");
+    const anthropic = await postJson(`${hearth.url}/v1/messages`, {
+      model: "model", max_tokens: 4,
+      messages: [{ role: "user", content: [{ type: "text", text: "Hi" }, { type: "image", source: { type: "base64", media_type: "image/png", data: cut } }] }],
+    });
+    expect(anthropic.status).toBe(400);
+    expect(((await anthropic.json()) as any).error.message).toContain("messages[0].content[1] could not be decoded");
+    const count = await postJson(`${hearth.url}/v1/responses/input_tokens`, { model: "model", input: [{ role: "user", content: [{ type: "input_image", image_url: `data:image/png;base64,${cut}` }] }] });
+    expect(count.status).toBe(400);
+    expect(((await count.json()) as any).error.param).toBe("input[0].content[0]");
     const ok = await chat(hearth, [userTurn("Still there?", { url: dataUrl(imageA) })]);
     expect(ok.tokens.length).toBe(12);
     const health: any = await (await fetch(`${hearth.url}/health`)).json();

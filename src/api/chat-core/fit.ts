@@ -1,8 +1,8 @@
 // The prompt measured before it is sent: for dialects whose clients treat max_tokens as a ceiling
 // (Claude Code asks for 32,000 whatever the context) and read the context limit from a refusal's
 // words ("prompt is too long: N tokens > M maximum" makes Claude Code compact its conversation).
-import type { PromptSegment } from "../../engine/types.ts";
-import { badRequest } from "../errors.ts";
+import { EngineError, type PromptSegment } from "../../engine/types.ts";
+import { badRequest, fromEngineError } from "../errors.ts";
 import type { AcquiredModel } from "../model-source.ts";
 import type { PreparedChat } from "./prepare.ts";
 
@@ -10,7 +10,12 @@ import type { PreparedChat } from "./prepare.ts";
 export function promptIds(prepared: Pick<PreparedChat, "generate">, model: Pick<AcquiredModel, "engine">): Promise<number[]> {
   const prompt = prepared.generate.prompt;
   if (prompt.length > 0 && typeof prompt[0] === "number") return Promise.resolve(prompt as number[]);
-  return model.engine.tokenizePrompt(prompt as PromptSegment[], prepared.generate.addSpecial, prepared.generate.images);
+  const images = prepared.generate.images;
+  if (!images?.length) return model.engine.tokenizePrompt(prompt as PromptSegment[], prepared.generate.addSpecial);
+  // The runner decodes the images to count their tokens: a bad one is the client's 400, naming the part.
+  return model.engine.tokenizePrompt(prompt as PromptSegment[], prepared.generate.addSpecial, images).catch(err => {
+    throw err instanceof EngineError ? fromEngineError(err.code, err.message, { prompt: "messages", images: images.map(i => i.name ?? "") }) : err;
+  });
 }
 
 /**
