@@ -283,6 +283,8 @@ export class Scheduler {
       if (free.length === 0) return;
       const job = this.queue[0]!;
       if ((job.request.n ?? 1) - 1 > this.freeChoiceSeqs()) return;
+      // A sequence on disk that will serve this prompt is read in the background first (prompt-cache/).
+      if (job.request.cachePrompt && this.promptCache && !this.promptCache.readyFor(job.prompt, this.bestCached(job.prompt))) return;
       // A job pinned to a slot (id_slot) waits for that slot.
       const slot = job.request.slot === undefined ? pickSlot(free, job) : free.find(s => s.seq === job.request.slot);
       if (!slot) return;
@@ -498,6 +500,11 @@ export class Scheduler {
     this.ctx.seqRemove(slot.seq, 0, -1);
     slot.cached = [];
     return 0;
+  }
+
+  /** The most of the prompt any slot holds (what a restore from disk must beat). */
+  private bestCached(prompt: readonly number[]): number {
+    return this.slots.reduce((best, s) => Math.max(best, Math.min(commonPrefix(s.cached, prompt), prompt.length - 1)), 0);
   }
 
   /** An idle cache gives way: saved to disk first (prompt-cache/), then dropped. */

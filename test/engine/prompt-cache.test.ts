@@ -62,8 +62,8 @@ interface Answer {
   error?: string;
 }
 
-/** Runs one request to its end on the scheduler. */
-function run(s: Scheduler, r: GenerateRequest): Answer {
+/** Runs one request to its end on the scheduler (letting a restore's background read finish). */
+async function run(s: Scheduler, r: GenerateRequest): Promise<Answer> {
   const out: Answer = { texts: [], tokens: [], cachedTokens: 0 };
   s.submit("r", r, (ev: GenerateEvent) => {
     if (ev.kind === "text" || ev.kind === "done") {
@@ -75,16 +75,16 @@ function run(s: Scheduler, r: GenerateRequest): Answer {
     if (ev.kind === "error") out.error = ev.message;
   });
   for (let steps = 0; s.hasWork(); steps++) {
-    s.step();
+    if (!s.step()) await Bun.sleep(1);
     if (steps > 10_000) throw new Error("scheduler did not finish");
   }
   return out;
 }
 
-function cold(model: LlamaModel, r: GenerateRequest): Answer {
+async function cold(model: LlamaModel, r: GenerateRequest): Promise<Answer> {
   const s = new Scheduler(model, options);
   try {
-    return run(s, r);
+    return await run(s, r);
   } finally {
     s.dispose();
   }
@@ -96,7 +96,8 @@ const open = (m: { path: string }, dir: string, maxBytes = 1 << 30) => PromptCac
 async function session(m: { model: LlamaModel; path: string }, dir: string, requests: GenerateRequest[]): Promise<{ answers: Answer[]; cache: PromptCache }> {
   const cache = open(m, dir);
   const s = new Scheduler(m.model, { ...options, promptCache: cache });
-  const answers = requests.map(r => run(s, r));
+  const answers: Answer[] = [];
+  for (const r of requests) answers.push(await run(s, r));
   s.dispose();
   await cache.drain();
   return { answers, cache };
@@ -132,7 +133,7 @@ describe.each([
         expect(second.cache.stats.hits).toBe(1);
         expect(second.cache.stats.restoredTokens).toBe(shared);
         expect(got.cachedTokens).toBe(shared);
-        const want = cold(m.model, request(turn2, 12, n));
+        const want = await cold(m.model, request(turn2, 12, n));
         expect(want.cachedTokens).toBe(0);
         expect(got.texts).toHaveLength(n);
         expect(got.texts).toEqual(want.texts);
@@ -150,7 +151,24 @@ test("on a sliding-window model, a stored sequence cut back past its window is p
   const second = await session(swa, dir, [request(turn2, 12)]);
   expect(second.answers[0]!.cachedTokens).toBe(0);
   expect(second.cache.stats.hits).toBe(0);
-  expect(second.answers[0]!.texts).toEqual(cold(swa.model, request(turn2, 12)).texts);
+  expect(second.answers[0]!.texts).toEqual((await cold(swa.model, request(turn2, 12))).texts);
+});
+
+test("a restore's file is read in the background while the prompt waits in the queue, not in the token loop", async () => {
+  const dir = newDir();
+  const turn1 = ids(200, 30);
+  await session(plain, dir, [request(turn1, 4)]);
+  const cache = open(plain, dir);
+  // The token loop's own (synchronous) read is the fallback: it must not be needed.
+  cache.store.read = () => {
+    throw new Error("read in the token loop");
+  };
+  const s = new Scheduler(plain.model, { ...options, promptCache: cache });
+  const got = await run(s, request([...turn1, ...ids(20, 31)], 4));
+  expect(got.error).toBeUndefined();
+  expect(got.cachedTokens).toBe(200);
+  s.dispose();
+  await cache.drain();
 });
 
 test("a slot reused for another prompt saves the sequence it held first", async () => {
@@ -159,12 +177,12 @@ test("a slot reused for another prompt saves the sequence it held first", async 
   const s = new Scheduler(plain.model, { ...options, parallel: 1, promptCache: cache });
   const a = ids(150, 3);
   const b = ids(150, 4);
-  run(s, request(a, 4));
-  run(s, request(b, 4)); // the one slot is cut back to nothing: A is written first
+  await run(s, request(a, 4));
+  await run(s, request(b, 4)); // the one slot is cut back to nothing: A is written first
   await cache.drain();
   expect(cache.stats.saves).toBe(1);
   // A again: B goes to disk, A comes back from it.
-  const again = run(s, request([...a, ...ids(10, 5)], 4));
+  const again = await run(s, request([...a, ...ids(10, 5)], 4));
   await cache.drain();
   expect(again.cachedTokens).toBe(150);
   expect(cache.stats.hits).toBe(1);
@@ -179,12 +197,12 @@ test("an idle cache dropped at break-even is saved first, and comes back from di
   // Idle caches age by the tokens processed for others: 100 here.
   const s = new Scheduler(plain.model, { ...options, idleCacheTokens: 100, promptCache: cache });
   const a = ids(150, 10);
-  run(s, request(a, 4));
-  run(s, request(ids(150, 11), 4)); // 150 tokens for another slot: A's cache is stale
-  run(s, request(ids(80, 12), 4)); // the next step drops it
+  await run(s, request(a, 4));
+  await run(s, request(ids(150, 11), 4)); // 150 tokens for another slot: A's cache is stale
+  await run(s, request(ids(80, 12), 4)); // the next step drops it
   await cache.drain();
   expect(cache.stats.saves).toBe(1);
-  const again = run(s, request([...a, ...ids(10, 13)], 4));
+  const again = await run(s, request([...a, ...ids(10, 13)], 4));
   expect(again.cachedTokens).toBe(150);
   expect(cache.stats.hits).toBe(1);
   s.dispose();
@@ -218,7 +236,7 @@ test("the directory keeps to its byte budget, least recently used first (a resto
   const runIn = async (prompt: number[]) => {
     const cache = PromptCache.open({ dir, maxBytes: budget }, plain.path, KV)!;
     const s = new Scheduler(plain.model, { ...options, promptCache: cache });
-    const out = run(s, request(prompt, 4));
+    const out = await run(s, request(prompt, 4));
     s.dispose();
     await cache.drain();
     return { out, cache };
@@ -253,7 +271,7 @@ describe("bad files are ignored with a warning and removed; the answer is the co
     expect(after.answers[0]!.error).toBeUndefined();
     expect(after.answers[0]!.cachedTokens).toBe(0);
     expect(after.cache.stats.hits).toBe(0);
-    expect(after.answers[0]!.texts).toEqual(cold(m.model, request(turn2, 8)).texts);
+    expect(after.answers[0]!.texts).toEqual((await cold(m.model, request(turn2, 8))).texts);
     return after.cache;
   }
 
@@ -280,7 +298,7 @@ describe("bad files are ignored with a warning and removed; the answer is the co
     // The other model never sees it (another namespace)...
     const foreign = await session(other, dir, [request(turn2, 8)]);
     expect(foreign.cache.stats.hits).toBe(0);
-    expect(foreign.answers[0]!.texts).toEqual(cold(other.model, request(turn2, 8)).texts);
+    expect(foreign.answers[0]!.texts).toEqual((await cold(other.model, request(turn2, 8))).texts);
     // ...and a copy renamed into the other model's namespace fails the header's check.
     const otherNs = kvFiles(dir).find(f => join(dir, f) !== file)!;
     copyFileSync(file, join(dir, otherNs));

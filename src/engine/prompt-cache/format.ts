@@ -2,29 +2,47 @@
 // llama_state_seq_get_data wrote it. Everything is checked before a state goes back to llama.cpp
 // (its reader trusts positions and sizes): the namespace key (model, llama.cpp, KV layout), the
 // exact file size (a truncated file), and wyhash checksums of the tokens and of the state (a
-// corrupt one). A file that fails any check is a CacheFileError, never a crash.
+// corrupt one). A file that fails any check is a CacheFileError, never a crash. The state's
+// checksum is chained over 8 MiB pieces, so a writer and a reader can hash a piece at a time
+// between their I/O waits instead of stalling the token loop over hundreds of MB at once.
 //
 //   0  "HEARTHKV"            8 bytes
 //   8  format version        u32
 //  12  token count n         u32
 //  16  namespace key         u64
 //  24  state length          u64
-//  32  state checksum        u64 (wyhash)
+//  32  state checksum        u64 (wyhash chained over 8 MiB pieces; written last)
 //  40  tokens checksum       u64 (wyhash)
 //  48  tokens                n × i32
 //  48 + 4n  state            (state length) bytes
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, read, readSync } from "node:fs";
+import { promisify } from "node:util";
 import { FORMAT_VERSION } from "./identity.ts";
 
 const MAGIC = "HEARTHKV";
 export const HEADER_BYTES = 48;
+/** Where the state checksum sits in the header (a writer fills it in once the state is written). */
+export const STATE_HASH_OFFSET = 32;
+/** The pieces the state checksum is chained over. */
+export const STATE_PIECE = 8 << 20;
+
+/** The state checksum, piece by piece: start from 0n, then `h = nextStateHash(piece, h)` in order. */
+export const nextStateHash = (piece: Uint8Array, h: bigint): bigint => Bun.hash.wyhash(piece, h);
+
+function stateHash(state: Uint8Array): bigint {
+  let h = 0n;
+  for (let at = 0; at < state.length; at += STATE_PIECE) h = nextStateHash(state.subarray(at, Math.min(state.length, at + STATE_PIECE)), h);
+  return h;
+}
+
+const readAt = promisify(read);
 
 export class CacheFileError extends Error {
   override name = "CacheFileError";
 }
 
-/** The header and token ids of a file holding `tokens` and `state`. */
-export function encodeHead(key: bigint, tokens: ArrayLike<number>, state: Uint8Array): Uint8Array {
+/** The header and token ids of a file holding `tokens` and a state of `stateLength` bytes (its checksum still 0). */
+export function encodeHead(key: bigint, tokens: ArrayLike<number>, stateLength: number): Uint8Array {
   const ids = Int32Array.from(tokens);
   const head = new Uint8Array(HEADER_BYTES + ids.byteLength);
   const view = new DataView(head.buffer);
@@ -32,8 +50,7 @@ export function encodeHead(key: bigint, tokens: ArrayLike<number>, state: Uint8A
   view.setUint32(8, FORMAT_VERSION, true);
   view.setUint32(12, ids.length, true);
   view.setBigUint64(16, key, true);
-  view.setBigUint64(24, BigInt(state.length), true);
-  view.setBigUint64(32, Bun.hash.wyhash(state, 0n), true);
+  view.setBigUint64(24, BigInt(stateLength), true);
   view.setBigUint64(40, Bun.hash.wyhash(new Uint8Array(ids.buffer), 0n), true);
   head.set(new Uint8Array(ids.buffer), HEADER_BYTES);
   return head;
@@ -84,7 +101,7 @@ export function readTokens(path: string, key: bigint): { tokens: Int32Array; sta
 export function readEntry(path: string, key: bigint, alloc: (size: number) => Uint8Array = n => new Uint8Array(n)): { tokens: Int32Array; state: Uint8Array; buffer: Uint8Array } {
   const fd = openSync(path, "r");
   try {
-    const { tokens, stateLength, stateHash } = readHead(fd, key);
+    const { tokens, stateLength, stateHash: expected } = readHead(fd, key);
     const buffer = alloc(stateLength);
     const state = buffer.subarray(0, stateLength);
     let at = 0;
@@ -93,7 +110,33 @@ export function readEntry(path: string, key: bigint, alloc: (size: number) => Ui
       if (n <= 0) throw new CacheFileError("state cut short");
       at += n;
     }
-    if (Bun.hash.wyhash(state, 0n) !== stateHash) throw new CacheFileError("state checksum mismatch (corrupt)");
+    if (stateHash(state) !== expected) throw new CacheFileError("state checksum mismatch (corrupt)");
+    return { tokens, state, buffer };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** readEntry in the background: the state is read and hashed a piece at a time. */
+export async function readEntryAsync(path: string, key: bigint, alloc: (size: number) => Uint8Array = n => new Uint8Array(n)): Promise<{ tokens: Int32Array; state: Uint8Array; buffer: Uint8Array }> {
+  const fd = openSync(path, "r");
+  try {
+    const { tokens, stateLength, stateHash: expected } = readHead(fd, key);
+    const buffer = alloc(stateLength);
+    const state = buffer.subarray(0, stateLength);
+    const base = HEADER_BYTES + 4 * tokens.length;
+    let h = 0n;
+    for (let at = 0; at < stateLength; ) {
+      const end = Math.min(stateLength, at + STATE_PIECE);
+      for (let got = at; got < end; ) {
+        const { bytesRead } = await readAt(fd, state, got, end - got, base + got);
+        if (bytesRead <= 0) throw new CacheFileError("state cut short");
+        got += bytesRead;
+      }
+      h = nextStateHash(state.subarray(at, end), h);
+      at = end;
+    }
+    if (h !== expected) throw new CacheFileError("state checksum mismatch (corrupt)");
     return { tokens, state, buffer };
   } finally {
     closeSync(fd);

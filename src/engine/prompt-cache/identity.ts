@@ -7,7 +7,7 @@ import type { KvCacheSettings } from "../../llama/kv-cache-types.ts";
 import { LLAMA_CPP_RELEASE } from "../../util/version.ts";
 
 /** Bumped whenever the file layout (format.ts) or what the key covers changes. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 const SAMPLES = 16;
 const SAMPLE_BYTES = 1 << 20;

@@ -9,7 +9,7 @@ import type { Slot } from "../jobs.ts";
 import { commonPrefix } from "../prefix-sharing.ts";
 import { BLOCK_TOKENS } from "./block-chain.ts";
 import { cacheNamespace, modelFileIdentity } from "./identity.ts";
-import { DiskStore } from "./store.ts";
+import { DiskStore, type StoredSequence } from "./store.ts";
 import { BufferPool } from "./buffer-pool.ts";
 
 /** Sequences shorter than this are not worth a file (their prefill is short too). */
@@ -38,8 +38,17 @@ export interface PromptCacheStats {
 
 export const emptyStats = (): PromptCacheStats => ({ lookups: 0, hits: 0, restoredTokens: 0, saves: 0, savedBytes: 0, discarded: 0 });
 
+/** A stored sequence being read for the queue's first prompt (PromptCache.readyFor). */
+interface Prefetch {
+  prompt: readonly number[];
+  entry: StoredSequence;
+  done: boolean;
+  got: { tokens: Int32Array; state: Uint8Array; buffer: Uint8Array } | null;
+}
+
 export class PromptCache {
   readonly stats = emptyStats();
+  private prefetch: Prefetch | null = null;
   /** Buffers for states in flight (buffer-pool.ts): the copies in the token loop then touch no fresh memory. */
   private readonly buffers = new BufferPool();
 
@@ -112,15 +121,58 @@ export class PromptCache {
    */
   restoreInto(ctx: LlamaContext, slot: Slot, prompt: readonly number[], have: number, holds: (len: number) => boolean = () => true): number | null {
     this.stats.lookups++;
-    const hit = this.store.lookup(prompt);
-    if (!hit || Math.min(hit.blocks * BLOCK_TOKENS, prompt.length - 1) < have + MIN_RESTORE_GAIN) return null;
-    const got = this.store.read(hit.entry, size => this.buffers.take(size));
+    const hit = this.usableHit(prompt, have);
+    if (!hit) return null;
+    const got = this.takePrefetched(prompt, hit.entry) ?? this.store.read(hit.entry, size => this.buffers.take(size));
     if (!got) return null;
     try {
       return this.load(ctx, slot, prompt, got, holds);
     } finally {
       this.buffers.give(got.buffer);
     }
+  }
+
+  /** The stored sequence worth restoring for `prompt` when the KV cache offers `have` tokens of it. */
+  private usableHit(prompt: readonly number[], have: number): { entry: StoredSequence } | null {
+    const hit = this.store.lookup(prompt);
+    return hit && Math.min(hit.blocks * BLOCK_TOKENS, prompt.length - 1) >= have + MIN_RESTORE_GAIN ? hit : null;
+  }
+
+  /**
+   * Whether a queued prompt may be admitted now. When a stored sequence would serve it, its file is
+   * first read (and checked) in the background, so the token loop then only loads the state:
+   * false until that read has ended. One read at a time, for the queue's first prompt.
+   */
+  readyFor(prompt: readonly number[], have: number): boolean {
+    const p = this.prefetch;
+    if (p?.prompt === prompt) return p.done;
+    const hit = this.usableHit(prompt, have);
+    if (!hit) return true;
+    this.dropPrefetch();
+    const next: Prefetch = { prompt, entry: hit.entry, done: false, got: null };
+    this.prefetch = next;
+    void this.store.readAsync(hit.entry, size => this.buffers.take(size)).then(got => {
+      next.got = got;
+      next.done = true;
+      // A prefetch nobody will take (replaced meanwhile) gives its buffer back.
+      if (this.prefetch !== next && got) this.buffers.give(got.buffer);
+    });
+    return false;
+  }
+
+  private takePrefetched(prompt: readonly number[], entry: StoredSequence): { tokens: Int32Array; state: Uint8Array; buffer: Uint8Array } | null {
+    const p = this.prefetch;
+    if (!p || p.prompt !== prompt || !p.done) return null;
+    this.prefetch = null;
+    if (p.entry === entry) return p.got;
+    if (p.got) this.buffers.give(p.got.buffer);
+    return null;
+  }
+
+  private dropPrefetch(): void {
+    const p = this.prefetch;
+    this.prefetch = null;
+    if (p?.done && p.got) this.buffers.give(p.got.buffer);
   }
 
   private load(ctx: LlamaContext, slot: Slot, prompt: readonly number[], got: { tokens: Int32Array; state: Uint8Array }, holds: (len: number) => boolean): number {

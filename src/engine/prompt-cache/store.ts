@@ -13,7 +13,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { log } from "../../util/log.ts";
 import { BLOCK_TOKENS, blockChain } from "./block-chain.ts";
-import { CacheFileError, encodeHead, readEntry, readTokens } from "./format.ts";
+import { CacheFileError, STATE_HASH_OFFSET, STATE_PIECE, encodeHead, nextStateHash, readEntry, readEntryAsync, readTokens } from "./format.ts";
 import type { CacheNamespace } from "./identity.ts";
 
 export interface StoredSequence {
@@ -159,6 +159,20 @@ export class DiskStore {
     }
   }
 
+  /** read(), in the background (restores prefetch the file while the prompt waits in the queue). */
+  async readAsync(entry: StoredSequence, alloc?: (size: number) => Uint8Array): Promise<{ tokens: Int32Array; state: Uint8Array; buffer: Uint8Array } | null> {
+    const path = join(this.dir, entry.name);
+    try {
+      const got = await readEntryAsync(path, this.ns.key, alloc);
+      const t = new Date(this.now());
+      utimesSync(path, t, t);
+      return got;
+    } catch (err) {
+      this.discard(entry.name, err as Error);
+      return null;
+    }
+  }
+
   /** Whether a save of `bytes` would be written now (not paused after a full disk, not too much in flight). */
   accepts(bytes: number): boolean {
     return this.now() >= this.pausedUntil && this.pendingBytes + bytes <= MAX_PENDING_BYTES && bytes <= this.maxBytes;
@@ -172,7 +186,7 @@ export class DiskStore {
     const chain = blockChain(this.ns.key, tokens);
     const name = `${this.ns.hex}-${(chain.at(-1) ?? 0n).toString(16).padStart(16, "0")}-${tokens.length}.kv`;
     const tmp = join(this.dir, `${this.ns.hex}-${process.pid}-${++this.tmpCount}.tmp`);
-    const head = encodeHead(this.ns.key, tokens, state);
+    const head = encodeHead(this.ns.key, tokens, state.length);
     this.pendingBytes += state.length;
     const done = this.write(tmp, head, state)
       .then(() => {
@@ -214,14 +228,23 @@ export class DiskStore {
     try {
       // write(2) may write part of a buffer (a disk filling up does): go on until all is written,
       // so that a full disk surfaces as ENOSPC on the next call rather than as a short file.
-      let at = 0;
-      for (const part of [head, state]) {
+      const writeAll = async (part: Uint8Array, at: number) => {
         for (let done = 0; done < part.length; ) {
-          const { bytesWritten } = await file.write(part, done, part.length - done, at);
+          const { bytesWritten } = await file.write(part, done, part.length - done, at + done);
           done += bytesWritten;
-          at += bytesWritten;
         }
+      };
+      await writeAll(head, 0);
+      // The state goes a piece at a time, each hashed just before it is written.
+      let h = 0n;
+      for (let at = 0; at < state.length; at += STATE_PIECE) {
+        const piece = state.subarray(at, Math.min(state.length, at + STATE_PIECE));
+        h = nextStateHash(piece, h);
+        await writeAll(piece, head.length + at);
       }
+      const sum = new Uint8Array(8);
+      new DataView(sum.buffer).setBigUint64(0, h, true);
+      await writeAll(sum, STATE_HASH_OFFSET);
     } finally {
       await file.close();
     }
