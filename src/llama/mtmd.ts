@@ -9,7 +9,7 @@ import type { LlamaContext } from "./context.ts";
 import { findLibraryDir } from "./library.ts";
 import type { LlamaModel } from "./model.ts";
 
-const symbols = {
+export const mtmdSymbols = {
   hearth_mtmd_init: { args: ["ptr", "ptr", "bool", "i32"], returns: "ptr" },
   hearth_mtmd_free: { args: ["ptr"], returns: "void" },
   hearth_mtmd_caps: { args: ["ptr"], returns: "i32" },
@@ -32,9 +32,9 @@ const symbols = {
   hearth_mtmd_decode_image: { args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
 } as const;
 
-let lib: ReturnType<typeof dlopen<typeof symbols>>["symbols"] | undefined;
+let lib: ReturnType<typeof dlopen<typeof mtmdSymbols>>["symbols"] | undefined;
 function mtmd() {
-  lib ??= dlopen(join(findLibraryDir(), `libhearth_shim.${suffix}`), symbols).symbols;
+  lib ??= dlopen(join(findLibraryDir(), `libhearth_shim.${suffix}`), mtmdSymbols).symbols;
   return lib;
 }
 
