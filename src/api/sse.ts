@@ -21,7 +21,6 @@ export function sseResponse(
   /** Another framing over the same transport (Ollama's NDJSON: one JSON object a line). */
   framing: StreamFraming = SSE_FRAMING,
 ): Response {
-  const encoder = new TextEncoder();
   const source: Bun.DirectUnderlyingSource = {
     type: "direct",
     async pull(controller) {
@@ -30,13 +29,15 @@ export function sseResponse(
       const send = (data: unknown, event?: string) => {
         if (gone) return;
         const payload = typeof data === "string" ? data : JSON.stringify(data);
-        const bytes = encoder.encode(framing.frame(payload, event));
-        const written = controller.write(bytes);
+        // The frame goes to the socket as a string: Bun encodes it into its own buffer, with no
+        // Uint8Array made per event (one per token on a stream).
+        const frame = framing.frame(payload, event);
+        const written = controller.write(frame);
         if (written === 0) {
           gone = true; // the client disconnected
           onCancel();
         } else if (written instanceof Promise) {
-          buffered += bytes.length;
+          buffered += Buffer.byteLength(frame);
           // It resolves once everything written so far has drained.
           void written.then(() => (buffered = 0), () => {});
           if (buffered > maxBufferedBytes) {

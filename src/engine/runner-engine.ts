@@ -286,29 +286,30 @@ export class RunnerEngine implements Engine {
     throw new EngineError("engine_failure", `the model runner stopped (the model is ${this.state.state})`);
   }
 
-  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateEvent> {
-    await this.start();
-    const runner = this.serving();
+  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateEvent> {
     const id = `g${++this.nextId}`;
-    const channel = new EventChannel(request.n ?? 1);
-    this.channels.set(id, channel);
+    let runner: RunnerProcess | null = null;
     const onAbort = () => {
-      if (this.holds(runner)) runner.send({ type: "cancel", id });
+      if (runner && this.holds(runner)) runner.send({ type: "cancel", id });
     };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    runner.send({ type: "generate", id, request });
-    let finished = false;
-    try {
-      if (signal?.aborted) onAbort();
-      for await (const event of channel.drain()) {
-        if (channel.closed && event.kind !== "text") finished = true;
-        yield event;
-      }
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      // A consumer that stops early (client gone) frees the slot.
-      if (!finished) onAbort();
-    }
+    // No generator around the channel: each event goes from the IPC handler to the consumer's
+    // pending next() directly (event-channel.ts).
+    const channel = new EventChannel(request.n ?? 1, {
+      open: async () => {
+        await this.start();
+        runner = this.serving();
+        this.channels.set(id, channel);
+        signal?.addEventListener("abort", onAbort, { once: true });
+        runner.send({ type: "generate", id, request });
+        if (signal?.aborted) onAbort();
+      },
+      stop: finished => {
+        signal?.removeEventListener("abort", onAbort);
+        // A consumer that stops early (client gone) frees the slot.
+        if (!finished) onAbort();
+      },
+    });
+    return channel;
   }
 
   private async call<T>(message: ToRunner & { id: string }): Promise<T> {

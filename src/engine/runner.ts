@@ -16,6 +16,7 @@ import { Embedder, POOLING_NAMES, RANK_POOLING } from "./embedder.ts";
 import { Scheduler } from "./scheduler.ts";
 import { openVision, visionReporter } from "./runner-vision.ts";
 import { openRunnerCache, type PromptCache } from "./prompt-cache/prompt-cache.ts";
+import { installLoopProbe, type LoopProbe } from "./loop-probe.ts";
 import type { GenerateEvent, ModelInfo } from "./types.ts";
 
 const send = (message: FromRunner) => process.send!(message);
@@ -33,12 +34,15 @@ export class Runner {
   /** Events of the current step, sent as one IPC message. */
   private outbox: Array<[string, GenerateEvent]> = [];
   private wake: (() => void) | null = null;
+  /** Times the loop outside llama_decode when HEARTH_LOOP_PROBE is set (bench/token-cost.ts). */
+  private probe: LoopProbe | null = null;
   /** Reports the vision encoder's counters when they change (vision models only). */
   private reportVision: (() => void) | null = null;
   private takesImages = false;
   private running = true;
   // What the supervisor last heard of slots, queue and KV fill (sent only when it changes).
-  private lastStatus = "";
+  private lastBusy = -1;
+  private lastQueued = -1;
   private lastKv = -1;
   private lastStatusAt = 0;
 
@@ -78,6 +82,7 @@ export class Runner {
           promptCache: (this.promptCache = openRunnerCache(config, kvCache, send)),
           vision: await this.openVision(config, model),
         });
+        this.probe = installLoopProbe(this.scheduler.ctx);
       }
       send({ type: "ready", info: { ...this.describe(devices), nBatch: config.nBatch, nPredict: config.nPredict ?? -1 } });
     } catch (err) {
@@ -190,14 +195,17 @@ export class Runner {
 
   /** Slots and queue whenever they change; the KV fill alone at most every 250 ms. */
   private sendStatus(scheduler: Scheduler): void {
-    const status = `${scheduler.slotsBusy}/${scheduler.queued}`;
+    // Compared as numbers: this runs every step, between two decodes.
+    const slotsBusy = scheduler.slotsBusy;
+    const queued = scheduler.queued;
     const kvTokens = scheduler.kvTokens;
     const now = performance.now();
-    if (status === this.lastStatus && (kvTokens === this.lastKv || now - this.lastStatusAt <= 250)) return;
-    this.lastStatus = status;
+    if (slotsBusy === this.lastBusy && queued === this.lastQueued && (kvTokens === this.lastKv || now - this.lastStatusAt <= 250)) return;
+    this.lastBusy = slotsBusy;
+    this.lastQueued = queued;
     this.lastKv = kvTokens;
     this.lastStatusAt = now;
-    send({ type: "status", slotsBusy: scheduler.slotsBusy, queued: scheduler.queued, kvTokens, kvCapacity: scheduler.kvCapacity });
+    send({ type: "status", slotsBusy, queued, kvTokens, kvCapacity: scheduler.kvCapacity });
   }
 
   /** The token loop: one step, send what it produced, let IPC messages in, repeat until shutdown. */
@@ -211,6 +219,7 @@ export class Runner {
       if (worked || scheduler?.hasWork()) {
         await new Promise(resolve => setImmediate(resolve));
       } else {
+        this.probe?.idle();
         await new Promise<void>(resolve => (this.wake = resolve));
         this.wake = null;
       }

@@ -26,8 +26,14 @@ export class TextStream {
 
   push(bytes: Uint8Array): PushResult {
     if (this.done) return { text: "", stopped: true };
-    this.held += this.decoder.decode(bytes, { stream: true });
-    if (this.stops.length === 0) return this.release(this.held.length);
+    const decoded = this.decoder.decode(bytes, { stream: true });
+    if (this.stops.length === 0) {
+      // Nothing to hold back but an incomplete character, which the decoder keeps itself.
+      const text = this.held ? this.held + decoded : decoded;
+      this.held = "";
+      return { text, stopped: false };
+    }
+    this.held += decoded;
 
     // Earliest stop string in the held text wins (held text never contains an earlier one).
     let cut = -1;

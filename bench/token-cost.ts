@@ -1,0 +1,172 @@
+// The per-token cost outside llama_decode, in CPU time: what the README's "What the per-token
+// time is made of" reports, measured so that it holds on a machine other work shares.
+//
+//   bun bench/token-cost.ts [--tree DIR]... [--rounds 6] [--short 16] [--long 144] [--llama-server]
+//
+// Each --tree is a Hearth source checkout (default: this one); give two to compare versions (e.g.
+// `git archive <commit> | tar -x -C /tmp/base`, with lib/ and node_modules/ linked). All servers
+// stay up and take turns request by request, who goes first alternating (ABBA), on one stream.
+// Per token, from two requests of --short and --long tokens out (greedy, ignore_eos, fresh
+// prompts), (long − short) / (long − short tokens), so what a request costs once (parsing,
+// template, prefill) cancels:
+//   - runner loop: the runner's JS thread outside llama_decode, end of one decode to the start of
+//     the next — its thread CPU clock and the wall clock (src/engine/loop-probe.ts, switched on by
+//     HEARTH_LOOP_PROBE);
+//   - HTTP process: CPU time of all its threads (/proc/PID/task/*/schedstat, ns);
+//   - runner total: CPU time of all the runner's threads, llama_decode's included.
+// CPU clocks count only what a process itself ran, so other load on the machine changes them far
+// less than it changes throughput (it still costs cache and migrations: compare versions measured
+// in the same call, alternating). With --llama-server its process's total CPU per token is shown
+// beside Hearth's (HTTP + runner).
+import { parseArgs } from "node:util";
+import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import type { Subprocess } from "bun";
+import { generatedModel } from "../test/helpers/models.ts";
+import { childPids, freePort, startLlamaServer, type Running } from "../test/helpers/server.ts";
+import { fillerText, median, streamChat } from "./load.ts";
+
+const { values } = parseArgs({
+  options: {
+    tree: { type: "string", multiple: true },
+    model: { type: "string" },
+    rounds: { type: "string", default: "6" },
+    short: { type: "string", default: "16" },
+    long: { type: "string", default: "144" },
+    threads: { type: "string", default: "2" },
+    "prompt-words": { type: "string", default: "200" },
+    ctx: { type: "string", default: "24576" },
+    "llama-server": { type: "boolean", default: false },
+  },
+});
+const trees = (values.tree ?? ["."]).map(t => resolve(t));
+const modelPath = values.model ? resolve(values.model) : await generatedModel("qwen2.5-0.5b-q4_0");
+const modelId = basename(modelPath).replace(/\.gguf$/, "");
+const [SHORT, LONG, ROUNDS] = [Number(values.short), Number(values.long), Number(values.rounds)];
+const serverArgs = ["--threads", values.threads!, "--ctx-size", values.ctx!, "--parallel", "16", "--batch-size", "512"];
+
+/** CPU time (ms) a thread group has run, from each thread's schedstat (first field, ns). */
+function cpuMs(pid: number, onlyMain = false): number {
+  const tasks = onlyMain ? [String(pid)] : readdirSync(`/proc/${pid}/task`);
+  let ns = 0;
+  for (const t of tasks) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      /* a thread that just ended */
+    }
+  }
+  return ns / 1e6;
+}
+
+interface Target {
+  label: string;
+  url: string;
+  stop(): Promise<void>;
+  /** Counters at this moment: CPU ms by process part, and the loop probe's totals. */
+  sample(): Record<string, number>;
+}
+
+async function startTree(tree: string, i: number): Promise<Target> {
+  const port = await freePort();
+  const probePath = resolve(tmpdir(), `hearth-loop-probe-${process.pid}-${i}.json`);
+  rmSync(probePath, { force: true });
+  const proc: Subprocess = Bun.spawn([process.execPath, `${tree}/src/cli.ts`, "serve", "--port", String(port), "--model", modelPath, ...serverArgs], {
+    cwd: tree,
+    env: { ...process.env, HEARTH_LOG_LEVEL: "warn", HEARTH_LOOP_PROBE: probePath },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let t = 0; ; t++) {
+    if (t > 600) throw new Error(`${tree}: server not ready`);
+    const states: string[] = await fetch(`${url}/health`).then(r => r.json() as Promise<any>).then(j => j.models?.map((m: any) => m.state) ?? [], () => []);
+    if (states.includes("loaded")) break;
+    if (states.includes("failed")) throw new Error(`${tree}: the model failed to load`);
+    await Bun.sleep(100);
+  }
+  const runner = childPids(proc.pid!)[0]!;
+  return {
+    label: `hearth ${tree}`,
+    url,
+    async stop() {
+      proc.kill("SIGTERM");
+      await Promise.race([proc.exited, Bun.sleep(5000)]);
+      proc.kill("SIGKILL");
+      rmSync(probePath, { force: true });
+    },
+    sample() {
+      let probe = { steps: 0, outsideWallMs: 0, outsideCpuMs: 0 };
+      try {
+        probe = JSON.parse(readFileSync(probePath, "utf8"));
+      } catch {
+        /* no run of steps yet */
+      }
+      return {
+        http: cpuMs(proc.pid!),
+        runnerMain: cpuMs(runner, true),
+        runnerAll: cpuMs(runner),
+        steps: probe.steps,
+        loopCpu: probe.outsideCpuMs,
+        loopWall: probe.outsideWallMs,
+      };
+    },
+  };
+}
+
+function llamaTarget(server: Running): Target {
+  return { label: "llama-server", url: server.url, stop: () => server.stop(), sample: () => ({ total: cpuMs(server.proc.pid!) }) };
+}
+
+let seed = Math.floor(Math.random() * 1e6);
+/** Counters spent by one request of `maxTokens` tokens out. */
+async function spend(target: Target, maxTokens: number): Promise<Record<string, number>> {
+  const before = target.sample();
+  const r = await streamChat(target.url, modelId, [{ role: "user", content: fillerText(Number(values["prompt-words"]), seed++) }], maxTokens);
+  if (r.failed) throw new Error(`${target.label}: request failed or short`);
+  await Bun.sleep(100); // the runner writes its probe when its loop goes idle, just after the last event
+  const after = target.sample();
+  return Object.fromEntries(Object.keys(after).map(k => [k, after[k]! - before[k]!]));
+}
+
+const targets: Target[] = [];
+try {
+  for (const [i, tree] of trees.entries()) targets.push(await startTree(tree, i));
+  if (values["llama-server"]) targets.push(llamaTarget(await startLlamaServer(["-m", modelPath, "-t", values.threads!, "-c", values.ctx!, "-np", "16", "-b", "512", "-kvu", "--no-webui"])));
+  // Warm-up: Bun's JIT compiles the hot paths during the first requests after a start.
+  for (const t of targets) for (let k = 0; k < 2; k++) await spend(t, LONG);
+  const perToken = new Map<Target, Array<Record<string, number>>>(targets.map(t => [t, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const t of order) {
+      const s = await spend(t, SHORT);
+      const l = await spend(t, LONG);
+      const row = Object.fromEntries(Object.keys(l).map(k => [k, k === "steps" ? l[k]! - s[k]! : (l[k]! - s[k]!) / (LONG - SHORT)]));
+      if (row.steps !== undefined) {
+        // The probe's own per-step figures (its step count differs from the tokens by the first one).
+        row.loopCpu = (l.loopCpu! - s.loopCpu!) / row.steps;
+        row.loopWall = (l.loopWall! - s.loopWall!) / row.steps;
+        delete row.steps;
+      }
+      perToken.get(t)!.push(row);
+      console.error(`round ${round + 1} ${t.label}: ${JSON.stringify(row, (_, v) => (typeof v === "number" ? Math.round(v * 1000) / 1000 : v))}`);
+    }
+  }
+  console.log(`\nper token, ms (median over ${ROUNDS} rounds [min-max]); ${modelId}, threads ${values.threads}`);
+  for (const t of targets) {
+    const rows = perToken.get(t)!;
+    const cell = (k: string) => {
+      const v = rows.map(r => r[k]!);
+      return `${median(v).toFixed(3)} [${Math.min(...v).toFixed(3)}-${Math.max(...v).toFixed(3)}]`;
+    };
+    console.log(`${t.label}`);
+    for (const k of Object.keys(rows[0]!)) console.log(`  ${k.padEnd(11)} ${cell(k)}`);
+    if (rows[0]!.http !== undefined) {
+      const outside = rows.map(r => r.loopCpu! + r.http!);
+      console.log(`  ${"loop+http".padEnd(11)} ${median(outside).toFixed(3)} [${Math.min(...outside).toFixed(3)}-${Math.max(...outside).toFixed(3)}]  (runner loop CPU outside decode + HTTP process CPU)`);
+    }
+  }
+} finally {
+  await Promise.all(targets.map(t => t.stop()));
+}
