@@ -109,7 +109,9 @@ export class Scheduler {
   }
 
   get slotsBusy(): number {
-    return this.slots.filter(s => s.choice).length;
+    let busy = 0;
+    for (const s of this.slots) if (s.choice) busy++;
+    return busy;
   }
 
   /** Most choices one request may ask for. */
@@ -117,9 +119,11 @@ export class Scheduler {
     return this.choiceSlots.length + 1;
   }
 
-  private get allSlots(): Slot[] {
-    return this.choiceSlots.length ? [...this.slots, ...this.choiceSlots] : this.slots;
+  /** Every sequence's slot, choice sequences last (built once: read several times a step). */
+  private get allSlots(): readonly Slot[] {
+    return (this.everySlot ??= this.choiceSlots.length ? [...this.slots, ...this.choiceSlots] : this.slots);
   }
+  private everySlot: Slot[] | null = null;
 
   get queued(): number {
     return this.queue.length;
@@ -127,7 +131,9 @@ export class Scheduler {
 
   /** Tokens the slots hold in the KV cache (a prefix shared by slots counts once per slot). */
   get kvTokens(): number {
-    return this.allSlots.reduce((n, s) => n + s.cached.length, 0);
+    let n = 0;
+    for (const s of this.allSlots) n += s.cached.length;
+    return n;
   }
 
   get kvCapacity(): number {
