@@ -1,7 +1,8 @@
 // Fuzzing every endpoint of a real server with generated bodies (valid, near-valid, hostile):
 // every answer is 200 or 4xx in its dialect's envelope (Anthropic's on /v1/messages, Ollama's on
 // /api/..., llama-server's on its native routes, else OpenAI's; Responses streams numbered typed events), never 5xx and never a stack trace, and the
-// server still answers a known request exactly as before. FUZZ_RUNS bodies per endpoint (CI: a
+// server still answers a known request exactly as before. A stream that began may end in an error
+// only for a grammar found too ambiguous on the way (stream-errors.ts). FUZZ_RUNS bodies per endpoint (CI: a
 // few hundred; `make fuzz`: 10,000). FUZZ_SEED reproduces a run.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
@@ -15,6 +16,7 @@ import * as arb from "./arbitraries.ts";
 import * as ollama from "./ollama-arbitraries.ts";
 import * as native from "./llama-server-bodies.ts";
 import { fimModel, rerankerModel } from "../helpers/native-models.ts";
+import { tooAmbiguous } from "./stream-errors.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,11 +64,13 @@ async function judge(res: Response, path: string): Promise<string | null> {
   if (isNativePath(path)) return native.judgeNative(res.status, type, text);
   if (type.startsWith("text/event-stream") && (path === "/v1/responses" || path === "/responses")) return judgeResponsesStream(text);
   if (type.startsWith("text/event-stream")) {
-    // A stream that failed after its first byte carries the error as an event: never a 5xx one.
-    for (const event of text.split("\n\n")) {
+    // A stream that failed after its first byte carries the error as an event: only a grammar
+    // found too ambiguous on the way (stream-errors.ts), as the stream's last event.
+    const events = text.split("\n\n").filter(e => e.trim());
+    for (const [i, event] of events.entries()) {
       if (!event.startsWith("data: {")) continue;
       const data = JSON.parse(event.slice(6));
-      if (data.error) return `stream error event: ${JSON.stringify(data.error)}`;
+      if (data.error) return i === events.length - 1 && data.error.code === "invalid_grammar" && tooAmbiguous(data.error.message) ? null : `stream error event: ${JSON.stringify(data.error)}`;
     }
     return text.trim().endsWith("data: [DONE]") ? null : "stream did not end with [DONE]";
   }
@@ -86,8 +90,12 @@ async function judge(res: Response, path: string): Promise<string | null> {
 
 function judgeAnthropic(status: number, type: string, text: string): string | null {
   if (type.startsWith("text/event-stream")) {
-    for (const frame of text.split("\n\n")) {
-      if (frame.startsWith("event: error")) return `stream error event: ${frame}`;
+    const frames = text.split("\n\n").filter(f => f.trim());
+    for (const [i, frame] of frames.entries()) {
+      if (frame.startsWith("event: error")) {
+        const e = JSON.parse(frame.slice(frame.indexOf("data: ") + 6)).error;
+        return i === frames.length - 1 && e?.type === "invalid_request_error" && tooAmbiguous(e.message) ? null : `stream error event: ${frame}`;
+      }
       if (frame.trim() && !/^event: \w+\ndata: \{/.test(frame)) return `an unnamed or non-JSON frame: ${frame.slice(0, 200)}`;
     }
     return text.trim().endsWith('event: message_stop\ndata: {"type":"message_stop"}') ? null : "stream did not end with message_stop";
@@ -109,14 +117,14 @@ function judgeAnthropic(status: number, type: string, text: string): string | nu
 function judgeOllama(status: number, type: string, text: string): string | null {
   if (type.startsWith("application/x-ndjson")) {
     const lines = text.trimEnd().split("\n");
-    for (const line of lines) {
+    for (const [i, line] of lines.entries()) {
       let obj: any;
       try {
         obj = JSON.parse(line);
       } catch {
         return `a line that is not JSON: ${line.slice(0, 200)}`;
       }
-      if (obj.error !== undefined) return `stream error line: ${line.slice(0, 300)}`;
+      if (obj.error !== undefined) return i === lines.length - 1 && Object.keys(obj).length === 1 && tooAmbiguous(obj.error) ? null : `stream error line: ${line.slice(0, 300)}`;
     }
     const last = JSON.parse(lines.at(-1)!);
     return last.done === true || last.status === "success" ? null : `stream did not end with done: ${lines.at(-1)!.slice(0, 200)}`;
@@ -142,7 +150,7 @@ function judgeResponsesStream(text: string): string | null {
     if (!m) return `an unnamed or non-JSON frame: ${frame.slice(0, 200)}`;
     const data = JSON.parse(m[2]!);
     if (data.type !== m[1] || data.sequence_number !== i) return `frame ${i} is ${m[1]} carrying ${data.type} #${data.sequence_number}`;
-    if (data.type === "error") return `stream error event: ${frame}`;
+    if (data.type === "error") return i === frames.length - 1 && data.code === "invalid_grammar" && tooAmbiguous(data.message) ? null : `stream error event: ${frame}`;
   }
   return /^event: response\.(completed|incomplete)\n/.test(frames.at(-1) ?? "") ? null : "stream did not end with response.completed";
 }
