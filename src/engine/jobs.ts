@@ -161,5 +161,5 @@ const UNBOUNDED_RESERVE = 256;
 export function reservation(job: Job): number {
   // Choices share the prompt's cells; each generates its own.
   const each = job.request.maxTokens === null ? Math.min(job.maxTokens, UNBOUNDED_RESERVE) : job.maxTokens;
-  return job.prompt.length + (job.request.n ?? 1) * each;
+  return cellsUpTo(job.media, job.prompt.length) + (job.request.n ?? 1) * each;
 }

@@ -150,7 +150,9 @@ export class Scheduler {
     const media = imagePromptFor(this.options.vision, request, this.slotCtx);
     if (media && "code" in media) return emit({ kind: "error", ...media });
     if (media) emit = emitFreeingImages(emit, media);
-    const checked = checkRequest(this.model.vocab, request, { slotCtx: this.slotCtx, maxChoices: this.maxChoices, nPredict: this.options.nPredict }, media?.prompt);
+    // An M-RoPE image fills more KV cells than its prompt entries: the context has that much less room.
+    const slotCtx = media ? this.slotCtx - (media.cells - media.prompt.length) : this.slotCtx;
+    const checked = checkRequest(this.model.vocab, request, { slotCtx, maxChoices: this.maxChoices, nPredict: this.options.nPredict }, media?.prompt);
     if ("code" in checked) return emit({ kind: "error", ...checked });
     if (request.slot !== undefined && request.slot >= this.slots.length) {
       return emit({ kind: "error", code: "invalid_request", message: `id_slot ${request.slot}: the model has ${this.slots.length} slots (0-${this.slots.length - 1})` });
