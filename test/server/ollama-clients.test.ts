@@ -232,6 +232,10 @@ describe("the ollama library", () => {
     await client.generate({ model: STORIES, prompt: "", keep_alive: -1 });
     const forever = (await client.ps()).models.find(m => m.name === `${STORIES}:latest`)!;
     expect(Date.parse(forever.expires_at as unknown as string)).toBeGreaterThan(Date.now() + 100 * 365 * 86400_000);
+    // Seconds past what a Date holds (the HTTP fuzz's keep_alive 1e308 made ps a 500): as long.
+    await client.generate({ model: STORIES, prompt: "", keep_alive: 1e308 });
+    const farOff = (await client.ps()).models.find(m => m.name === `${STORIES}:latest`)!;
+    expect(farOff.expires_at).toEqual(forever.expires_at);
     const load = await client.generate({ model: STORIES, prompt: "", stream: false, keep_alive: 0 });
     expect(load.done_reason).toBe("unload");
     expect((await client.ps()).models.map(m => m.name)).not.toContain(`${STORIES}:latest`);

@@ -44,6 +44,7 @@ export async function tags(models: ModelSource, digests: FileDigests) {
 
 /** The far-off time Ollama shows for a model that stays loaded. */
 const NEVER = "2318-08-08T00:00:00Z";
+const NEVER_MS = Date.parse(NEVER);
 
 export async function ps(models: ModelSource, digests: FileDigests) {
   const loaded = (await models.list()).filter(m => m.state === "loaded");
@@ -56,7 +57,8 @@ export async function ps(models: ModelSource, digests: FileDigests) {
       const { modified_at: _, ...rest } = entry(m, digests);
       return {
         ...rest,
-        expires_at: expires === null ? NEVER : new Date(expires).toISOString(),
+        // A keep_alive past that time (1e308 seconds: past what a Date holds) keeps it loaded as long.
+        expires_at: expires === null || !(expires < NEVER_MS) ? NEVER : new Date(expires).toISOString(),
         size_vram: layers > 0 ? Math.round((m.sizeBytes * onGpu) / layers) : 0,
         context_length: m.info?.nCtx ?? m.contextLength ?? 0,
       };
