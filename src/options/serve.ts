@@ -198,6 +198,7 @@ export const SERVE_OPTIONS = {
     arg: "BYTES",
     unit: "bytes",
     defaultText: "the smaller of 8 GiB and 10% of the free disk",
+    env: "HEARTH_PROMPT_CACHE_SIZE",
     help: "byte budget of the prompt cache directory, least recently used dropped first; 0 turns the prompt cache off",
   },
   "log-format": { kind: "enum", arg: "F", choices: ["pretty", "json"] as const satisfies readonly LogFormat[], default: "pretty", help: "pretty, or json: one object per line, one line per request" },

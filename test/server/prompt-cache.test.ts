@@ -37,7 +37,8 @@ async function metric(url: string, name: string): Promise<number> {
 
 test("after a restart, the next turn starts from the saved sequence and answers as a cold server does", async () => {
   const dir = join(root, "restart");
-  const args = ["--model", modelA, "--parallel", "1", "--prompt-cache-dir", dir];
+  // (A size given here: the tests' environment turns the cache off, test/setup.ts.)
+  const args = ["--model", modelA, "--parallel", "1", "--prompt-cache-dir", dir, "--prompt-cache-size", String(1 << 30)];
   const first = await startHearth(args);
   try {
     const t1 = await complete(first.url, turn1);
@@ -73,7 +74,7 @@ test("after a restart, the next turn starts from the saved sequence and answers 
 
 test("under --max-loaded 1, two models alternating each resume from disk", async () => {
   const dir = join(root, "swap");
-  const server = await startHearth(["--model", modelA, "--model", modelB, "--max-loaded", "1", "--parallel", "1", "--prompt-cache-dir", dir]);
+  const server = await startHearth(["--model", modelA, "--model", modelB, "--max-loaded", "1", "--parallel", "1", "--prompt-cache-dir", dir, "--prompt-cache-size", String(1 << 30)]);
   const idA = "tiny-qwen2", idB = "tiny-llama-spm";
   try {
     const ids = (await (await fetch(`${server.url}/v1/models`)).json() as any).data.map((m: any) => m.id as string);
