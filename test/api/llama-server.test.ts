@@ -139,4 +139,8 @@ test("/props, /slots, POST /props, and the un-prefixed OpenAI routes", async () 
   expect(chat.timings.predicted_n).toBe(4);
   const count: any = await (await post("/chat/completions/input_tokens", { messages: [{ role: "user", content: "hi" }] })).json();
   expect(count.input_tokens).toBeGreaterThan(2);
+  // llama-server's `verbose`: the rendered prompt rides along in __verbose.
+  const verbose: any = await (await post("/chat/completions", { messages: [{ role: "user", content: "Book" }], verbose: true })).json();
+  expect(verbose.__verbose.prompt).toContain("Book");
+  expect("__verbose" in chat).toBe(false);
 });

@@ -18,7 +18,9 @@ export async function chatCompletions(body: ChatCompletionBody, models: ModelSou
   const name = body.model || model.id;
   if (!body.stream) {
     const answers = await collectAnswers(started, prepared);
-    return completionBody(responseHeader("chatcmpl", "chat.completion", name, model.fingerprint), answers, promptTokens, answerChoice);
+    const answer = completionBody(responseHeader("chatcmpl", "chat.completion", name, model.fingerprint), answers, promptTokens, answerChoice);
+    // What llama-server's `verbose` shows that the answer does not: the prompt as the template rendered it.
+    return body.verbose ? { ...answer, __verbose: { prompt: prepared.rendered.prompt } } : answer;
   }
   const header = responseHeader("chatcmpl", "chat.completion.chunk", name, model.fingerprint);
   const usage = { include: body.stream_options?.include_usage === true, promptTokens };

@@ -67,6 +67,8 @@ export const chatCompletionBody = t.Object({
   reasoning_format: t.Optional(t.Union([t.Literal("none"), t.Literal("auto"), t.Literal("deepseek"), t.Null()])),
   logprobs: t.Optional(t.Union([t.Boolean(), t.Null()])),
   top_logprobs: t.Optional(t.Union([t.Integer({ minimum: 0, maximum: 20 }), t.Null()])),
+  // llama-server's debugging aid: the answer carries `__verbose` with the rendered prompt.
+  verbose: t.Optional(t.Union([t.Boolean(), t.Null()])),
 });
 
 export type ChatCompletionBody = typeof chatCompletionBody.static;
