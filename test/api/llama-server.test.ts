@@ -143,4 +143,11 @@ test("/props, /slots, POST /props, and the un-prefixed OpenAI routes", async () 
   const verbose: any = await (await post("/chat/completions", { messages: [{ role: "user", content: "Book" }], verbose: true })).json();
   expect(verbose.__verbose.prompt).toContain("Book");
   expect("__verbose" in chat).toBe(false);
+  // No assistant prefill: asking for one is refused, not ignored; the default values pass.
+  const messages = [{ role: "user", content: "hi" }, { role: "assistant", content: "Hel" }];
+  for (const body of [{ add_generation_prompt: true, continue_final_message: true }, { continue_final_message: true }, { add_generation_prompt: false }]) {
+    const refused = await post("/chat/completions", { messages, ...body });
+    expect(refused.status).toBe(400);
+  }
+  expect((await post("/chat/completions", { messages, add_generation_prompt: true, continue_final_message: false })).status).toBe(200);
 });

@@ -69,6 +69,10 @@ export const chatCompletionBody = t.Object({
   top_logprobs: t.Optional(t.Union([t.Integer({ minimum: 0, maximum: 20 }), t.Null()])),
   // llama-server's debugging aid: the answer carries `__verbose` with the rendered prompt.
   verbose: t.Optional(t.Union([t.Boolean(), t.Null()])),
+  // vLLM's / llama-server's prompt switches: Hearth always opens a new assistant turn (no prefill),
+  // so only their default values are taken (translate.ts).
+  add_generation_prompt: t.Optional(t.Union([t.Boolean(), t.Null()])),
+  continue_final_message: t.Optional(t.Union([t.Boolean(), t.Null()])),
 });
 
 export type ChatCompletionBody = typeof chatCompletionBody.static;

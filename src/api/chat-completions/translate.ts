@@ -67,7 +67,19 @@ export function reasoningFields(body: ReasoningBody) {
   };
 }
 
+/** A request for the prompt to end anywhere but at a new assistant turn: a 400, not silently ignored. */
+function checkPromptSwitches(body: ChatCompletionBody): void {
+  if (body.add_generation_prompt === true && body.continue_final_message === true) {
+    throw badRequest("add_generation_prompt and continue_final_message cannot both be true", { param: "continue_final_message" });
+  }
+  if (body.continue_final_message === true || body.add_generation_prompt === false) {
+    const param = body.continue_final_message === true ? "continue_final_message" : "add_generation_prompt";
+    throw badRequest(`${param}: continuing the final message (assistant prefill) is not supported; the answer always starts a new assistant turn`, { param });
+  }
+}
+
 export function toChatRequest(body: ChatCompletionBody): ChatRequest {
+  checkPromptSwitches(body);
   const grammar = requestGrammar(body);
   const logprobs = chatLogprobsRequest(body);
   return {
