@@ -71,6 +71,8 @@ export class Runner {
         this.embedder = new Embedder(model, { nCtx: Math.min(nCtx, model.nCtxTrain || nCtx), threads: config.threads });
       } else {
         const kvCache = { typeK: config.cacheTypeK ?? "f16", typeV: config.cacheTypeV ?? "f16", flashAttn: config.flashAttn ?? "auto" } as const;
+        // The projector first: the prompt cache's namespace covers the one loaded (named or paired).
+        const vision = await this.openVision(config, model);
         this.scheduler = new Scheduler(model, {
           nCtx,
           parallel: config.parallel,
@@ -79,8 +81,8 @@ export class Runner {
           queueSize: config.queueSize,
           nPredict: config.nPredict,
           kvCache,
-          promptCache: (this.promptCache = openRunnerCache(config, kvCache, send)),
-          vision: await this.openVision(config, model),
+          promptCache: (this.promptCache = openRunnerCache(config, kvCache, send, vision?.projector.path)),
+          vision,
         });
         this.probe = installLoopProbe(this.scheduler.ctx);
       }

@@ -126,6 +126,8 @@ export class Projector {
   private constructor(
     p: Pointer,
     private readonly model: LlamaModel,
+    /** The file it was loaded from (the prompt cache keys image KV on its content). */
+    readonly path: string,
   ) {
     this.#ptr = p;
     const caps = mtmd().hearth_mtmd_caps(p);
@@ -137,7 +139,7 @@ export class Projector {
   static load(path: string, model: LlamaModel, options: { useGpu: boolean; threads: number }): Projector {
     const p = mtmd().hearth_mtmd_init(ptr(cString(path)), model.ptr, options.useGpu, options.threads) as Pointer | null;
     if (!p) throw new Error(`cannot load the projector ${path} for this model (see the log: not a projector, or made for a model of another width)`);
-    return new Projector(p, model);
+    return new Projector(p, model, path);
   }
 
   get ptr(): Pointer {

@@ -2,19 +2,24 @@
 // shutdown) comes back in a new scheduler (a restart), and greedy answers equal a cold prefill's,
 // on a plain model and a sliding-window one (Gemma 3 shape), for n = 1 and n = 2. Each run asserts
 // that a restore happened. Bad files (corrupt, truncated, another model's) and a full disk are
-// ignored: the answer is the cold one and nothing throws.
+// ignored: the answer is the cold one and nothing throws. A vision model's sequence with an image
+// is restored only under the projector that encoded it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PromptCache } from "../../src/engine/prompt-cache/prompt-cache.ts";
 import { Scheduler, type SchedulerOptions } from "../../src/engine/scheduler.ts";
-import type { GenerateEvent, GenerateRequest } from "../../src/engine/types.ts";
+import type { GenerateEvent, GenerateRequest, PromptSegment } from "../../src/engine/types.ts";
+import { Vision } from "../../src/engine/vision.ts";
 import { importCheckpoint } from "../../src/import/import.ts";
 import { LlamaModel } from "../../src/llama/index.ts";
+import { Projector } from "../../src/llama/mtmd.ts";
 import type { KvCacheSettings } from "../../src/llama/kv-cache-types.ts";
 import { checkpoint, cleanup, tempRoot } from "../import/checkpoints.ts";
+import { png } from "../helpers/images.ts";
 import { generatedModel } from "../helpers/models.ts";
+import { visionModelDir } from "../helpers/vision-models.ts";
 import { greedyRequest } from "./scheduler-driver.ts";
 
 const KV: KvCacheSettings = { typeK: "f16", typeV: "f16", flashAttn: "auto" };
@@ -90,7 +95,7 @@ async function cold(model: LlamaModel, r: GenerateRequest): Promise<Answer> {
   }
 }
 
-const open = (m: { path: string }, dir: string, maxBytes = 1 << 30) => PromptCache.open({ dir, maxBytes }, m.path, KV)!;
+const open = (m: { path: string }, dir: string, maxBytes = 1 << 30) => PromptCache.open({ dir, maxBytes }, { model: m.path }, KV)!;
 
 /** A "server run": a scheduler with the cache in `dir` runs the requests, then goes away (its slots are saved). */
 async function session(m: { model: LlamaModel; path: string }, dir: string, requests: GenerateRequest[]): Promise<{ answers: Answer[]; cache: PromptCache }> {
@@ -234,7 +239,7 @@ test("the directory keeps to its byte budget, least recently used first (a resto
   const budget = Math.floor(fileBytes * 2.5);
   const a = ids(150, 21), b = ids(150, 22), c = ids(150, 23);
   const runIn = async (prompt: number[]) => {
-    const cache = PromptCache.open({ dir, maxBytes: budget }, plain.path, KV)!;
+    const cache = PromptCache.open({ dir, maxBytes: budget }, { model: plain.path }, KV)!;
     const s = new Scheduler(plain.model, { ...options, promptCache: cache });
     const out = await run(s, request(prompt, 4));
     s.dispose();
@@ -318,6 +323,81 @@ describe("bad files are ignored with a warning and removed; the answer is the co
     } finally {
       full.release();
     }
+  });
+});
+
+// An image enters the prompt's ids only as its pixel hash, so the KV the projector made of it is
+// valid only under that projector: the namespace covers the projector file's content.
+describe("a vision model's stored sequence with an image", () => {
+  let model: LlamaModel;
+  let modelFile: string;
+  let dir: string;
+  const projectors: Record<"same" | "other", { path: string; vision: Vision }> = {} as never;
+
+  beforeAll(async () => {
+    const vdir = await visionModelDir("gemma3");
+    const path = join(vdir, "mmproj-model.gguf");
+    modelFile = join(vdir, "model.gguf");
+    model = LlamaModel.load(modelFile);
+    // Another projector for the same model: the same file with the last 1,024 weights of its
+    // last tensor negated (f32, little-endian: every 4th byte from the end holds a sign bit).
+    const otherPath = join(root, "mmproj-other.gguf");
+    const bytes = readFileSync(path);
+    for (let i = bytes.length - 1; i >= bytes.length - 4096; i -= 4) bytes[i] = bytes[i]! ^ 0x80;
+    writeFileSync(otherPath, bytes);
+    for (const [name, p] of [["same", path], ["other", otherPath]] as const) {
+      projectors[name] = { path: p, vision: new Vision(Projector.load(p, model, { useGpu: false, threads: 1 }), model.vocab) };
+    }
+    dir = newDir();
+  });
+  afterAll(() => {
+    for (const p of Object.values(projectors)) p.vision.projector.dispose();
+    model?.dispose();
+  });
+
+  const image = png(48, 40, (x, y) => [x * 5, y * 6, (x * y) % 256]);
+  const words = (n: number, from: number) => Array.from({ length: n }, (_, i) => `word${from + i}`).join(" ");
+  function imageRequest(extra: string, maxTokens: number): GenerateRequest {
+    const prompt: PromptSegment[] = [
+      { text: `Look at this: ${words(60, 0)}`, parseSpecial: false },
+      { text: "", parseSpecial: false, image: 0 },
+      { text: ` and describe it. ${words(40, 100)}${extra}`, parseSpecial: false },
+    ];
+    return { ...greedyRequest("", maxTokens), prompt, addSpecial: false, images: [{ data: Buffer.from(image).toString("base64"), name: "image 0" }] };
+  }
+  const turn1 = imageRequest("", 4);
+  const turn2 = imageRequest(` Then ${words(20, 500)}`, 8);
+
+  async function served(which: "same" | "other", r: GenerateRequest, cacheDir: string | null): Promise<{ answer: Answer; cache: PromptCache | null }> {
+    const { path, vision } = projectors[which];
+    const cache = cacheDir === null ? null : PromptCache.open({ dir: cacheDir, maxBytes: 1 << 30 }, { model: modelFile, projector: path }, KV)!;
+    const s = new Scheduler(model, { ...options, promptCache: cache, vision });
+    try {
+      return { answer: await run(s, r), cache };
+    } finally {
+      s.dispose();
+      await cache?.drain();
+    }
+  }
+
+  test("is not restored under another projector, and is under the same one", async () => {
+    const first = await served("same", turn1, dir);
+    expect(first.answer.error).toBeUndefined();
+    expect(first.cache!.stats.saves).toBe(1);
+
+    // Served with the other projector: a miss, and the answer is that projector's cold one.
+    const other = await served("other", turn2, dir);
+    expect(other.answer.error).toBeUndefined();
+    expect(other.cache!.stats.hits).toBe(0);
+    expect(other.answer.cachedTokens).toBe(0);
+    expect(other.answer.texts).toEqual((await served("other", turn2, null)).answer.texts);
+
+    // Served with the first projector again: the stored image KV comes back.
+    const same = await served("same", turn2, dir);
+    expect(same.answer.error).toBeUndefined();
+    expect(same.cache!.stats.hits).toBe(1);
+    expect(same.answer.cachedTokens).toBeGreaterThan(100);
+    expect(same.answer.texts).toEqual((await served("same", turn2, null)).answer.texts);
   });
 });
 

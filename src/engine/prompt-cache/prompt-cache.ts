@@ -46,6 +46,12 @@ interface Prefetch {
   got: { tokens: Int32Array; state: Uint8Array; buffer: Uint8Array } | null;
 }
 
+/** The files a runner serves: the model's path, and its vision projector's when one is loaded. */
+export interface ServedPaths {
+  model: string;
+  projector?: string;
+}
+
 export class PromptCache {
   readonly stats = emptyStats();
   private prefetch: Prefetch | null = null;
@@ -62,11 +68,15 @@ export class PromptCache {
     store.onDiscard = () => this.count("discarded");
   }
 
-  /** The cache for a model file under these KV settings; null when off or when the directory cannot be used (warned). */
-  static open(config: PromptCacheConfig, modelPath: string, kv: KvCacheSettings, onChange?: () => void): PromptCache | null {
+  /**
+   * The cache for a model file (and the vision projector loaded with it) under these KV settings;
+   * null when off or when the directory cannot be used (warned).
+   */
+  static open(config: PromptCacheConfig, files: ServedPaths, kv: KvCacheSettings, onChange?: () => void): PromptCache | null {
     if (config.maxBytes <= 0) return null;
     try {
-      const ns = cacheNamespace(modelFileIdentity(modelPath), kv);
+      const projector = files.projector === undefined ? undefined : modelFileIdentity(files.projector);
+      const ns = cacheNamespace({ model: modelFileIdentity(files.model), projector }, kv);
       log("debug", `prompt cache: ${config.dir}, namespace ${ns.hex} (${ns.text})`);
       return new PromptCache(new DiskStore(config.dir, config.maxBytes, ns), onChange);
     } catch (err) {
@@ -198,16 +208,18 @@ export class PromptCache {
 
 /**
  * The runner's prompt cache, reporting its counters to the supervisor after each change (null when
- * the cache is off). `send` is the runner's IPC send.
+ * the cache is off). `send` is the runner's IPC send; `projectorPath` the vision projector loaded
+ * (named or paired), if any.
  */
 export function openRunnerCache(
   config: { modelPath: string; promptCache?: PromptCacheConfig },
   kv: KvCacheSettings,
   send: (message: { type: "prompt-cache"; stats: PromptCacheStats; diskBytes: number }) => void,
+  projectorPath?: string,
 ): PromptCache | null {
   if (!config.promptCache) return null;
   const report = () => cache && send({ type: "prompt-cache", stats: { ...cache.stats }, diskBytes: cache.store.diskBytes });
-  const cache: PromptCache | null = PromptCache.open(config.promptCache, config.modelPath, kv, report);
+  const cache: PromptCache | null = PromptCache.open(config.promptCache, { model: config.modelPath, projector: projectorPath }, kv, report);
   report();
   return cache;
 }
