@@ -20,7 +20,8 @@ export interface ChannelHooks {
 export class EventChannel implements AsyncIterableIterator<GenerateEvent> {
   private items: GenerateEvent[] = [];
   private head = 0;
-  private waiting: ((result: IteratorResult<GenerateEvent>) => void) | null = null;
+  /** Readers waiting for an event, oldest first (one, but for a consumer that calls next() again before the last settled). */
+  private waiting: Array<(result: IteratorResult<GenerateEvent>) => void> = [];
   private opening: (() => Promise<void>) | null;
   /** The runner has sent the request's last event (an error, or every choice's "done"). */
   closed = false;
@@ -46,9 +47,8 @@ export class EventChannel implements AsyncIterableIterator<GenerateEvent> {
     if (this.closed) return;
     if (this.ends(event)) this.closed = true;
     if (this.stopped) return;
-    const waiting = this.waiting;
+    const waiting = this.waiting.shift();
     if (waiting) {
-      this.waiting = null;
       waiting(this.deliver(event));
     } else {
       this.items.push(event);
@@ -84,7 +84,7 @@ export class EventChannel implements AsyncIterableIterator<GenerateEvent> {
       this.stop();
       return Promise.resolve(DONE);
     }
-    return new Promise(resolve => (this.waiting = resolve));
+    return new Promise(resolve => this.waiting.push(resolve));
   }
 
   /** The consumer stops early (client gone) or is done: the hooks learn whether a cancel is owed. */
@@ -99,9 +99,7 @@ export class EventChannel implements AsyncIterableIterator<GenerateEvent> {
     this.stopped = true;
     this.items.length = 0;
     this.head = 0;
-    const waiting = this.waiting;
-    this.waiting = null;
-    waiting?.(DONE);
+    for (const waiting of this.waiting.splice(0)) waiting(DONE);
     this.hooks.stop?.(this.finished);
   }
 
