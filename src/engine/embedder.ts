@@ -70,7 +70,7 @@ export class Embedder {
     const vocab = this.model.vocab;
     const template = this.model.chatTemplate("rerank");
     const pair = (doc: string): number[] => {
-      if (template) return Array.from(vocab.tokenize(template.replaceAll("{query}", query).replaceAll("{document}", doc), false, true));
+      if (template) return this.templatedPair(template, query, doc);
       const eos = vocab.eos >= 0 ? vocab.eos : vocab.sep;
       const out: number[] = [];
       if (vocab.addBos) out.push(vocab.bos);
@@ -84,6 +84,11 @@ export class Embedder {
     const all = documents.map(pair);
     const scores = this.pooled(all, "document").map(v => v[0]!);
     return { scores, promptTokens: all.reduce((n, ids) => n + ids.length, 0) };
+  }
+
+  private templatedPair(template: string, query: string, doc: string): number[] {
+    const vocab = this.model.vocab;
+    return rerankTemplateTokens(template, query, doc, (text, special) => Array.from(vocab.tokenize(text, false, special)));
   }
 
   /** Each token sequence decoded alone, its pooled output read back. */
@@ -115,4 +120,28 @@ export function normalize(v: Float32Array): Float32Array {
   const norm = Math.sqrt(sum);
   if (norm > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm;
   return v;
+}
+
+/**
+ * A query–document pair through a reranker's template (Qwen3-Reranker's `{query}` / `{document}`).
+ * The template's markup parses special tokens; the query and the document never become control
+ * tokens. When neither spells special-token text the filled template is tokenized whole, as
+ * llama-server does (same tokens at the seams); otherwise piece by piece, the user's text as plain
+ * text. Placeholders are filled in one pass, so a query that contains "{document}" stays as typed.
+ */
+export function rerankTemplateTokens(
+  template: string,
+  query: string,
+  doc: string,
+  tokenize: (text: string, parseSpecial: boolean) => number[],
+): number[] {
+  const pieces = template.split(/(\{query\}|\{document\})/);
+  const fill = (p: string) => (p === "{query}" ? query : p === "{document}" ? doc : p);
+  const spellsControl = (text: string) => {
+    const special = tokenize(text, true);
+    const plain = tokenize(text, false);
+    return special.length !== plain.length || special.some((t, i) => t !== plain[i]);
+  };
+  if (!spellsControl(query) && !spellsControl(doc)) return tokenize(pieces.map(fill).join(""), true);
+  return pieces.flatMap((p, i) => (i % 2 === 1 ? tokenize(fill(p), false) : p ? tokenize(p, true) : []));
 }
