@@ -29,16 +29,21 @@ export function projectorFileName(modelPath: string, projectorFile: string): str
   return name.toLowerCase().startsWith(stem.toLowerCase()) ? name : `${stem}-${name}`;
 }
 
-/** Pulls the projector of `source` (if it has one) beside the model at `modelPath`; returns its path or null. */
+/**
+ * Pulls the projector of `source` (if it has one) beside the model at `modelPath`; returns its path
+ * or null. `onDownload` hears the file's name when a download begins (not when it is there already).
+ */
 export async function pullProjector(
   source: string,
   modelPath: string,
-  options: Omit<PullOptions, "source" | "dir" | "fileName" | "sha256">,
+  options: Omit<PullOptions, "source" | "dir" | "fileName" | "sha256"> & { onDownload?: (fileName: string) => void },
 ): Promise<string | null> {
+  const { onDownload, ...pullOptions } = options;
   const projector = await projectorSource(source, options.hfEndpoint, options.token);
   if (!projector) return null;
   const fileName = projectorFileName(modelPath, projector);
   const dest = join(dirname(modelPath), fileName);
   if (existsSync(dest)) return dest;
-  return pull({ ...options, source: projector, dir: dirname(modelPath), fileName });
+  onDownload?.(fileName);
+  return pull({ ...pullOptions, source: projector, dir: dirname(modelPath), fileName });
 }

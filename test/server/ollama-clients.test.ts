@@ -1,10 +1,11 @@
 // Ollama's API on a real Hearth, through the clients people point at Ollama: the `ollama` library
 // (version, list, show, ps, chat and generate streamed and not, format with a schema, think,
-// embed, pull from a local Hugging Face stand-in, delete, copy, keep_alive, 404s), LangChain's
-// ChatOllama and the AI SDK's Ollama provider. Plus greedy parity with the OpenAI routes of the
-// same server and timings that hold together. Models: stories260K (text), a random-weight
-// Qwen3.5-template model (its prompt opens <think>; --reasoning-budget 16 closes it), a random BERT
-// (embeddings), a random Qwen2.5-VL-shaped model with its projector (images).
+// embed, pull from a local Hugging Face stand-in (a vision repository's projector too), delete,
+// copy, keep_alive, 404s), LangChain's ChatOllama and the AI SDK's Ollama provider. Plus greedy
+// parity with the OpenAI routes of the same server and timings that hold together. Models:
+// stories260K (text), a random-weight Qwen3.5-template model (its prompt opens <think>;
+// --reasoning-budget 16 closes it), a random BERT (embeddings), a random Qwen2.5-VL-shaped model
+// with its projector (images).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ChatOllama } from "@langchain/ollama";
 import { generateText } from "ai";
@@ -28,19 +29,31 @@ let client: Ollama;
 let home: string;
 let bert: string;
 let thinker: string;
+let visionDir: string;
 
 beforeAll(async () => {
-  const [bertPath, thinkPath, visionDir] = await Promise.all([generatedModel("tiny-bert"), compatModel("tiny-qwen35-think", tinyQwenArgs(template("Qwen3.5-4B"), 4096)), visionModelDir("qwen2.5vl")]);
+  let bertPath: string, thinkPath: string;
+  [bertPath, thinkPath, visionDir] = await Promise.all([generatedModel("tiny-bert"), compatModel("tiny-qwen35-think", tinyQwenArgs(template("Qwen3.5-4B"), 4096)), visionModelDir("qwen2.5vl")]);
   bert = basename(bertPath, ".gguf");
   thinker = basename(thinkPath, ".gguf");
-  // A Hugging Face stand-in: the model API lists a repository's files, resolve/ serves one.
-  const bytes = readFileSync(defaultModel);
+  // A Hugging Face stand-in: the model API lists a repository's files, resolve/ serves one. The
+  // vision repository holds a model and its projectors, as vision GGUF repositories do.
+  const served: Record<string, Buffer<ArrayBuffer>> = {
+    "/test-owner/tiny-GGUF/resolve/main/tiny-stories-Q8_0.gguf": readFileSync(defaultModel),
+    "/test-owner/tiny-vision-GGUF/resolve/main/tiny-vision-Q8_0.gguf": readFileSync(join(visionDir, "model.gguf")),
+    "/test-owner/tiny-vision-GGUF/resolve/main/mmproj-F16.gguf": readFileSync(join(visionDir, "mmproj-model.gguf")),
+  };
+  const listings: Record<string, string[]> = {
+    "/api/models/test-owner/tiny-GGUF": ["README.md", "tiny-stories-Q8_0.gguf", "tiny-stories-F16.gguf"],
+    "/api/models/test-owner/tiny-vision-GGUF": ["README.md", "tiny-vision-Q8_0.gguf", "mmproj-F16.gguf", "mmproj-F32.gguf"],
+  };
   hub = Bun.serve({
     port: 0,
     fetch(req) {
       const path = new URL(req.url).pathname;
-      if (path === "/api/models/test-owner/tiny-GGUF") return Response.json({ siblings: [{ rfilename: "README.md" }, { rfilename: "tiny-stories-Q8_0.gguf" }, { rfilename: "tiny-stories-F16.gguf" }] });
-      if (path === "/test-owner/tiny-GGUF/resolve/main/tiny-stories-Q8_0.gguf") return new Response(bytes, { headers: { "content-length": String(bytes.length) } });
+      if (listings[path]) return Response.json({ siblings: listings[path]!.map(rfilename => ({ rfilename })) });
+      const bytes = served[path];
+      if (bytes) return new Response(bytes, { headers: { "content-length": String(bytes.length) } });
       return new Response("not found", { status: 404 });
     },
   });
@@ -205,6 +218,33 @@ describe("the ollama library", () => {
     const ollamaLibrary = await client.pull({ model: "llama3.2", stream: false }).catch(e => e);
     expect(ollamaLibrary.status_code).toBe(400);
     expect(ollamaLibrary.error).toContain("hf.co/OWNER/REPO:QUANT");
+  });
+
+  test("pull of a vision repository brings its projector beside the model (a second layer of progress); the model then takes images", async () => {
+    const seen: any[] = [];
+    for await (const p of await client.pull({ model: "hf.co/test-owner/tiny-vision-GGUF:Q8_0", stream: true })) seen.push(p);
+    const layers = [...new Set(seen.filter(p => p.total !== undefined).map(p => p.digest))];
+    expect(layers).toEqual(["tiny-vision-Q8_0.gguf", "tiny-vision-Q8_0-mmproj-F16.gguf"]);
+    for (const digest of layers) {
+      const last = seen.filter(p => p.digest === digest).at(-1);
+      expect(last.status).toBe(`pulling ${digest}`);
+      expect(last.completed).toBe(last.total);
+    }
+    expect(seen.map(p => p.status).slice(-3)).toEqual(["verifying sha256 digest", "writing manifest", "success"]);
+    const projector = join(home, "models", "tiny-vision-Q8_0-mmproj-F16.gguf");
+    expect(readFileSync(projector).equals(readFileSync(join(visionDir, "mmproj-model.gguf")))).toBe(true);
+    // The projector is no model of its own; the model pairs with it and takes an image.
+    const names = (await client.list()).models.map(m => m.name);
+    expect(names).toContain("tiny-vision-Q8_0:latest");
+    expect(names.filter(n => n.includes("mmproj"))).toEqual([]);
+    const b64 = Buffer.from(png(40, 30, (x, y) => [(x * 6) % 256, (y * 8) % 256, 90])).toString("base64");
+    const answer = await client.chat({ model: "tiny-vision-Q8_0", messages: [{ role: "user", content: "What is this?", images: [b64] }], options: greedy, stream: false });
+    expect(answer.done).toBe(true);
+    expect((await client.show({ model: "tiny-vision-Q8_0" })).capabilities).toContain("vision");
+    // Pulled again: both files are there, nothing is downloaded.
+    const again: any[] = [];
+    for await (const p of await client.pull({ model: "hf.co/test-owner/tiny-vision-GGUF:Q8_0", stream: true })) again.push(p);
+    expect(again.map(p => p.status)).toEqual(["pulling manifest", "writing manifest", "success"]);
   });
 
   test("copy: a new name that answers, kept in aliases.json", async () => {

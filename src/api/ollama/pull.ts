@@ -1,10 +1,13 @@
 // POST /api/pull onto `hearth pull` (src/models/pull.ts): `hf.co/OWNER/REPO:QUANT` (or
 // `huggingface.co/…`, `OWNER/REPO/FILE.gguf`, an https URL) is downloaded into $HEARTH_HOME/models,
-// resumable and sha256-checked as there. Progress is Ollama's NDJSON (`status`, `digest`,
-// `total`, `completed`), then `{"status":"success"}`; `stream: false` answers once at the end.
+// resumable and sha256-checked as there, and a vision repository's projector beside it, as
+// `hearth pull` brings it (models/projector-pull.ts). Progress is Ollama's NDJSON (`status`,
+// `digest`, `total`, `completed`; a layer per file), then `{"status":"success"}`; `stream: false`
+// answers once at the end.
 // Ollama's own registry names (`llama3.2`) have no Hugging Face file behind them: a clear 400.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { pullProjector } from "../../models/projector-pull.ts";
 import { pull as download, PullError, resolveQuant, resolveSource } from "../../models/pull.ts";
 import { ApiError, badRequest } from "../errors.ts";
 import type { GenerationContext } from "../generation.ts";
@@ -32,6 +35,21 @@ export function pullSource(name: string): string {
   );
 }
 
+/**
+ * Ollama's progress lines for one layer being downloaded: `pulling DIGEST` with `total` and
+ * `completed`, one per percent at most (and the last): a progress bar, not a line per chunk.
+ * Ollama names a layer by its digest; the file name is what Hearth knows before the download ends.
+ */
+function layerProgress(fileName: string, progress: (p: object) => void): (done: number, total: number | null) => void {
+  let last = -1;
+  return (done, total) => {
+    const pct = total ? Math.floor((done / total) * 100) : Math.floor(done / 1048576);
+    if (pct === last && done !== total) return;
+    last = pct;
+    progress({ status: `pulling ${fileName}`, digest: fileName, ...(total !== null ? { total } : {}), completed: done });
+  };
+}
+
 const failure = (err: unknown) => (err instanceof ApiError ? err : badRequest(err instanceof PullError || err instanceof Error ? `pull failed: ${err.message}` : "pull failed", { param: "model", code: "pull_failed" }));
 
 export async function pullModel(body: PullBody, models: ModelSource, ctx: GenerationContext, settings: PullSettings): Promise<object | Response> {
@@ -41,25 +59,24 @@ export async function pullModel(body: PullBody, models: ModelSource, ctx: Genera
     progress({ status: "pulling manifest" });
     const resolved = await resolveQuant(source, settings.hfEndpoint, settings.token);
     const { fileName } = resolveSource(resolved, settings.hfEndpoint);
-    // Ollama names a layer by its digest; the file name is what Hearth knows before the download ends.
-    const digest = fileName;
-    if (!existsSync(join(settings.dir, fileName))) {
-      let last = -1;
-      await download({
-        source: resolved,
-        dir: settings.dir,
-        token: settings.token,
-        hfEndpoint: settings.hfEndpoint,
-        onProgress: (done, total) => {
-          // One line per percent at most (and the last): a progress bar, not a line per chunk.
-          const pct = total ? Math.floor((done / total) * 100) : Math.floor(done / 1048576);
-          if (pct === last && done !== total) return;
-          last = pct;
-          progress({ status: `pulling ${fileName}`, digest, ...(total !== null ? { total } : {}), completed: done });
-        },
-      });
-      progress({ status: "verifying sha256 digest" });
+    let modelPath = join(settings.dir, fileName);
+    let downloaded = false;
+    if (!existsSync(modelPath)) {
+      modelPath = await download({ source: resolved, dir: settings.dir, token: settings.token, hfEndpoint: settings.hfEndpoint, onProgress: layerProgress(fileName, progress) });
+      downloaded = true;
     }
+    // A vision repository's projector comes too, as `hearth pull` brings it: a second layer.
+    let report: ((done: number, total: number | null) => void) | null = null;
+    await pullProjector(source, modelPath, {
+      token: settings.token,
+      hfEndpoint: settings.hfEndpoint,
+      onDownload: name => {
+        report = layerProgress(name, progress);
+        downloaded = true;
+      },
+      onProgress: (done, total) => report?.(done, total),
+    });
+    if (downloaded) progress({ status: "verifying sha256 digest" });
     progress({ status: "writing manifest" });
     await models.list(); // the new file is served from now on
     progress({ status: "success" });
