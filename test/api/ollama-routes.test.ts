@@ -51,7 +51,10 @@ describe("chat", () => {
     expect(r.prompt_eval_duration).toBe(1_000_000);
     expect(r.eval_count).toBe(4);
     expect(r.eval_duration).toBe(2_000_000);
-    expect(r.total_duration).toBeGreaterThanOrEqual(r.load_duration + r.prompt_eval_duration + r.eval_duration);
+    // The fake engine's durations are made up (it answers in well under 3 ms), so only the
+    // request's own clocks are compared here; total >= load + prompt + eval on measured timings is
+    // the real-server test's (test/server/ollama-clients.test.ts).
+    expect(r.total_duration).toBeGreaterThanOrEqual(r.load_duration);
     expect(Date.parse(r.created_at as unknown as string)).not.toBeNaN();
   });
 
