@@ -1,6 +1,6 @@
 // make bench — Hearth against llama.cpp's llama-server (same source, same settings), side by side.
 //
-//   bun bench/run.ts [--model PATH] [--runs 4] [--threads N] [--quick]
+//   bun bench/run.ts [--model PATH] [--runs 4] [--threads N] [--quick] [--only TEXT] [--skip-warmup]
 //
 // Without --model it benchmarks a random-weight Qwen2.5-0.5B-shaped Q4_0 model made by
 // scripts/make-model.py. Each workload runs against each server `--runs` times; the report gives
@@ -21,6 +21,9 @@ const { values } = parseArgs({
     runs: { type: "string", default: "4" },
     threads: { type: "string", default: String(navigator.hardwareConcurrency || 2) },
     quick: { type: "boolean", default: false },
+    // The agent workloads prefill ~12k tokens per turn: their untimed warm-up run costs minutes and
+    // warms little their timings depend on (turn 2 follows a restart or a swap), so it may be skipped.
+    "skip-warmup": { type: "boolean", default: false },
     ctx: { type: "string", default: "24576" },
     only: { type: "string" },
     out: { type: "string", default: "latest" },
@@ -264,7 +267,7 @@ async function benchWorkload(w: Workload): Promise<WorkloadResult> {
     // stream: 170 and 114 ms of compiling in runs 1 and 2, then 2-30 ms per run), and llama-server
     // has warmed up by a decode at load. Every run draws fresh prompts, so the warm-up leaves
     // nothing for the timed runs but what each run leaves for the next.
-    for (const name of Object.keys(servers) as Array<keyof typeof servers>) await w.run(servers[name], restarts[name]);
+    if (!values["skip-warmup"]) for (const name of Object.keys(servers) as Array<keyof typeof servers>) await w.run(servers[name], restarts[name]);
     for (let r = 0; r < runs; r++) {
       // Who goes first alternates (Hearth, llama-server, llama-server, Hearth, …): a drift of the
       // machine's speed within a pair then favours neither.
