@@ -132,6 +132,24 @@ describe("the budget through each dialect", () => {
     expect(none.usage.output_tokens_details.reasoning_tokens).toBe(0);
     expect(none.output.some((i: any) => i.type === "reasoning")).toBe(false);
   });
+
+  test("Ollama think: true takes the server's budget, a level the effort table's, false none", async () => {
+    const ask = (think: boolean | string, num_predict = 300) =>
+      postJson(`${hearth.url}/api/chat`, { model, messages, stream: false, think, options: { temperature: 0, num_predict } }).then(r => r.json() as Promise<any>);
+    const plain = await ask(true);
+    const reference = await chat(greedy); // --reasoning-budget 8: seven tokens of thinking after the prompt's "\n"
+    expect(thought(reference)).toBe(7);
+    expect(plain.message.thinking).toBe(reference.choices[0].message.reasoning_content);
+    expect(plain.message.content).toBe(reference.choices[0].message.content);
+    // low is 1024 tokens: more than this answer's room, so the thinking runs past the server's 8.
+    const low = await ask("low", 40);
+    const lowReference = await chat({ ...greedy, max_tokens: 40, reasoning_effort: "low" });
+    expect(thought(lowReference)).toBeGreaterThan(8);
+    expect(low.message.thinking).toBe(lowReference.choices[0].message.reasoning_content);
+    const off = await ask(false);
+    expect(off.message.thinking ?? "").toBe("");
+    expect(off.message.content.length).toBeGreaterThan(0);
+  });
 });
 
 test("hearth.json's reasoning_budget wins over --reasoning-budget", async () => {
