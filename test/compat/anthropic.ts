@@ -9,12 +9,11 @@
 // Not picked up by `bun test` (bunfig root ./test runs *.test.ts only).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { defaultModel, llamaSrc, repoRoot } from "../helpers/paths.ts";
+import { defaultModel, repoRoot } from "../helpers/paths.ts";
 import { type Running, startHearth, startLlamaServer } from "../helpers/server.ts";
 import { compatModel, template, tinyQwenArgs } from "./models.ts";
+import { checkPython, compareOutcomes, PYTHON, TESTS_DIR } from "./pytest-run.ts";
 
-const PYTHON = "/usr/bin/python3";
-const TESTS_DIR = resolve(llamaSrc, "tools/server/tests");
 const TEST_FILE = "unit/test_compat_anthropic.py";
 const EXPECTED_FILE = resolve(import.meta.dir, "anthropic-expected-differences.txt");
 const LOG_DIR = resolve(repoRoot, "test/.cache/compat");
@@ -51,15 +50,6 @@ type Outcome = "PASSED" | "FAILED" | "ERROR" | "SKIPPED" | "XFAIL" | "XPASS";
 interface Result {
   outcome: Outcome;
   detail: string;
-}
-
-function checkPython(): void {
-  const probe = Bun.spawnSync([PYTHON, "-c", "import pytest, requests, aiohttp, filelock, wget"], { stderr: "pipe" });
-  if (!probe.success) {
-    console.error(`${PYTHON} lacks the test suite's modules (${probe.stderr.toString().trim().split("\n").at(-1)}).`);
-    console.error("`make compat` installs them: python3-pytest python3-requests python3-aiohttp python3-filelock python3-wget");
-    process.exit(2);
-  }
 }
 
 function readExpected(): Map<string, string> {
@@ -147,32 +137,7 @@ for (const group of GROUPS) {
   const count = (r: Map<string, Result>) => [...r.values()].filter(x => x.outcome === "PASSED").length;
   summary.push(`${group.name}: llama-server ${count(llama)}/${llama.size} passed (${llamaTime}), Hearth ${count(hearth)}/${hearth.size} passed (${hearthTime})`);
   console.log(`\n== ${group.name} (${basename(model)}): ${llama.size} tests`);
-  for (const name of new Set([...llama.keys(), ...hearth.keys()])) {
-    seen.add(name);
-    const l = llama.get(name);
-    const h = hearth.get(name);
-    const lPass = l?.outcome === "PASSED";
-    const hPass = h?.outcome === "PASSED";
-    const why = expected.get(name);
-    let line: string;
-    if (lPass && hPass) {
-      line = why ? `STALE   ${name}: listed as expected to differ, but passes on both` : `ok      ${name}`;
-      if (why) problems++;
-    } else if (lPass && why) {
-      line = `differs ${name} (expected): ${why}`;
-    } else if (lPass) {
-      line = `FAIL    ${name}: passes on llama-server, ${h?.outcome ?? "missing"} on Hearth: ${h?.detail ?? ""}`;
-      problems++;
-    } else if (why) {
-      line = `STALE   ${name}: listed as expected to differ, but llama-server ${l?.outcome ?? "did not run it"}`;
-      problems++;
-    } else if (hPass) {
-      line = `hearth+ ${name}: passes on Hearth only (llama-server: ${l?.detail || l?.outcome})`;
-    } else {
-      line = `both ✗  ${name}: llama-server: ${l?.detail || l?.outcome}; Hearth: ${h?.detail || h?.outcome}`;
-    }
-    console.log(line);
-  }
+  problems += compareOutcomes(llama, hearth, expected, seen);
 }
 
 for (const name of expected.keys()) {

@@ -17,7 +17,7 @@ import { defaultModel, repoRoot } from "../helpers/paths.ts";
 import { startHearth, startLlamaServer } from "../helpers/server.ts";
 import { fimModel, rerankerModel } from "../helpers/native-models.ts";
 import { compatModel } from "./models.ts";
-import { checkPython, readExpected, runPytest, withServer, type Result } from "./pytest-run.ts";
+import { checkPython, compareOutcomes, readExpected, runPytest, withServer, type Result } from "./pytest-run.ts";
 
 const EXPECTED_FILE = resolve(import.meta.dir, "llama-server-expected-differences.txt");
 const LOG_DIR = resolve(repoRoot, "test/.cache/compat");
@@ -139,32 +139,7 @@ for (const preset of PRESETS) {
   totals.llama += passed(llama);
   totals.hearth += passed(hearth);
   console.log(`\n== ${preset.name} (${basename(model)}): ${llama.size} tests`);
-  for (const name of new Set([...llama.keys(), ...hearth.keys()])) {
-    seen.add(name);
-    const l = llama.get(name);
-    const h = hearth.get(name);
-    const lPass = l?.outcome === "PASSED";
-    const hPass = h?.outcome === "PASSED";
-    const why = expected.get(name);
-    let line: string;
-    if (lPass && hPass) {
-      line = why ? `STALE   ${name}: listed as expected to differ, but passes on both` : `ok      ${name}`;
-      if (why) problems++;
-    } else if (lPass && why) {
-      line = `differs ${name} (expected): ${why}`;
-    } else if (lPass) {
-      line = `FAIL    ${name}: passes on llama-server, ${h?.outcome ?? "missing"} on Hearth: ${h?.detail ?? ""}`;
-      problems++;
-    } else if (why) {
-      line = `STALE   ${name}: listed as expected to differ, but llama-server ${l?.outcome ?? "did not run it"}`;
-      problems++;
-    } else if (hPass) {
-      line = `hearth+ ${name}: passes on Hearth only (llama-server: ${l?.detail || l?.outcome})`;
-    } else {
-      line = `both ✗  ${name}: llama-server: ${l?.detail || l?.outcome}; Hearth: ${h?.detail || h?.outcome}`;
-    }
-    console.log(line);
-  }
+  problems += compareOutcomes(llama, hearth, expected, seen);
 }
 
 if (only.length === 0) {

@@ -1,6 +1,6 @@
 // Running llama.cpp's server pytest suite (tools/server/tests, pinned source) in its external-server
 // mode (DEBUG_EXTERNAL=1 PORT=…) against a server we started, and comparing two servers' outcomes.
-// Used by test/compat/llama-server.ts.
+// Used by test/compat/llama-server.ts and test/compat/anthropic.ts.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { llamaSrc } from "../helpers/paths.ts";
@@ -103,4 +103,45 @@ export async function withServer<T>(start: () => Promise<Running>, body: (s: Run
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * Prints one line per test comparing the two servers' outcomes and returns the problems: a test
+ * that passes on llama-server but not on Hearth and is not listed, or a listed difference that
+ * no longer differs. Every name is added to `seen` (so listed names that never ran can be found).
+ */
+export function compareOutcomes(
+  llama: ReadonlyMap<string, { outcome: string; detail: string }>,
+  hearth: ReadonlyMap<string, { outcome: string; detail: string }>,
+  expected: ReadonlyMap<string, string>,
+  seen: Set<string>,
+): number {
+  let problems = 0;
+  for (const name of new Set([...llama.keys(), ...hearth.keys()])) {
+    seen.add(name);
+    const l = llama.get(name);
+    const h = hearth.get(name);
+    const lPass = l?.outcome === "PASSED";
+    const hPass = h?.outcome === "PASSED";
+    const why = expected.get(name);
+    let line: string;
+    if (lPass && hPass) {
+      line = why ? `STALE   ${name}: listed as expected to differ, but passes on both` : `ok      ${name}`;
+      if (why) problems++;
+    } else if (lPass && why) {
+      line = `differs ${name} (expected): ${why}`;
+    } else if (lPass) {
+      line = `FAIL    ${name}: passes on llama-server, ${h?.outcome ?? "missing"} on Hearth: ${h?.detail ?? ""}`;
+      problems++;
+    } else if (why) {
+      line = `STALE   ${name}: listed as expected to differ, but llama-server ${l?.outcome ?? "did not run it"}`;
+      problems++;
+    } else if (hPass) {
+      line = `hearth+ ${name}: passes on Hearth only (llama-server: ${l?.detail || l?.outcome})`;
+    } else {
+      line = `both ✗  ${name}: llama-server: ${l?.detail || l?.outcome}; Hearth: ${h?.detail || h?.outcome}`;
+    }
+    console.log(line);
+  }
+  return problems;
 }
