@@ -3,6 +3,7 @@
 // owes work and says nothing, and why it died. The model's state is not kept here: RunnerEngine
 // holds this object inside the states that have a runner (lifecycle.ts).
 import type { Subprocess } from "bun";
+import { withHugePages } from "./huge-pages.ts";
 import { relayRunnerStderr } from "./load-progress.ts";
 import type { FromRunner, RunnerConfig, ToRunner } from "./runner-protocol.ts";
 import type { ModelInfo } from "./types.ts";
@@ -47,7 +48,7 @@ export class RunnerProcess {
       // in isolation), time spent between two decodes. The typed arrays of two replies travel as
       // plain arrays.
       serialization: "json",
-      env: { ...process.env },
+      env: withHugePages({ ...process.env }),
       ipc: (message: FromRunner) => {
         this.lastHeardAt = Date.now();
         handlers.message(message);
