@@ -1,6 +1,6 @@
 // make bench — Hearth against llama.cpp's llama-server (same source, same settings), side by side.
 //
-//   bun bench/run.ts [--model PATH] [--runs 4] [--threads N] [--quick] [--only TEXT] [--skip-warmup]
+//   bun bench/run.ts [--model PATH] [--runs 4] [--threads N] [--quick] [--only TEXT ...] [--skip-warmup]
 //
 // Without --model it benchmarks a random-weight Qwen2.5-0.5B-shaped Q4_0 model made by
 // scripts/make-model.py. Each workload runs against each server `--runs` times; the report gives
@@ -25,7 +25,8 @@ const { values } = parseArgs({
     // warms little their timings depend on (turn 2 follows a restart or a swap), so it may be skipped.
     "skip-warmup": { type: "boolean", default: false },
     ctx: { type: "string", default: "24576" },
-    only: { type: "string" },
+    // Workloads whose name contains this text; may be given more than once.
+    only: { type: "string", multiple: true },
     out: { type: "string", default: "latest" },
   },
 });
@@ -290,7 +291,8 @@ async function benchWorkload(w: Workload): Promise<WorkloadResult> {
   return { name: w.name, hearth: rows.hearth, llamaServer: rows["llama-server"] };
 }
 
-if (values.only) workloads.splice(0, workloads.length, ...workloads.filter(w => w.name.includes(values.only!)));
+const only = values.only ?? [];
+if (only.length > 0) workloads.splice(0, workloads.length, ...workloads.filter(w => only.some(text => w.name.includes(text))));
 const results: WorkloadResult[] = [];
 for (const w of workloads) results.push(await benchWorkload(w));
 const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? "unknown CPU";
