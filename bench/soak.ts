@@ -141,9 +141,10 @@ async function drive(n: number): Promise<void> {
 // (every 50 ms), is printed.
 type Rss = { server: number; runners: number };
 let samples: Rss[] = [];
-const sample = () => samples.push({ server: rssOf(serverPid), runners: runnerPids.reduce((s, p) => s + rssOf(p), 0) });
+const rssNow = (): Rss => ({ server: rssOf(serverPid), runners: runnerPids.reduce((s, p) => s + rssOf(p), 0) });
+const sample = () => samples.push(rssNow());
 const sampler = setInterval(sample, 50);
-const floorOf = (xs: Rss[], pick: (r: Rss) => number) => Math.min(...xs.map(pick));
+const floorOf = (xs: Rss[]) => Math.min(...xs.map(r => r.server + r.runners));
 
 const t0 = performance.now();
 await drive(warmup);
@@ -151,7 +152,8 @@ const warmupSeconds = (performance.now() - t0) / 1000;
 /** RSS (server + runners) at rest: 1 s after a full collection in each, with no request running. */
 async function idleRss(): Promise<number> {
   await Bun.sleep(1000);
-  return rssOf(serverPid) + runnerPids.reduce((s, p) => s + rssOf(p), 0);
+  const r = rssNow();
+  return r.server + r.runners;
 }
 const base = await live();
 const baseRss = await idleRss();
@@ -164,7 +166,7 @@ for (let done = 0; done < total; ) {
   sample(); // (a round shorter than 50 ms has one)
   done += n;
   const seconds = (performance.now() - t) / 1000;
-  rounds.push({ done, seconds, floor: floorOf(samples, r => r.server + r.runners), live: await live(), idle: await idleRss() });
+  rounds.push({ done, seconds, floor: floorOf(samples), live: await live(), idle: await idleRss() });
 }
 const seconds = (performance.now() - t0) / 1000;
 clearInterval(sampler);

@@ -19,12 +19,13 @@
 // in the same call, alternating). With --llama-server its process's total CPU per token is shown
 // beside Hearth's (HTTP + runner).
 import { parseArgs } from "node:util";
-import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
 import { generatedModel } from "../test/helpers/models.ts";
 import { childPids, freePort, startLlamaServer, type Running } from "../test/helpers/server.ts";
+import { processCpuMs } from "./cpu-time.ts";
 import { fillerText, median, streamChat } from "./load.ts";
 
 const { values } = parseArgs({
@@ -45,20 +46,6 @@ const modelPath = values.model ? resolve(values.model) : await generatedModel("q
 const modelId = basename(modelPath).replace(/\.gguf$/, "");
 const [SHORT, LONG, ROUNDS] = [Number(values.short), Number(values.long), Number(values.rounds)];
 const serverArgs = ["--threads", values.threads!, "--ctx-size", values.ctx!, "--parallel", "16", "--batch-size", "512"];
-
-/** CPU time (ms) a thread group has run, from each thread's schedstat (first field, ns). */
-function cpuMs(pid: number, onlyMain = false): number {
-  const tasks = onlyMain ? [String(pid)] : readdirSync(`/proc/${pid}/task`);
-  let ns = 0;
-  for (const t of tasks) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      /* a thread that just ended */
-    }
-  }
-  return ns / 1e6;
-}
 
 interface Target {
   label: string;
@@ -104,9 +91,9 @@ async function startTree(tree: string, i: number): Promise<Target> {
         /* no run of steps yet */
       }
       return {
-        http: cpuMs(proc.pid!),
-        runnerMain: cpuMs(runner, true),
-        runnerAll: cpuMs(runner),
+        http: processCpuMs(proc.pid!),
+        runnerMain: processCpuMs(runner, true),
+        runnerAll: processCpuMs(runner),
         steps: probe.steps,
         loopCpu: probe.outsideCpuMs,
         loopWall: probe.outsideWallMs,
@@ -116,7 +103,7 @@ async function startTree(tree: string, i: number): Promise<Target> {
 }
 
 function llamaTarget(server: Running): Target {
-  return { label: "llama-server", url: server.url, stop: () => server.stop(), sample: () => ({ total: cpuMs(server.proc.pid!) }) };
+  return { label: "llama-server", url: server.url, stop: () => server.stop(), sample: () => ({ total: processCpuMs(server.proc.pid!) }) };
 }
 
 let seed = Math.floor(Math.random() * 1e6);

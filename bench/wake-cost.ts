@@ -5,30 +5,15 @@
 // adds to (docs/token-loop.md).
 //
 //   bun bench/wake-cost.ts [--messages 300] [--interval 20] [--interval 2]
-import { dlopen, FFIType, ptr } from "bun:ffi";
-import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { threadMs } from "../src/engine/loop-probe.ts";
+import { processCpuMs } from "./cpu-time.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { messages: { type: "string", default: "300" }, interval: { type: "string", multiple: true } },
 });
 const messages = Number(values.messages);
-
-/** CPU time of the calling thread, µs (CLOCK_THREAD_CPUTIME_ID). */
-function threadCpuMicros(): number {
-  const libc = (threadCpuMicros as any).libc ??= dlopen("libc.so.6", { clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } });
-  const ts = ((threadCpuMicros as any).ts ??= new BigInt64Array(2));
-  libc.symbols.clock_gettime(3, ptr(ts));
-  return Number(ts[0]) * 1e6 + Number(ts[1]) / 1e3;
-}
-
-/** CPU time of every thread of a process, µs (/proc/PID/task/*\/schedstat, ns). */
-function processCpuMicros(pid: number): number {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-  return ns / 1000;
-}
 
 /** A step's events as the runner sends them: one token of one request. */
 const step = (i: number) => ({ type: "events", events: [[`req-${i % 7}`, { kind: "token", text: " word", tokens: [1234], index: 0 }]] });
@@ -40,9 +25,9 @@ if (positionals[0] === "child") {
     let sendCpu = 0;
     for (let i = 0; i < messages; i++) {
       await Bun.sleep(interval);
-      const before = threadCpuMicros();
+      const before = threadMs();
       process.send!(step(i));
-      sendCpu += threadCpuMicros() - before;
+      sendCpu += (threadMs() - before) * 1000;
       await new Promise(resolve => setImmediate(resolve));
     }
     process.send!({ type: "done", sendCpu });
@@ -60,10 +45,10 @@ if (positionals[0] === "child") {
       ipc: (m: any) => (m.type === "done" ? done.resolve(m.sendCpu) : received++),
     });
     await Bun.sleep(500); // the child's start is not part of it
-    const before = processCpuMicros(process.pid);
+    const before = processCpuMs(process.pid);
     child.send("go");
     const sendCpu = await done.promise;
-    const receiverCpu = processCpuMicros(process.pid) - before;
+    const receiverCpu = (processCpuMs(process.pid) - before) * 1000;
     child.kill();
     if (received !== messages) throw new Error(`received ${received} of ${messages}`);
     console.log(`| ${interval} ms | ${(sendCpu / messages).toFixed(1)} | ${(receiverCpu / messages).toFixed(1)} |`);

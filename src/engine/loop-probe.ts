@@ -10,6 +10,16 @@ import type { LlamaContext } from "../llama/index.ts";
 
 const CLOCK_THREAD_CPUTIME_ID = 3;
 
+let clock: { libc: ReturnType<typeof openLibc>; ts: BigInt64Array } | undefined;
+const openLibc = () => dlopen("libc.so.6", { clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } });
+
+/** CPU time the calling thread has run, in ms (CLOCK_THREAD_CPUTIME_ID; Linux). */
+export function threadMs(): number {
+  clock ??= { libc: openLibc(), ts: new BigInt64Array(2) };
+  clock.libc.symbols.clock_gettime(CLOCK_THREAD_CPUTIME_ID, clock.ts);
+  return Number(clock.ts[0]!) * 1e3 + Number(clock.ts[1]!) / 1e6;
+}
+
 export interface LoopProbe {
   /** The loop is going to sleep: the next decode starts a new run of steps. */
   idle(): void;
@@ -19,12 +29,6 @@ export interface LoopProbe {
 export function installLoopProbe(ctx: LlamaContext): LoopProbe | null {
   const path = process.env.HEARTH_LOOP_PROBE;
   if (!path) return null;
-  const libc = dlopen("libc.so.6", { clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } });
-  const ts = new BigInt64Array(2);
-  const threadMs = () => {
-    libc.symbols.clock_gettime(CLOCK_THREAD_CPUTIME_ID, ts);
-    return Number(ts[0]!) * 1e3 + Number(ts[1]!) / 1e6;
-  };
   const totals = { steps: 0, outsideWallMs: 0, outsideCpuMs: 0, decodeWallMs: 0, decodeCpuMs: 0 };
   let lastEnd: { wall: number; cpu: number } | null = null;
   let lastWrite = 0;

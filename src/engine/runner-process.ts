@@ -48,7 +48,7 @@ export class RunnerProcess {
       // in isolation), time spent between two decodes. The typed arrays of two replies travel as
       // plain arrays.
       serialization: "json",
-      env: withHugePages({ ...process.env }),
+      env: withHugePages(process.env),
       ipc: (message: FromRunner) => {
         this.lastHeardAt = Date.now();
         handlers.message(message);
