@@ -403,8 +403,10 @@ EXPORT int32_t hearth_sample(struct llama_sampler * chain, struct llama_context 
 // Qwen's 151,936 tokens, 1.8 MB of writes per token per sequence). Picks what that chain picks for
 // finite logits: the first token whose biased logit is greatest. bias_tokens are ascending (the
 // caller sorts them once); the unbiased tokens lie in the runs between them, a run's maximum is a
-// loop the compiler vectorizes, and the first index holding it is a plain search. Neither sampler
-// keeps state: there is nothing to accept. Returns the token, or -3 when idx has no logits.
+// loop the compiler vectorizes, and the first index holding it is searched for only in the block
+// that holds it. Neither sampler keeps state: there is nothing to accept. Returns the token, or -3 when idx has no logits.
+
+#define GREEDY_BLOCK 1024
 
 static float run_max(const float * x, int32_t n) {
     float lane[8] = { -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY };
@@ -428,17 +430,30 @@ EXPORT int32_t hearth_sample_greedy(struct llama_context * ctx, int32_t idx, int
                                     const int32_t * bias_tokens, const float * bias_values, int32_t n_bias) {
     const float * logits = llama_get_logits_ith(ctx, idx);
     if (logits == NULL || n_vocab <= 0 || n_bias < 0) return -3;
-    // The greatest unbiased logit, then the first unbiased token that holds it.
+    // The greatest unbiased logit, and the first block of GREEDY_BLOCK that holds it: a later block
+    // replaces it only when strictly greater. One pass over the logits; the search for the first
+    // token holding the maximum is then within that block (it was a second pass, half the
+    // vocabulary on average, one compare at a time).
     float best_value = -INFINITY;
+    int32_t block_from = -1, block_to = -1;
     for (int32_t j = 0, from = 0; j <= n_bias; from = run_end(bias_tokens, n_bias, j++, n_vocab) + 1) {
         const int32_t to = run_end(bias_tokens, n_bias, j, n_vocab);
-        if (to > from) {
-            const float m = run_max(logits + from, to - from);
-            if (m > best_value) best_value = m;
+        for (int32_t b = from; b < to; b += GREEDY_BLOCK) {
+            const int32_t e = to - b < GREEDY_BLOCK ? to : b + GREEDY_BLOCK;
+            const float m = run_max(logits + b, e - b);
+            if (m > best_value) {
+                best_value = m;
+                block_from = b;
+                block_to = e;
+            }
         }
     }
     int32_t best = -1;
-    for (int32_t j = 0, from = 0; j <= n_bias && best < 0; from = run_end(bias_tokens, n_bias, j++, n_vocab) + 1) {
+    for (int32_t t = block_from; t >= 0 && t < block_to; t++) {
+        if (logits[t] == best_value) { best = t; break; }
+    }
+    // Every unbiased logit -inf (or NaN): the first one that equals the maximum, as before.
+    for (int32_t j = 0, from = 0; j <= n_bias && best < 0 && block_from < 0; from = run_end(bias_tokens, n_bias, j++, n_vocab) + 1) {
         const int32_t to = run_end(bias_tokens, n_bias, j, n_vocab);
         for (int32_t t = from; t < to; t++) {
             if (logits[t] == best_value) { best = t; break; }

@@ -87,6 +87,31 @@ test("on an exact tie the lower id wins, as in llama.cpp's greedy sampler", () =
   expect(high).toEqual({ chain: best, fused: best });
 });
 
+test("exact ties among unbiased tokens, in one block of the scan or far apart, go to the lowest id", () => {
+  // The shim finds the maximum block by block (1,024 logits) and searches only the first block that
+  // holds it: ties are written into llama.cpp's logits buffer (the view is zero-copy) to reach it.
+  const i = decodePrompt("The weather today is");
+  const view = ctx.logitsView(i);
+  const original = view.slice();
+  const top = Math.max(...original) + 1;
+  const tied = (ids: number[]) => {
+    view.set(original);
+    for (const t of ids) view[t] = top;
+    return bothPicks(i);
+  };
+  try {
+    for (const ids of [[5, 700], [1023, 1024], [130_000, 2_049], [151_935, 77_000, 76_999], [0, 151_935]]) {
+      const lowest = Math.min(...ids);
+      expect({ ids, pick: tied(ids) }).toEqual({ ids, pick: { chain: lowest, fused: lowest } });
+    }
+    // Every logit -inf: both take the first token.
+    view.fill(-Infinity);
+    expect(bothPicks(i)).toEqual({ chain: 0, fused: 0 });
+  } finally {
+    view.set(original);
+  }
+});
+
 test("generated text is the same through both paths over 48 steps with end-of-text banned", () => {
   const run = (fused: boolean) => {
     decodePrompt("Once upon a time");
