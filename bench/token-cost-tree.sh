@@ -13,7 +13,7 @@ git -C "$root" archive "$commit" | tar -x -C "$dir"
 ln -s "$root/node_modules" "$dir/node_modules"
 for f in "$root"/lib/*.so* "$root/lib/bin" "$root/lib/llama.cpp"; do ln -sfn "$f" "$dir/lib/"; done
 if ! diff -rq "$root/lib/shim" "$dir/lib/shim" >/dev/null; then
-  L=$root/lib/llama.cpp F="-O2 -fPIC -I$L/include -I$L/ggml/include"
+  L=$root/lib/llama.cpp F="-O2 -fPIC -I$L/include -I$L/ggml/include -I$L/tools/mtmd"
   rm -f "$dir/lib/libhearth_shim.so" && mkdir -p "$dir/.shim"
   gcc $F -std=c11 -c -o "$dir/.shim/hearth_shim.o" "$dir/lib/shim/hearth_shim.c"
   for src in "$dir"/lib/shim/*.cpp; do g++ $F -std=c++17 -c -o "$dir/.shim/$(basename "$src" .cpp).o" "$src"; done

@@ -1,7 +1,7 @@
 // The per-token cost outside llama_decode, in CPU time: what the README's "What the per-token
 // time is made of" reports, measured so that it holds on a machine other work shares.
 //
-//   bun bench/token-cost.ts [--tree DIR]... [--rounds 6] [--short 16] [--long 144] [--llama-server]
+//   bun bench/token-cost.ts [--tree "DIR [FLAGS]"]... [--rounds 6] [--short 16] [--long 144] [--llama-server]
 //
 // Each --tree is a Hearth source checkout (default: this one); give two to compare versions (e.g.
 // `git archive <commit> | tar -x -C /tmp/base`, with lib/ and node_modules/ linked). All servers
@@ -41,7 +41,12 @@ const { values } = parseArgs({
     "llama-server": { type: "boolean", default: false },
   },
 });
-const trees = (values.tree ?? ["."]).map(t => resolve(t));
+// A tree may carry flags of its own after its path ("--tree '. --stream-interval 0'"): one
+// checkout compared with itself under two settings.
+const trees = (values.tree ?? ["."]).map(t => {
+  const [dir, ...flags] = t.trim().split(/\s+/);
+  return { dir: resolve(dir!), flags };
+});
 const modelPath = values.model ? resolve(values.model) : await generatedModel("qwen2.5-0.5b-q4_0");
 const modelId = basename(modelPath).replace(/\.gguf$/, "");
 const [SHORT, LONG, ROUNDS] = [Number(values.short), Number(values.long), Number(values.rounds)];
@@ -55,11 +60,11 @@ interface Target {
   sample(): Record<string, number>;
 }
 
-async function startTree(tree: string, i: number): Promise<Target> {
+async function startTree({ dir: tree, flags }: { dir: string; flags: string[] }, i: number): Promise<Target> {
   const port = await freePort();
   const probePath = resolve(tmpdir(), `hearth-loop-probe-${process.pid}-${i}.json`);
   rmSync(probePath, { force: true });
-  const proc: Subprocess = Bun.spawn([process.execPath, `${tree}/src/cli.ts`, "serve", "--port", String(port), "--model", modelPath, ...serverArgs], {
+  const proc: Subprocess = Bun.spawn([process.execPath, `${tree}/src/cli.ts`, "serve", "--port", String(port), "--model", modelPath, ...serverArgs, ...flags], {
     cwd: tree,
     env: { ...process.env, HEARTH_LOG_LEVEL: "warn", HEARTH_LOOP_PROBE: probePath },
     stdout: "inherit",
@@ -75,7 +80,7 @@ async function startTree(tree: string, i: number): Promise<Target> {
   }
   const runner = childPids(proc.pid!)[0]!;
   return {
-    label: `hearth ${tree}`,
+    label: ["hearth", tree, ...flags].join(" "),
     url,
     async stop() {
       proc.kill("SIGTERM");
