@@ -107,6 +107,7 @@ async function serve(argv: string[]): Promise<void> {
       mmproj: values.mmproj,
       promptCache: promptCacheConfig(values["prompt-cache-dir"] ?? join(home, "cache", "kv"), values["prompt-cache-size"]),
       queueSize: values["queue-size"],
+      streamIntervalMs: values["stream-interval"],
       nPredict: values["n-predict"],
       sampling: requestSampling(values.temp, values.seed),
       reasoningBudget: values["reasoning-budget"],

@@ -31,6 +31,8 @@ export interface RunnerConfig {
   /** Kill a runner that owes requests and has been silent this long (a hung worker); 0 = never. */
   rpcTimeoutS?: number;
   queueSize: number;
+  /** Text of a request already streaming is sent at most this often, several steps' tokens in one message (outbox.ts); 0 or absent: every step. */
+  streamIntervalMs?: number;
   /** Output limit of a request that sets none (--n-predict / a model's max_tokens); -1 or absent: until end of generation or context. */
   nPredict?: number;
   verbose: boolean;

@@ -17,7 +17,8 @@ import { Scheduler } from "./scheduler.ts";
 import { openVision, visionReporter } from "./runner-vision.ts";
 import { openRunnerCache, type PromptCache } from "./prompt-cache/prompt-cache.ts";
 import { installLoopProbe, type LoopProbe } from "./loop-probe.ts";
-import type { GenerateEvent, ModelInfo } from "./types.ts";
+import { Outbox } from "./outbox.ts";
+import type { ModelInfo } from "./types.ts";
 
 const send = (message: FromRunner) => process.send!(message);
 
@@ -31,8 +32,8 @@ export class Runner {
   private promptCache: PromptCache | null = null;
   private embedder: Embedder | null = null;
   private pooling = 0;
-  /** Events of the current step, sent as one IPC message. */
-  private outbox: Array<[string, GenerateEvent]> = [];
+  /** Events since the last "events" message; sent each step, or held a while once a request streams (outbox.ts). */
+  private outbox = new Outbox(0);
   private wake: (() => void) | null = null;
   /** Times the loop outside llama_decode when HEARTH_LOOP_PROBE is set (bench/token-cost.ts). */
   private probe: LoopProbe | null = null;
@@ -49,6 +50,7 @@ export class Runner {
   /** Loads the model and answers "ready" with its description, or "failed" and exits. */
   async init(config: RunnerConfig): Promise<void> {
     if (config.verbose) setLogLevel("debug");
+    this.outbox = new Outbox(config.streamIntervalMs ?? 0);
     try {
       // ggml aborts on a worker it cannot reach, and waits forever on a busy one: probe first.
       if (config.rpc?.length) {
@@ -132,8 +134,8 @@ export class Runner {
         void this.init(message.config);
         break;
       case "generate":
-        if (!this.scheduler) this.outbox.push([message.id, { kind: "error", code: "invalid_request", message: NOT_GENERATIVE }]);
-        this.scheduler?.submit(message.id, message.request, ev => this.outbox.push([message.id, ev]));
+        if (!this.scheduler) this.outbox.add(message.id, { kind: "error", code: "invalid_request", message: NOT_GENERATIVE });
+        this.scheduler?.submit(message.id, message.request, ev => this.outbox.add(message.id, ev));
         this.flush();
         break;
       case "cancel":
@@ -189,10 +191,10 @@ export class Runner {
     }
   }
 
-  private flush(): void {
-    if (this.outbox.length === 0) return;
-    send({ type: "events", events: this.outbox });
-    this.outbox = [];
+  /** Sends the outbox's events that are due (all of them with `force`) as one IPC message. */
+  private flush(force = false): void {
+    const events = this.outbox.take(performance.now(), force);
+    if (events) send({ type: "events", events });
   }
 
   /** Slots and queue whenever they change; the KV fill alone at most every 250 ms. */
@@ -221,6 +223,7 @@ export class Runner {
       if (worked || scheduler?.hasWork()) {
         await new Promise(resolve => setImmediate(resolve));
       } else {
+        this.flush(true);
         this.probe?.idle();
         await new Promise<void>(resolve => (this.wake = resolve));
         this.wake = null;
@@ -232,7 +235,7 @@ export class Runner {
     await this.promptCache?.drain();
     this.embedder?.dispose();
     this.model?.dispose();
-    this.flush();
+    this.flush(true);
   }
 }
 

@@ -62,6 +62,13 @@ export const SERVE_OPTIONS = {
   threads: { kind: "int", short: ["t"], arg: "N", default: () => navigator.hardwareConcurrency || 4, defaultText: "all cores", help: "CPU threads" },
   "batch-size": { kind: "int", short: ["b"], arg: "N", default: 512, help: "max tokens per decode step" },
   "queue-size": { kind: "int", arg: "N", default: 64, help: "requests waiting for a slot before 503" },
+  "stream-interval": {
+    kind: "int",
+    arg: "MS",
+    min: 0,
+    default: 50,
+    help: "once a stream's first text is out, its next tokens are sent together at most this often (each still its own event): fewer wake-ups per token, less CPU taken from decoding; the first text and the end go at once; 0: every token as it is decoded",
+  },
   "gpu-layers": {
     kind: "int",
     short: ["ngl"],
