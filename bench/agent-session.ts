@@ -28,7 +28,7 @@ export interface AgentWorkload {
 
 export const AGENT_PROMPT_TOKENS = 12_000;
 
-/** One streamed /v1/completions request; the arrival time of every text chunk (one per token on both servers). */
+/** One streamed /v1/completions request; the arrival time of every text chunk (one per token on both servers at Hearth's --stream-interval 0). */
 async function streamCompletion(url: string, model: string, prompt: string, maxTokens: number): Promise<{ t0: number; arrivals: number[] }> {
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/completions`, {
@@ -99,10 +99,12 @@ export function agentWorkloads(
       // Four slots: three streams decode while a fourth request takes the slot that holds a ~12k-token
       // sequence, which Hearth saves to disk first (a state copy in the token loop, then a
       // background write) and llama-server copies into its RAM prompt cache. The streams' time
-      // between tokens: median (one decode step), p99, and the largest gap over the median.
+      // between tokens: median (one decode step), p99, and the largest gap over the median. Hearth
+      // sends every token as it is decoded here (--stream-interval 0): the question is whether the
+      // save stalls the decode steps, which tokens sent together would hide.
       name: `streams while a ~${AGENT_PROMPT_TOKENS / 1000}k-token sequence is saved: 3 streams of 128 tokens, a 4th request takes the slot holding it (--parallel 4)`,
       hearthModels: a => ["--model", a, "--prompt-cache-dir", cacheDir],
-      overrides: { hearth: ["--parallel", "4"], llamaServer: ["-np", "4"] },
+      overrides: { hearth: ["--parallel", "4", "--stream-interval", "0"], llamaServer: ["-np", "4"] },
       async run(server) {
         const seed = Math.floor(Math.random() * 1e6);
         const OUT_STREAM = 128;

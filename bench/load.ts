@@ -16,7 +16,7 @@ export interface ChatMessage {
   content: string;
 }
 
-/** One streaming chat request; counts content chunks as tokens (one chunk per token on both servers). */
+/** One streaming chat request; tokens as its usage chunk counts them (content chunks where there is none). */
 export async function streamChat(baseUrl: string, model: string, messages: ChatMessage[], maxTokens: number): Promise<StreamResult & { text: string }> {
   const t0 = performance.now();
   // One connection per request (for both servers): a reused keep-alive socket that the server
@@ -69,7 +69,9 @@ export async function streamChat(baseUrl: string, model: string, messages: ChatM
   const decodeMs = last - first;
   return {
     ttftMs: first - t0,
-    decodeTps: decodeMs > 0 ? ((chunks - 1) * 1000) / decodeMs : 0,
+    // Tokens, not chunks: a chunk may carry several tokens (Hearth's --stream-interval joins a
+    // stream's text between sends); the first chunk's arrival starts the clock.
+    decodeTps: decodeMs > 0 ? ((tokens - 1) * 1000) / decodeMs : 0,
     tokens,
     totalMs: performance.now() - t0,
     serverPerTokenMs,
