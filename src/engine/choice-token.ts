@@ -21,10 +21,19 @@ export function takeToken(choice: ActiveJob, token: number, ctx: LlamaContext, v
   if (endsTurn) return { finish: "stop" };
 
   const logprob = choice.logprobs ? tokenLogprob(choice, token, ctx, vocab) : null;
-  // (pieceBytes reuses one buffer: take the piece after the alternatives' pieces.)
-  const piece = vocab.pieceBytes(token, choice.keptTokenIds.has(token));
-  if (logprob) choice.logprobs!.add(logprob, piece.length);
-  const pushed = choice.stream.push(piece);
+  const special = choice.keptTokenIds.has(token);
+  // A piece of whole characters goes in as the vocabulary's remembered text; bytes otherwise
+  // (a character split over tokens), and with log-probabilities, which count the bytes.
+  const whole = logprob || !choice.stream.takesText ? null : vocab.pieceText(token, special);
+  let pushed;
+  if (whole !== null) {
+    pushed = choice.stream.pushText(whole);
+  } else {
+    // (pieceBytes reuses one buffer: take the piece after the alternatives' pieces.)
+    const piece = vocab.pieceBytes(token, special);
+    if (logprob) choice.logprobs!.add(logprob, piece.length);
+    pushed = choice.stream.push(piece);
+  }
   choice.tokens.push(token);
   if (pushed.text) choice.text += pushed.text;
   if (pushed.stopped) return { finish: "stop", stopText: pushed.text };

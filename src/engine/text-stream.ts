@@ -12,7 +12,9 @@ export interface PushResult {
 }
 
 export class TextStream {
-  private readonly decoder = new TextDecoder("utf-8", { fatal: false });
+  // The byte order mark is dropped here, not by the decoder (see withoutLeadingBom): a piece may
+  // also arrive as text, which the decoder never sees.
+  private readonly decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
   private held = "";
   private done = false;
   private readonly longestStop: number;
@@ -24,9 +26,39 @@ export class TextStream {
     this.longestStop = Math.max(0, ...this.stops.map(s => s.length));
   }
 
+  /** The decoder may hold the start of a character: the next piece must come as bytes. */
+  private midCharacter = false;
+  private begun = false;
+
+  /** pushText may be used: nothing of a character is pending. */
+  get takesText(): boolean {
+    return !this.midCharacter;
+  }
+
   push(bytes: Uint8Array): PushResult {
     if (this.done) return { text: "", stopped: true };
-    const decoded = this.decoder.decode(bytes, { stream: true });
+    if (bytes.length > 0) this.midCharacter = endsMidCharacter(bytes);
+    return this.accept(this.withoutLeadingBom(this.decoder.decode(bytes, { stream: true })));
+  }
+
+  /**
+   * A piece that is whole characters by itself, as text (Vocab.pieceText: no decoding per
+   * token); only while `takesText`. Gives what push() gives for the same piece's bytes.
+   */
+  pushText(text: string): PushResult {
+    if (this.done) return { text: "", stopped: true };
+    if (this.midCharacter) throw new Error("pushText while a character is pending");
+    return this.accept(this.withoutLeadingBom(text));
+  }
+
+  /** A U+FEFF that starts the stream's text is dropped, as a TextDecoder drops a leading BOM. */
+  private withoutLeadingBom(text: string): string {
+    if (this.begun || text.length === 0) return text;
+    this.begun = true;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
+
+  private accept(decoded: string): PushResult {
     if (this.stops.length === 0) {
       // Nothing to hold back but an incomplete character, which the decoder keeps itself.
       const text = this.held ? this.held + decoded : decoded;
@@ -74,4 +106,19 @@ export class TextStream {
     this.held = this.held.slice(upTo);
     return { text, stopped: false };
   }
+}
+
+/**
+ * Whether a streaming decoder may hold an unfinished character after these bytes: their last
+ * lead byte starts a sequence longer than what follows it. True as well when no lead byte is
+ * among the last four (the character began in an earlier piece): the caller then keeps decoding.
+ */
+function endsMidCharacter(bytes: Uint8Array): boolean {
+  for (let i = bytes.length - 1; i >= 0 && i >= bytes.length - 4; i--) {
+    const b = bytes[i]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte
+    const needs = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xc2 && b <= 0xdf ? 2 : 1;
+    return bytes.length - i < needs;
+  }
+  return true;
 }

@@ -4,6 +4,8 @@ import { utf8 } from "./cstring.ts";
 import { native } from "./library.ts";
 
 const pieceDecoder = new TextDecoder("utf-8", { fatal: false });
+/** Throws on a piece that is not whole characters (a character split over tokens, or bytes that are not UTF-8). */
+const wholeDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 // llama_token_attr bits (llama.h)
 const ATTR_UNKNOWN = 1 << 0;
@@ -36,6 +38,8 @@ export class Vocab {
   readonly type: number;
   /** Reused for every token_to_piece call: no allocation per token on the hot path. */
   private pieceBuffer = new Uint8Array(256);
+  /** pieceText's answers, without and with special rendering, filled as tokens are first asked for. */
+  private readonly pieceTexts: [Map<number, string | null>, Map<number, string | null>] = [new Map(), new Map()];
 
   constructor(
     readonly ptr: Pointer,
@@ -90,6 +94,25 @@ export class Vocab {
       n = llama.llama_token_to_piece(this.ptr, token, this.pieceBuffer, this.pieceBuffer.length, 0, special);
     }
     return this.pieceBuffer.subarray(0, n);
+  }
+
+  /**
+   * The token's piece as text when its bytes are whole UTF-8 characters by themselves, else null;
+   * remembered per token, so a generated token costs no native call and no decoding once seen.
+   */
+  pieceText(token: number, special = false): string | null {
+    const known = this.pieceTexts[special ? 1 : 0];
+    let text = known.get(token);
+    if (text === undefined) {
+      try {
+        text = wholeDecoder.decode(this.pieceBytes(token, special));
+      } catch (err) {
+        if (err instanceof RangeError) throw err; // not a token of this vocabulary
+        text = null;
+      }
+      known.set(token, text);
+    }
+    return text;
   }
 
   piece(token: number, special = false): string {

@@ -81,3 +81,71 @@ describe("stop strings", () => {
     expect(none.matched).toBeNull();
   });
 });
+
+describe("pieces given as text (pushText)", () => {
+  // A fixed-seed generator: the same pieces on every run.
+  function* random(seed: number) {
+    for (;;) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      yield seed / 2 ** 31;
+    }
+  }
+  const wholeDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const whole = (piece: Uint8Array) => {
+    try {
+      return wholeDecoder.decode(piece);
+    } catch {
+      return null;
+    }
+  };
+  const texts = ["\uFEFFhello wörld", "a你好b🙂c</s>tail", "\uFEFF\uFEFFx", "é\uFEFFé", "plain ascii and a STOP here", "🙂🙂 <|im_end|> 你"];
+
+  test("give, push for push, what the same bytes give (split characters, stops, byte order marks)", () => {
+    const rng = random(7);
+    let usedText = 0;
+    let usedBytes = 0;
+    for (const text of texts) {
+      for (const stops of [[], ["STOP", "</s>"], ["<|im_end|>"]]) {
+        for (let round = 0; round < 40; round++) {
+          const all = bytes(text);
+          const pieces: Uint8Array[] = [];
+          for (let at = 0; at < all.length; ) {
+            const n = 1 + Math.floor(rng.next().value! * 5);
+            pieces.push(all.subarray(at, at + n));
+            at += n;
+          }
+          const byBytes = new TextStream(stops);
+          const byText = new TextStream(stops);
+          const out: string[] = [];
+          for (const piece of pieces) {
+            const asText = byText.takesText ? whole(piece) : null;
+            if (asText !== null) usedText++;
+            else usedBytes++;
+            const a = byBytes.push(piece);
+            const b = asText !== null ? byText.pushText(asText) : byText.push(piece);
+            expect({ text, stops, b }).toEqual({ text, stops, b: a });
+            out.push(b.text);
+            if (a.stopped) break;
+          }
+          const rest = byText.flush();
+          expect(rest).toBe(byBytes.flush());
+          // Without stops: exactly what one TextDecoder makes of all the bytes (a leading BOM dropped).
+          if (stops.length === 0) expect(out.join("") + rest).toBe(new TextDecoder().decode(all));
+        }
+      }
+    }
+    // Both paths were taken, many times.
+    expect(usedText).toBeGreaterThan(500);
+    expect(usedBytes).toBeGreaterThan(500);
+  });
+
+  test("pushText while a character is pending is refused", () => {
+    const stream = new TextStream();
+    stream.push(bytes("你").subarray(0, 1));
+    expect(stream.takesText).toBe(false);
+    expect(() => stream.pushText("x")).toThrow();
+    stream.push(bytes("你").subarray(1));
+    stream.push(bytes("a"));
+    expect(stream.takesText).toBe(true);
+  });
+});
