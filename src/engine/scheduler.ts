@@ -182,7 +182,9 @@ export class Scheduler {
     this.reapCancelled();
     this.dropStaleCaches();
     this.admit();
-    const active = this.allSlots.flatMap(s => (s.choice ? [s.choice] : []));
+    // Built with loops, not flatMap/filter: this runs between two decodes, once per token.
+    const active: ActiveJob[] = [];
+    for (const s of this.allSlots) if (s.choice) active.push(s.choice);
     if (active.length === 0) return false;
     for (const choice of active) if (choice.donor) this.takeFromDonor(choice);
 
@@ -199,9 +201,9 @@ export class Scheduler {
     // prompt never stalls a short one that arrived after it, and the mean time to first token is
     // lowest (equal shares would make every concurrent prompt finish last).
     const prefilled = new Map<ActiveJob, number>();
-    const prefilling = active
-      .filter(choice => choice.nextToken < 0 && !choice.donor)
-      .sort((a, b) => a.job.prompt.length - a.promptPos - (b.job.prompt.length - b.promptPos));
+    const prefilling: ActiveJob[] = [];
+    for (const choice of active) if (choice.nextToken < 0 && !choice.donor) prefilling.push(choice);
+    if (prefilling.length > 1) prefilling.sort((a, b) => a.job.prompt.length - a.promptPos - (b.job.prompt.length - b.promptPos));
     let imagesDecoded = false;
     for (const choice of prefilling) {
       const room = batch.capacity - batch.size;
