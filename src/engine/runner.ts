@@ -191,20 +191,27 @@ export class Runner {
     }
   }
 
-  /** Sends the outbox's events that are due (all of them with `force`) as one IPC message. */
-  private flush(force = false): void {
+  /** Sends the outbox's events that are due (all of them with `force`) as one IPC message; true when it sent. */
+  private flush(force = false): boolean {
     const events = this.outbox.take(performance.now(), force);
     if (events) send({ type: "events", events });
+    return events !== null;
   }
 
-  /** Slots and queue whenever they change; the KV fill alone at most every 250 ms. */
-  private sendStatus(scheduler: Scheduler): void {
+  /**
+   * Slots and queue whenever they change; the KV fill alone at most every 250 ms, and then beside
+   * an events message (`withEvents`: the HTTP process is woken for that one anyway) unless a
+   * second has passed without one.
+   */
+  private sendStatus(scheduler: Scheduler, withEvents: boolean): void {
     // Compared as numbers: this runs every step, between two decodes.
     const slotsBusy = scheduler.slotsBusy;
     const queued = scheduler.queued;
     const kvTokens = scheduler.kvTokens;
     const now = performance.now();
-    if (slotsBusy === this.lastBusy && queued === this.lastQueued && (kvTokens === this.lastKv || now - this.lastStatusAt <= 250)) return;
+    const since = now - this.lastStatusAt;
+    const kvDue = kvTokens !== this.lastKv && since > 250 && (withEvents || since > 1000);
+    if (slotsBusy === this.lastBusy && queued === this.lastQueued && !kvDue) return;
     this.lastBusy = slotsBusy;
     this.lastQueued = queued;
     this.lastKv = kvTokens;
@@ -217,8 +224,8 @@ export class Runner {
     while (this.running) {
       const scheduler = this.scheduler;
       const worked = scheduler?.step() ?? false;
-      this.flush();
-      if (scheduler) this.sendStatus(scheduler);
+      const sent = this.flush();
+      if (scheduler) this.sendStatus(scheduler, sent);
       this.reportVision?.();
       if (worked || scheduler?.hasWork()) {
         await new Promise(resolve => setImmediate(resolve));
