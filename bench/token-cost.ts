@@ -22,9 +22,9 @@ import { parseArgs } from "node:util";
 import { readFileSync, rmSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { tmpdir } from "node:os";
-import type { Subprocess } from "bun";
 import { generatedModel } from "../test/helpers/models.ts";
-import { childPids, freePort, startLlamaServer, type Running } from "../test/helpers/server.ts";
+import { childPids, startLlamaServer, type Running } from "../test/helpers/server.ts";
+import { startTreeServer } from "./tree-server.ts";
 import { processCpuMs } from "./cpu-time.ts";
 import { fillerText, median, streamChat } from "./load.ts";
 
@@ -61,31 +61,15 @@ interface Target {
 }
 
 async function startTree({ dir: tree, flags }: { dir: string; flags: string[] }, i: number): Promise<Target> {
-  const port = await freePort();
   const probePath = resolve(tmpdir(), `hearth-loop-probe-${process.pid}-${i}.json`);
   rmSync(probePath, { force: true });
-  const proc: Subprocess = Bun.spawn([process.execPath, `${tree}/src/cli.ts`, "serve", "--port", String(port), "--model", modelPath, ...serverArgs, ...flags], {
-    cwd: tree,
-    env: { ...process.env, HEARTH_LOG_LEVEL: "warn", HEARTH_LOOP_PROBE: probePath },
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let t = 0; ; t++) {
-    if (t > 600) throw new Error(`${tree}: server not ready`);
-    const states: string[] = await fetch(`${url}/health`).then(r => r.json() as Promise<any>).then(j => j.models?.map((m: any) => m.state) ?? [], () => []);
-    if (states.includes("loaded")) break;
-    if (states.includes("failed")) throw new Error(`${tree}: the model failed to load`);
-    await Bun.sleep(100);
-  }
+  const { url, proc, stop } = await startTreeServer(tree, ["--model", modelPath, ...serverArgs, ...flags], { HEARTH_LOOP_PROBE: probePath });
   const runner = childPids(proc.pid!)[0]!;
   return {
     label: ["hearth", tree, ...flags].join(" "),
     url,
     async stop() {
-      proc.kill("SIGTERM");
-      await Promise.race([proc.exited, Bun.sleep(5000)]);
-      proc.kill("SIGKILL");
+      await stop();
       rmSync(probePath, { force: true });
     },
     sample() {

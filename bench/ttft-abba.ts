@@ -7,28 +7,18 @@
 //   bun bench/ttft-abba.ts /tmp/base . [--rounds 14] [--words 380]
 import { parseArgs } from "node:util";
 import { basename, resolve } from "node:path";
-import type { Subprocess } from "bun";
 import { generatedModel } from "../test/helpers/models.ts";
-import { freePort } from "../test/helpers/server.ts";
+import { startTreeServer, type TreeServer } from "./tree-server.ts";
 import { fillerText, median, streamChat } from "./load.ts";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: "string", default: "14" }, words: { type: "string", default: "380" } } });
 const model = await generatedModel("qwen2.5-0.5b-q4_0");
 const id = basename(model).replace(/\.gguf$/, "");
-const servers: Array<{ tree: string; url: string; proc: Subprocess; ttft: number[] }> = [];
+const servers: Array<TreeServer & { tree: string; ttft: number[] }> = [];
 try {
   for (const tree of positionals.map(t => resolve(t))) {
-    const port = await freePort();
-    const args = ["serve", "--port", String(port), "--model", model, "--threads", "2", "--ctx-size", "24576", "--parallel", "16", "--batch-size", "512", "--prompt-cache-size", "0"];
-    const proc = Bun.spawn([process.execPath, `${tree}/src/cli.ts`, ...args], { cwd: tree, env: { ...process.env, HEARTH_LOG_LEVEL: "warn" }, stdout: "inherit", stderr: "inherit" });
-    const url = `http://127.0.0.1:${port}`;
-    servers.push({ tree, url, proc, ttft: [] });
-    for (let t = 0; ; t++) {
-      if (t > 600) throw new Error(`${tree}: server not ready`);
-      const loaded = await fetch(`${url}/health`).then(r => r.json() as Promise<any>).then(j => j.models?.some((m: any) => m.state === "loaded"), () => false);
-      if (loaded) break;
-      await Bun.sleep(100);
-    }
+    const args = ["--model", model, "--threads", "2", "--ctx-size", "24576", "--parallel", "16", "--batch-size", "512", "--prompt-cache-size", "0"];
+    servers.push({ tree, ttft: [], ...(await startTreeServer(tree, args)) });
   }
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const [i, s] of (round % 2 ? [...servers].reverse() : servers).entries()) {
@@ -39,5 +29,5 @@ try {
   for (const s of servers) console.log(`${s.tree}: TTFT median ${median(s.ttft).toFixed(1)} ms (${s.ttft.map(t => t.toFixed(0)).join(" ")})`);
   for (const s of servers.slice(1)) console.log(`${s.tree} / ${servers[0]!.tree}: paired ${median(s.ttft.map((t, k) => t / servers[0]!.ttft[k]!)).toFixed(3)}`);
 } finally {
-  for (const s of servers) s.proc.kill();
+  await Promise.all(servers.map(s => s.stop()));
 }
