@@ -128,6 +128,16 @@ function validationError(error: unknown): ApiError {
   return badRequest(message, { param, code: "invalid_value" });
 }
 
+/**
+ * Elysia builds a failed validation's message with the offending value in a template string; a
+ * JSON object with its own "toString" or "valueOf" key (never a function in JSON) cannot become a
+ * string, and the TypeError thrown while building the message replaces the validation error.
+ * It is still the client's bad value: a 400, not a 500.
+ */
+function isValidationMessageCrash(error: unknown): boolean {
+  return error instanceof TypeError && /\b(mapValueError|ValidationError)\b/.test(error.stack ?? "");
+}
+
 /** An error in the envelope of the dialect the path speaks (Anthropic's on /v1/messages, else OpenAI's). */
 function dialectError(request: Request, error: ApiError, headers: Record<string, string> = {}): Response {
   const path = new URL(request.url).pathname;
@@ -227,6 +237,7 @@ export function createApp(models: ModelSource, options: AppOptions) {
       const own = error instanceof ApiError ? error : (error as { cause?: unknown }).cause;
       if (own instanceof ApiError) api = own;
       else if (code === "VALIDATION") api = validationError(error);
+      else if (isValidationMessageCrash(error)) api = badRequest("Invalid request body: an object where a string is expected", { code: "invalid_value" });
       else if (code === "PARSE") api = badRequest("The request body is not valid JSON.", { code: "invalid_json" });
       else if (code === "NOT_FOUND") api = routeNotFound(`No route for ${request.method} ${new URL(request.url).pathname}`);
       else {

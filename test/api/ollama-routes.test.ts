@@ -39,6 +39,21 @@ class VisionModels extends FakeModels {
   }
 }
 
+test("a value that cannot become a string (an object with its own toString) is a 400 in Ollama's envelope, not a 500", async () => {
+  // Found by the HTTP fuzz: Elysia's validation message interpolates the value and throws.
+  const { post } = ollamaApp();
+  for (const [path, body] of [
+    ["/api/show", { model: "stories260K:latest", name: { toString: 282 }, verbose: false }],
+    ["/api/show", { model: { valueOf: 1, toString: 2 } }],
+    ["/api/chat", { model: { toString: 1 }, messages: [] }],
+  ] as const) {
+    const res = await post(path, body);
+    expect({ path, status: res.status }).toEqual({ path, status: 400 });
+    const json: any = await res.json();
+    expect(typeof json.error).toBe("string");
+  }
+});
+
 describe("chat", () => {
   test("non-streamed: the answer and the engine's own timings in nanoseconds", async () => {
     const { client } = ollamaApp();
