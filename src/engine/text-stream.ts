@@ -20,15 +20,15 @@ export class TextStream {
   private readonly longestStop: number;
   /** The stop string that ended the stream, if one did. */
   matched: string | null = null;
+  /** The decoder may hold the start of a character: the next piece must come as bytes. */
+  private midCharacter = false;
+  /** Some text has come out (a leading BOM is dropped only before that). */
+  private begun = false;
 
   constructor(private readonly stops: readonly string[] = []) {
     this.stops = stops.filter(s => s.length > 0);
     this.longestStop = Math.max(0, ...this.stops.map(s => s.length));
   }
-
-  /** The decoder may hold the start of a character: the next piece must come as bytes. */
-  private midCharacter = false;
-  private begun = false;
 
   /** pushText may be used: nothing of a character is pending. */
   get takesText(): boolean {
